@@ -1,0 +1,292 @@
+package mutate
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
+)
+
+// This file is the whole of what the webhook injects, one function per row
+// of ../shared/spec/defaults.md. Every value comes from the effective policy
+// (settings); every addition goes through the editor, which only adds what
+// is absent.
+
+// rows maps "Kind.group" to the function that defaults that kind.
+var rows = map[string]func(*editor, settings){
+	"Ingress.networking.k8s.io":           ingress,
+	"Service.":                            service,
+	"DestinationRule.networking.istio.io": destinationRule,
+	"HTTPProxy.projectcontour.io":         httpProxy,
+	"BackendConfig.cloud.google.com":      backendConfig,
+}
+
+// Annotation prefixes read by each controller.
+const (
+	haproxyIngressPrefix = "haproxy-ingress.github.io/"
+	albPrefix            = "alb.ingress.kubernetes.io/"
+	traefikServicePrefix = "traefik.ingress.kubernetes.io/service."
+	kongPrefix           = "konghq.com/"
+)
+
+// haproxyIngressKeys are the keys haproxy-ingress reads for name (it also
+// accepts the legacy ingress.kubernetes.io/ prefix).
+func haproxyIngressKeys(name string) []string {
+	return []string{haproxyIngressPrefix + name, "ingress.kubernetes.io/" + name}
+}
+
+// haproxyTechKeys are the three equivalent prefixes haproxytech reads.
+func haproxyTechKeys(name string) []string {
+	return []string{"haproxy.org/" + name, "haproxy.com/" + name, "ingress.kubernetes.io/" + name}
+}
+
+func ingress(e *editor, s settings) {
+	spec, _ := e.obj["spec"].(map[string]any)
+	className, _ := spec["ingressClassName"].(string)
+	annotations, _ := e.annotations()
+	e.controller = ingressclass.Resolve(className, stringMap(annotations), s.classes).Controller
+	tls, _ := spec["tls"].([]any)
+	secure := s.secureCookieOnTLS && len(tls) > 0
+	idle := strconv.FormatInt(s.idle, 10)
+	a := s.Mutation.Affinity
+
+	switch c := e.controller; {
+	case ingressclass.Is(c, ingressclass.Nginx): // research §1.3
+		e.addAnnotation(s.nginx+"proxy-read-timeout", idle)
+		e.addAnnotation(s.nginx+"proxy-send-timeout", idle)
+		// proxy-connect-timeout is deliberately never set: it is not the
+		// WebSocket idle timeout and nginx caps it at about 75 s.
+		// Cookie affinity silently overrides upstream-hash-by, so a user who
+		// chose hashing keeps it.
+		if s.affinity && !e.hasAnnotation(s.nginx+"upstream-hash-by") {
+			e.addAnnotation(s.nginx+"affinity", "cookie")
+			e.addAnnotation(s.nginx+"affinity-mode", "persistent")
+			e.addAnnotation(s.nginx+"session-cookie-name", a.CookieName)
+			e.addAnnotation(s.nginx+"session-cookie-max-age", strconv.FormatInt(s.cookieMaxAge, 10))
+			e.addAnnotation(s.nginx+"session-cookie-samesite", a.SameSite)
+			if secure {
+				e.addAnnotation(s.nginx+"session-cookie-secure", "true")
+			}
+			if v, _ := e.annotation(s.nginx + "use-regex"); v == "true" {
+				e.addAnnotation(s.nginx+"session-cookie-path", "/")
+			}
+		}
+	case ingressclass.Is(c, ingressclass.HAProxyIngress): // research §3.3
+		e.addFirst(haproxyIngressKeys("timeout-tunnel"), haproxyDuration(s.idle))
+		e.addFirst(haproxyIngressKeys("balance-algorithm"), "leastconn")
+		if s.affinity {
+			e.addFirst(haproxyIngressKeys("affinity"), "cookie")
+			e.addFirst(haproxyIngressKeys("session-cookie-name"), a.CookieName)
+			if secure {
+				// haproxy-ingress's default keywords lack "secure".
+				e.addFirst(haproxyIngressKeys("session-cookie-keywords"), "indirect nocache httponly secure")
+			}
+		}
+	case ingressclass.Is(c, ingressclass.HAProxyTech): // research §3.2
+		// Its timeout-tunnel is ConfigMap-only (default 1h), so only the
+		// balance algorithm suited to long sessions is set here.
+		e.addFirst(haproxyTechKeys("load-balance"), "leastconn")
+	case ingressclass.Is(c, ingressclass.ALB): // research §6
+		e.mergeAttributes(albPrefix+"load-balancer-attributes", [][2]string{{"idle_timeout.timeout_seconds", idle}})
+		if target, _ := e.annotation(albPrefix + "target-type"); s.affinity && target == "ip" {
+			e.mergeAttributes(albPrefix+"target-group-attributes", [][2]string{
+				{"stickiness.enabled", "true"},
+				{"stickiness.type", "lb_cookie"},
+				{"stickiness.lb_cookie.duration_seconds", strconv.FormatInt(s.cookieMaxAge, 10)},
+			})
+		}
+	}
+	// Traefik: nothing on the Ingress; its timeouts live on entry points and
+	// its sticky cookies on the Service (see service).
+}
+
+func service(e *editor, s settings) {
+	spec, ok := e.obj["spec"].(map[string]any)
+	if !ok {
+		return
+	}
+	labels := stringMap(nested(e.obj, "metadata", "labels"))
+	wsPorts, _ := e.annotation(v1alpha1.WebSocketPortsAnnotation)
+	listed := splitList(wsPorts)
+	wholeService := labels[v1alpha1.OptInLabel] == v1alpha1.OptInEnabled
+	ports, _ := spec["ports"].([]any)
+	for i, p := range ports { // research §4.1, §5
+		port, ok := p.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := port["name"].(string)
+		if proto, _ := port["protocol"].(string); proto != "" && proto != "TCP" {
+			continue
+		}
+		if _, set := port["appProtocol"]; set || hasProtocolPrefix(name) {
+			continue
+		}
+		number := ""
+		if n, ok := port["port"].(float64); ok {
+			number = strconv.FormatInt(int64(n), 10)
+		}
+		tokens := strings.Split(strings.ToLower(name), "-")
+		known := wholeService || slices.Contains(tokens, "ws") || slices.Contains(tokens, "websocket") ||
+			slices.Contains(tokens, "wss") || (name != "" && slices.Contains(listed, name)) || slices.Contains(listed, number)
+		if !known {
+			continue
+		}
+		hint := s.Mutation.PortProtocolHint
+		if slices.Contains(tokens, "wss") {
+			// A wss port carries TLS: "http" would make Istio and Linkerd
+			// parse the encrypted bytes as HTTP. kubernetes.io/wss is HTTPS
+			// (passthrough) to Istio and opaque to Linkerd.
+			hint = "kubernetes.io/wss"
+		}
+		e.addField(port, "spec.ports["+strconv.Itoa(i)+"].appProtocol", hint, "appProtocol")
+	}
+
+	clusterIP, _ := spec["clusterIP"].(string)
+	typ, _ := spec["type"].(string)
+	affinity, _ := spec["sessionAffinity"].(string)
+	// research §7: the API server defaults sessionAffinity to None before
+	// admission, so None is what "unset" looks like here.
+	if s.serviceAffinity && clusterIP != "None" && typ != "ExternalName" && (affinity == "" || affinity == "None") {
+		spec["sessionAffinity"] = "ClientIP"
+		e.added = append(e.added, "spec.sessionAffinity")
+		e.addField(spec, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", s.clientIPTimeout, "sessionAffinityConfig", "clientIP", "timeoutSeconds")
+	}
+
+	a := s.Mutation.Affinity
+	if s.affinity && ingressclass.AnyIs(s.classes, ingressclass.Traefik) { // research §2.1
+		if v, set := e.annotation(traefikServicePrefix + "sticky.cookie"); !set || v == "true" {
+			e.addAnnotation(traefikServicePrefix+"sticky.cookie", "true")
+			e.addAnnotation(traefikServicePrefix+"sticky.cookie.name", a.CookieName)
+			e.addAnnotation(traefikServicePrefix+"sticky.cookie.secure", "true")
+			e.addAnnotation(traefikServicePrefix+"sticky.cookie.httponly", "true")
+			e.addAnnotation(traefikServicePrefix+"sticky.cookie.samesite", strings.ToLower(a.SameSite))
+		}
+	}
+	if s.affinity && ingressclass.AnyIs(s.classes, ingressclass.HAProxyTech) { // research §3.2
+		// cookie-persistence and cookie-persistence-no-dynamic exclude each other.
+		if !e.hasAnnotation(append(haproxyTechKeys("cookie-persistence"), haproxyTechKeys("cookie-persistence-no-dynamic")...)...) {
+			e.addAnnotation("haproxy.org/cookie-persistence", a.CookieName)
+		}
+		e.addFirst(haproxyTechKeys("load-balance"), "leastconn")
+	}
+	if ingressclass.AnyIs(s.classes, ingressclass.Kong) { // research §6: milliseconds
+		ms := strconv.FormatInt(s.idle*1000, 10)
+		e.addAnnotation(kongPrefix+"read-timeout", ms)
+		e.addAnnotation(kongPrefix+"write-timeout", ms)
+	}
+}
+
+func destinationRule(e *editor, _ settings) { // research §4.3
+	spec, ok := e.obj["spec"].(map[string]any)
+	if !ok {
+		return
+	}
+	e.addField(spec, "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "DO_NOT_UPGRADE",
+		"trafficPolicy", "connectionPool", "http", "h2UpgradePolicy")
+}
+
+func httpProxy(e *editor, _ settings) { // research §6
+	routes, _ := nested(e.obj, "spec", "routes").([]any)
+	for i, r := range routes {
+		route, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		at := "spec.routes[" + strconv.Itoa(i) + "]."
+		e.addField(route, at+"enableWebsockets", true, "enableWebsockets")
+		// A route the user marked as not WebSocket keeps Envoy's timeout.
+		if ws, _ := route["enableWebsockets"].(bool); ws {
+			e.addField(route, at+"timeoutPolicy.response", "infinity", "timeoutPolicy", "response")
+		}
+	}
+}
+
+func backendConfig(e *editor, s settings) { // research §6: a lifetime cap, not idle
+	spec, ok := e.obj["spec"].(map[string]any)
+	if !ok {
+		return
+	}
+	e.addField(spec, "spec.timeoutSec", s.idle, "timeoutSec")
+}
+
+// addFirst sets keys[0] to value unless any of the equivalent keys is set.
+func (e *editor) addFirst(keys []string, value string) {
+	if !e.hasAnnotation(keys...) {
+		e.addAnnotation(keys[0], value)
+	}
+}
+
+// mergeAttributes adds each absent key=value to a comma-separated attribute
+// annotation (AWS LBC style), keeping every attribute already listed. A
+// group whose first key is already present is left to the user entirely.
+func (e *editor) mergeAttributes(key string, attrs [][2]string) {
+	current, set := e.annotation(key)
+	if set && current == "" {
+		set = false
+	}
+	present := map[string]bool{}
+	for _, kv := range splitList(current) {
+		k, _, _ := strings.Cut(kv, "=")
+		present[strings.TrimSpace(k)] = true
+	}
+	if present[attrs[0][0]] {
+		return
+	}
+	value := strings.TrimSpace(current)
+	var added []string
+	for _, kv := range attrs {
+		if !present[kv[0]] {
+			value = strings.TrimPrefix(value+","+kv[0]+"="+kv[1], ",")
+			added = append(added, kv[0])
+		}
+	}
+	if !set {
+		e.setAnnotation(key, value, key)
+		return
+	}
+	e.setAnnotation(key, value, key+"["+added[0]+"]")
+	for _, k := range added[1:] {
+		e.added = append(e.added, key+"["+k+"]")
+	}
+}
+
+// haproxyDuration writes seconds with the largest exact HAProxy unit: a bare
+// number would be read as milliseconds.
+func haproxyDuration(seconds int64) string {
+	switch {
+	case seconds%3600 == 0:
+		return strconv.FormatInt(seconds/3600, 10) + "h"
+	case seconds%60 == 0:
+		return strconv.FormatInt(seconds/60, 10) + "m"
+	default:
+		return strconv.FormatInt(seconds, 10) + "s"
+	}
+}
+
+// istioProtocols are the port-name prefixes Istio reads as a protocol
+// (research §4.1); a port named with one already says what it carries.
+var istioProtocols = []string{"http", "http2", "https", "tcp", "tls", "grpc", "grpc-web", "mongo", "mysql", "redis", "udp"}
+
+func hasProtocolPrefix(name string) bool {
+	n := strings.ToLower(name)
+	prefix, _, _ := strings.Cut(n, "-")
+	return slices.Contains(istioProtocols, prefix) || strings.HasPrefix(n, "grpc-web")
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func nested(obj map[string]any, path ...string) any {
+	v, _ := field(obj, path...)
+	return v
+}

@@ -1,0 +1,307 @@
+// Package mutate adds the WebSocket settings an opted-in object's ingress
+// controller or mesh reads, and nothing else. It works on the object as
+// decoded from JSON (map[string]any), so fields unknown to the webhook's Go
+// types survive, and it only ever adds what is absent: a value the user set
+// is never changed. The rows it applies live in defaults.go.
+package mutate
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gomodules.xyz/jsonpatch/v2"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
+)
+
+// Env is what a mutation may read besides the object itself.
+type Env struct {
+	// Policy is the effective cluster policy, with defaults filled in
+	// (v1alpha1.WebSocketPolicySpec.WithDefaults).
+	Policy v1alpha1.WebSocketPolicySpec
+	// IngressClasses are the cluster's IngressClass objects.
+	IngressClasses []ingressclass.Class
+	// NamespaceAnnotations are the annotations of the object's namespace;
+	// some override policy values for that namespace.
+	NamespaceAnnotations map[string]string
+}
+
+// Result says what a mutation did.
+type Result struct {
+	// Controller is the resolved ingress controller of an Ingress ("" for
+	// other kinds, or when unknown).
+	Controller string
+	// Added lists the annotation keys and field paths that were added, in
+	// the order they were added.
+	Added []string
+	// Warnings are for the user: odd values the mutation had to skip.
+	Warnings []string
+}
+
+// Mutate applies the defaults for obj's kind to obj in place. Objects of
+// kinds it does not handle are left alone. It returns an error only when
+// obj is not a Kubernetes object at all.
+func Mutate(obj map[string]any, env Env) (Result, error) {
+	if obj == nil {
+		return Result{}, fmt.Errorf("object is empty")
+	}
+	u := unstructured.Unstructured{Object: obj}
+	if u.GetKind() == "" {
+		return Result{}, fmt.Errorf("object has no kind")
+	}
+	e := &editor{obj: obj}
+	if _, ok := obj["metadata"]; ok {
+		if _, isMap := obj["metadata"].(map[string]any); !isMap {
+			return Result{}, fmt.Errorf("metadata is not an object")
+		}
+	}
+	eff := effective(env, e)
+	gk := groupKind(u.GetAPIVersion(), u.GetKind())
+	if row, ok := rows[gk]; ok {
+		row(e, eff)
+	}
+	e.recordDefaulted()
+	return Result{Controller: e.controller, Added: e.added, Warnings: e.warnings}, nil
+}
+
+// Patch mutates a copy of the raw JSON object and returns the JSON Patch
+// (RFC 6902) from raw to the result, computed against raw itself. The patch
+// only ever holds add and replace operations.
+func Patch(raw []byte, env Env) ([]jsonpatch.JsonPatchOperation, Result, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, Result{}, fmt.Errorf("object is not a JSON object: %w", err)
+	}
+	res, err := Mutate(obj, env)
+	if err != nil || len(res.Added) == 0 {
+		return []jsonpatch.JsonPatchOperation{}, res, err
+	}
+	mutated, err := json.Marshal(obj)
+	if err != nil {
+		return nil, res, fmt.Errorf("encoding mutated object: %w", err)
+	}
+	ops, err := jsonpatch.CreatePatch(raw, mutated)
+	if err != nil {
+		return nil, res, fmt.Errorf("computing patch: %w", err)
+	}
+	return ops, res, nil
+}
+
+// settings are the policy values in force for one object's namespace.
+type settings struct {
+	v1alpha1.WebSocketPolicySpec
+	idle              int64
+	affinity          bool
+	classes           []ingressclass.Class
+	nginx             string // ingress-nginx annotation prefix, with the slash
+	serviceAffinity   bool
+	clientIPTimeout   int64
+	cookieMaxAge      int64
+	secureCookieOnTLS bool
+}
+
+// effective applies the namespace's overrides to the policy; a malformed
+// override is ignored with a warning rather than guessed at.
+func effective(env Env, e *editor) settings {
+	p := env.Policy.WithDefaults()
+	m := p.Mutation
+	s := settings{
+		WebSocketPolicySpec: p,
+		idle:                int64(*m.IdleTimeoutSeconds),
+		affinity:            *m.Affinity.Enabled,
+		classes:             env.IngressClasses,
+		nginx:               strings.TrimSuffix(p.NginxAnnotationPrefix, "/") + "/",
+		serviceAffinity:     *m.ServiceAffinity.Enabled,
+		clientIPTimeout:     int64(*m.ServiceAffinity.TimeoutSeconds),
+		cookieMaxAge:        int64(*m.Affinity.CookieMaxAgeSeconds),
+		secureCookieOnTLS:   *m.Affinity.SecureOnTLS,
+	}
+	if v, ok := env.NamespaceAnnotations[v1alpha1.IdleTimeoutAnnotation]; ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n > 0 {
+			s.idle = n
+		} else {
+			e.warn(fmt.Sprintf("namespace annotation %s=%q is not a whole number of seconds above 0; using the policy's %d", v1alpha1.IdleTimeoutAnnotation, v, s.idle))
+		}
+	}
+	if v, ok := env.NamespaceAnnotations[v1alpha1.AffinityAnnotation]; ok {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "on", "true", "enabled":
+			s.affinity, s.serviceAffinity = true, true
+		case "off", "false", "disabled":
+			s.affinity, s.serviceAffinity = false, false
+		default:
+			e.warn(fmt.Sprintf("namespace annotation %s=%q is neither \"on\" nor \"off\"; using the policy's affinity settings", v1alpha1.AffinityAnnotation, v))
+		}
+	}
+	return s
+}
+
+func groupKind(apiVersion, kind string) string {
+	group := ""
+	if i := strings.LastIndex(apiVersion, "/"); i >= 0 {
+		group = apiVersion[:i]
+	}
+	return kind + "." + group
+}
+
+// editor adds absent values to an object and remembers what it added.
+type editor struct {
+	obj        map[string]any
+	added      []string
+	warnings   []string
+	controller string
+}
+
+func (e *editor) warn(msg string) { e.warnings = append(e.warnings, msg) }
+
+// annotations returns the object's annotations; ok is false when they are
+// present but not a map, in which case nothing may be added to them.
+func (e *editor) annotations() (map[string]any, bool) {
+	md, _ := e.obj["metadata"].(map[string]any)
+	if md == nil {
+		return nil, true
+	}
+	switch a := md["annotations"].(type) {
+	case nil:
+		return nil, true
+	case map[string]any:
+		return a, true
+	default:
+		return nil, false
+	}
+}
+
+// annotation returns the string value of key; ok is false when it is absent.
+// A non-string value (possible in offline input) counts as present.
+func (e *editor) annotation(key string) (string, bool) {
+	a, _ := e.annotations()
+	v, ok := a[key]
+	if !ok {
+		return "", false
+	}
+	s, _ := v.(string)
+	return s, true
+}
+
+// hasAnnotation reports whether any of keys is present.
+func (e *editor) hasAnnotation(keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := e.annotation(k); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// addAnnotation sets key to value when key is absent.
+func (e *editor) addAnnotation(key, value string) {
+	if e.hasAnnotation(key) {
+		return
+	}
+	e.setAnnotation(key, value, key)
+}
+
+// setAnnotation writes key unconditionally and records what as added; only
+// for merges that keep every part of an existing value.
+func (e *editor) setAnnotation(key, value, what string) {
+	a, ok := e.annotations()
+	if !ok {
+		e.warn("metadata.annotations is not a map of strings; no annotation was added")
+		return
+	}
+	if a == nil {
+		md, _ := e.obj["metadata"].(map[string]any)
+		if md == nil {
+			md = map[string]any{}
+			e.obj["metadata"] = md
+		}
+		a = map[string]any{}
+		md["annotations"] = a
+	}
+	a[key] = value
+	e.added = append(e.added, what)
+}
+
+// field returns the value at path; ok is false when absent.
+func field(obj map[string]any, path ...string) (any, bool) {
+	cur := any(obj)
+	for _, p := range path {
+		m, isMap := cur.(map[string]any)
+		if !isMap {
+			return nil, false
+		}
+		next, present := m[p]
+		if !present {
+			return nil, false
+		}
+		cur = next
+	}
+	return cur, true
+}
+
+// addField sets path (below obj) to value when absent, creating parent
+// objects as needed; label names it in the record of what was added. A
+// parent that exists but is not an object is left alone.
+func (e *editor) addField(obj map[string]any, label string, value any, path ...string) {
+	cur := obj
+	for _, p := range path[:len(path)-1] {
+		next, ok := cur[p]
+		if !ok || next == nil {
+			m := map[string]any{}
+			cur[p] = m
+			cur = m
+			continue
+		}
+		m, isMap := next.(map[string]any)
+		if !isMap {
+			e.warn(fmt.Sprintf("%s: a parent field is not an object; left as it is", label))
+			return
+		}
+		cur = m
+	}
+	last := path[len(path)-1]
+	if v, ok := cur[last]; ok && v != nil {
+		return
+	}
+	cur[last] = value
+	e.added = append(e.added, label)
+}
+
+// recordDefaulted merges what this pass added into DefaultedAnnotation.
+func (e *editor) recordDefaulted() {
+	if len(e.added) == 0 {
+		return
+	}
+	prev, _ := e.annotation(v1alpha1.DefaultedAnnotation)
+	var keys []string
+	for _, k := range strings.Split(prev, ",") {
+		if k = strings.TrimSpace(k); k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range e.added {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	added := e.added
+	e.setAnnotation(v1alpha1.DefaultedAnnotation, strings.Join(keys, ","), v1alpha1.DefaultedAnnotation)
+	e.added = added
+}
+
+// stringMap returns the string-valued entries of a map field.
+func stringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		if s, ok := val.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
