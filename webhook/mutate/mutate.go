@@ -73,10 +73,25 @@ func Mutate(obj map[string]any, env Env) (Result, error) {
 // (RFC 6902) from raw to the result, computed against raw itself. The patch
 // only ever holds add and replace operations.
 func Patch(raw []byte, env Env) ([]jsonpatch.JsonPatchOperation, Result, error) {
+	obj, err := Decode(raw)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	return PatchDecoded(raw, obj, env)
+}
+
+// Decode reads a raw JSON object for PatchDecoded.
+func Decode(raw []byte) (map[string]any, error) {
 	var obj map[string]any
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, Result{}, fmt.Errorf("object is not a JSON object: %w", err)
+		return nil, fmt.Errorf("object is not a JSON object: %w", err)
 	}
+	return obj, nil
+}
+
+// PatchDecoded is Patch for a caller that has already decoded raw into obj
+// (to read its labels first); obj is mutated in place.
+func PatchDecoded(raw []byte, obj map[string]any, env Env) ([]jsonpatch.JsonPatchOperation, Result, error) {
 	res, err := Mutate(obj, env)
 	if err != nil || len(res.Added) == 0 {
 		return []jsonpatch.JsonPatchOperation{}, res, err

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ws-defaults/ws-defaults/webhook/check"
+)
+
+// checkValidator judges objects after mutation in `webhook check`; nil
+// (mutation only) until the rules are wired in. A variable so tests can
+// stand in a fake.
+var checkValidator check.Validator
+
+// newCheckCommand is `webhook check`: the webhook's mutation and policies
+// on manifests, offline. Exit status 1 means something would be denied,
+// 2 bad flags or unreadable input (see interfaces.md).
+func newCheckCommand() *cobra.Command {
+	var o check.Options
+	cmd := &cobra.Command{
+		Use:   "check -f PATH [-f PATH ...] [--policy FILE] [-o " + strings.Join(check.Formats(), "|") + "]",
+		Short: "Run the mutation and policies on manifests, offline (for CI)",
+		Long: `Reads Kubernetes manifests and reports what the webhook would add to each
+object and which rules would fire, without a cluster.
+
+Objects are opted in unless the input holds their Namespace object, whose
+ws-defaults label then decides; an object's own ws-defaults label decides
+first. IngressClass objects in the input map class names to controllers.
+
+Exit status: 0 nothing denied, 1 an object would be denied, 2 bad flags or
+unreadable input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Stdin, o.Stdout, o.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			o.Validator = checkValidator
+			sum, err := check.Run(cmd.Context(), o)
+			switch check.ExitStatus(sum, err) {
+			case check.ExitInput:
+				return exitError{code: check.ExitInput, err: err}
+			case check.ExitDenied:
+				noun := "objects"
+				if sum.Denied == 1 {
+					noun = "object"
+				}
+				return exitError{code: check.ExitDenied, err: fmt.Errorf("%d %s denied", sum.Denied, noun)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	// A string slice, like kubectl's -f: repeatable, and comma-separated too.
+	f.StringSliceVarP(&o.Files, "filename", "f", nil, "a manifest file, a folder (read recursively for .yaml, .yml, .json) or - for stdin; repeatable")
+	f.StringVar(&o.PolicyFile, "policy", "", "a WebSocketPolicy manifest to use instead of the built-in defaults")
+	f.StringVarP(&o.Output, "output", "o", check.DefaultFormat, "output format: "+strings.Join(check.Formats(), ", "))
+	_ = cmd.MarkFlagRequired("filename")
+	return cmd
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/ws-defaults/ws-defaults/webhook/server"
+)
+
+func newServeCommand() *cobra.Command {
+	o := server.Options{}
+	var kubeconfig string
+	var dev bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the admission server (POST /mutate)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// JSON logs for log pipelines by default; --dev for people.
+			ctrl.SetLogger(zap.New(zap.UseDevMode(dev)))
+			if kubeconfig != "" {
+				// controller-runtime reads --kubeconfig via KUBECONFIG.
+				if err := os.Setenv("KUBECONFIG", kubeconfig); err != nil {
+					return err
+				}
+			}
+			cfg, err := ctrl.GetConfig()
+			if err != nil {
+				return err
+			}
+			return server.Run(ctrl.SetupSignalHandler(), cfg, o)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Port, "port", 9443, "HTTPS port for admission requests")
+	f.StringVar(&o.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding tls.crt and tls.key; reloaded when they change")
+	f.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "Prometheus metrics address (0 disables)")
+	f.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address for /healthz and /readyz")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to read (default: KUBECONFIG, then in-cluster)")
+	f.BoolVar(&o.LeaderElect, "leader-elect", false, "only the leader runs the audit loop")
+	f.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default: POD_NAMESPACE); never mutated or validated")
+	f.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 25*time.Second, "how long in-flight requests may finish after SIGTERM")
+	f.BoolVar(&dev, "dev", false, "human-readable console logs instead of JSON")
+	return cmd
+}

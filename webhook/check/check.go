@@ -1,0 +1,400 @@
+// Package check is `webhook check`: the admission webhook's mutation and
+// policies run offline on manifests, so a CI pipeline learns what the
+// cluster would add and refuse before anything is applied.
+//
+// Objects come from files, folders or stdin (see Read). There is no cluster
+// to ask, so the input stands in for it: a Namespace object in the input
+// decides opt-in for the objects in it, just as the webhook's
+// namespaceSelector would; an object whose Namespace is not in the input is
+// treated as living in an enabled namespace, since a manifest handed to
+// check is presumably meant for ws-defaults. IngressClass objects in the
+// input are the cluster's classes. Mutation is the webhook's own engine
+// (package mutate); validation is a Validator, applied to the object after
+// mutation, exactly as the cluster would see it.
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	jsonpatchapply "github.com/evanphx/json-patch/v5"
+	"gomodules.xyz/jsonpatch/v2"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
+	"github.com/ws-defaults/ws-defaults/webhook/mutate"
+	"github.com/ws-defaults/ws-defaults/webhook/scope"
+)
+
+// Violation is one rule that fired on one object.
+type Violation struct {
+	// Rule is the rule's public id (rules.md).
+	Rule string `json:"rule"`
+	// Action is deny, warn or audit.
+	Action string `json:"action"`
+	// Severity is the rule's severity, e.g. critical.
+	Severity string `json:"severity"`
+	// Field is the path of the offending field.
+	Field string `json:"field"`
+	// Message says what is wrong, why it matters and how to fix it.
+	Message string `json:"message"`
+}
+
+// Violation actions that the summary and the exit status count.
+const (
+	ActionDeny = string(v1alpha1.ActionDeny)
+	ActionWarn = string(v1alpha1.ActionWarn)
+)
+
+// Input is what a Validator may know about an object besides the object
+// after mutation. Validators must not modify anything they are given.
+type Input struct {
+	// Object is the object as read, with where it came from.
+	Object Object
+	// OptedIn says whether the object gets mutation and the opted-in rules.
+	OptedIn bool
+	// Excluded says the object's namespace is never acted on (system
+	// namespaces and the policy's excludedNamespaces); no rule applies.
+	Excluded bool
+	// Controller is the ingress controller of an Ingress, "" when unknown.
+	Controller string
+	// Added lists what the mutation added, so a rule never fires on a value
+	// the webhook itself injected.
+	Added []string
+	// Policy is the effective policy, defaults filled in.
+	Policy v1alpha1.WebSocketPolicySpec
+	// IngressClasses are the IngressClass objects of the input.
+	IngressClasses []ingressclass.Class
+	// Namespace is the object's Namespace as read, nil when the input does
+	// not hold it.
+	Namespace map[string]any
+	// Objects are all input objects after mutation, in input order, for
+	// rules that look across objects (a DestinationRule's host Service).
+	Objects []map[string]any
+}
+
+// Validator judges one object after mutation. The validate package provides
+// the real one; without a Validator, check only mutates.
+type Validator interface {
+	Validate(ctx context.Context, obj map[string]any, in Input) ([]Violation, error)
+}
+
+// Result is what check found for one object. Its JSON form is the
+// interfaces.md contract.
+type Result struct {
+	// Source is the file and 0-based document index; every item of a List
+	// document shares its Source and tells itself apart with Item.
+	Source string `json:"source"`
+	// Item is the index in a List document's items; absent otherwise.
+	Item       *int   `json:"item,omitempty"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+	OptedIn    bool   `json:"optedIn"`
+	// Excluded is set when the namespace is never acted on, which is why
+	// such an object is not opted in whatever its labels say.
+	Excluded   bool                           `json:"excluded,omitempty"`
+	Controller string                         `json:"controller,omitempty"`
+	Patch      []jsonpatch.JsonPatchOperation `json:"patch"`
+	// Added lists the settings the mutation added, as mutate names them.
+	Added      []string    `json:"added,omitempty"`
+	Violations []Violation `json:"violations"`
+	// Warnings are the mutation's notes on odd values it had to skip.
+	Warnings []string `json:"warnings,omitempty"`
+
+	where string // Source plus the List item, for people
+	after []byte // the object after mutation, as JSON
+}
+
+// Summary counts objects. An object with both deny and warn violations
+// counts in both Denied and Warned.
+type Summary struct {
+	Objects int `json:"objects"`
+	Mutated int `json:"mutated"`
+	Denied  int `json:"denied"`
+	Warned  int `json:"warned"`
+}
+
+// Report is the whole outcome of a check.
+type Report struct {
+	Results []Result `json:"results"`
+	Summary Summary  `json:"summary"`
+}
+
+// Options are the inputs of Run, one field per flag of `webhook check`.
+type Options struct {
+	// Files are files, folders or "-" (stdin), read in order.
+	Files []string
+	// PolicyFile holds a WebSocketPolicy; "" means the built-in policy.
+	PolicyFile string
+	// Output is a format name (Formats); "" means table.
+	Output string
+	// Validator judges objects after mutation; nil means no rules.
+	Validator Validator
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Run checks the input and prints the report. Its error is always the
+// caller's fault (bad flags, unreadable input or policy) and names the file
+// and document; denials are not errors but counted in the Summary.
+func Run(ctx context.Context, o Options) (Summary, error) {
+	write, err := formatter(o.Output)
+	if err != nil {
+		return Summary{}, err
+	}
+	if len(o.Files) == 0 {
+		return Summary{}, errors.New("no input: give -f with a file, a folder or - for stdin")
+	}
+	policy, err := LoadPolicy(o.PolicyFile)
+	if err != nil {
+		return Summary{}, err
+	}
+	objs, err := Read(o.Files, o.Stdin)
+	if err != nil {
+		return Summary{}, err
+	}
+	rep, err := Check(ctx, objs, policy, o.Validator)
+	if err != nil {
+		return Summary{}, err
+	}
+	if o.Stderr != nil {
+		for _, r := range rep.Results {
+			for _, w := range r.Warnings {
+				fmt.Fprintf(o.Stderr, "%s: warning: %s\n", r.where, w)
+			}
+		}
+	}
+	if err := write(o.Stdout, rep); err != nil {
+		return Summary{}, fmt.Errorf("writing the report: %w", err)
+	}
+	return rep.Summary, nil
+}
+
+// Exit statuses of `webhook check`, fixed by interfaces.md.
+const (
+	ExitOK     = 0 // nothing denied
+	ExitDenied = 1 // some object would be denied
+	ExitInput  = 2 // bad flags, unreadable input or policy
+)
+
+// ExitStatus is the exit status for what Run returned.
+func ExitStatus(s Summary, err error) int {
+	switch {
+	case err != nil:
+		return ExitInput
+	case s.Denied > 0:
+		return ExitDenied
+	default:
+		return ExitOK
+	}
+}
+
+// Check mutates and validates objs as the webhook would, with policy as
+// the cluster policy (defaults filled in by LoadPolicy or WithDefaults).
+func Check(ctx context.Context, objs []Object, policy v1alpha1.WebSocketPolicySpec, v Validator) (*Report, error) {
+	policy = policy.WithDefaults()
+	namespaces := map[string]Object{}
+	var classes []ingressclass.Class
+	for _, o := range objs {
+		switch gk := o.groupKind(); gk {
+		case "Namespace.":
+			namespaces[o.Name()] = o
+		case "IngressClass.networking.k8s.io":
+			ctrl, _ := nestedString(o.Object, "spec", "controller")
+			classes = append(classes, ingressclass.Class{
+				Name:       o.Name(),
+				Controller: ctrl,
+				Default:    o.Annotations()[ingressclass.DefaultClassAnnotation] == "true",
+			})
+		}
+	}
+
+	rep := &Report{Results: make([]Result, len(objs))}
+	inputs := make([]Input, len(objs))
+	after := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		in := Input{Object: o, Policy: policy, IngressClasses: classes}
+		ns, hasNS := namespaces[o.Namespace()]
+		if hasNS {
+			in.Namespace = ns.Object
+		}
+		in.Excluded = scope.Excluded(o.Namespace(), "", policy.ExcludedNamespaces)
+		in.OptedIn = !in.Excluded && scope.OptedIn(o.Labels(), namespaceLabels(o, ns, hasNS))
+		env := mutate.Env{Policy: policy, IngressClasses: classes}
+		if hasNS {
+			env.NamespaceAnnotations = ns.Annotations()
+		}
+		// Mutation runs for every object, so the controller is resolved by
+		// the same code whether or not the object is opted in; what a
+		// not-opted-in object would have got is then dropped.
+		ops, res, err := mutate.Patch(o.Raw, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Where(), err)
+		}
+		mutated := o.Raw
+		if !in.OptedIn {
+			ops, res.Added, res.Warnings = []jsonpatch.JsonPatchOperation{}, nil, nil
+		} else if len(ops) > 0 {
+			if mutated, err = applyPatch(o.Raw, ops); err != nil {
+				return nil, fmt.Errorf("%s: %w", o.Where(), err)
+			}
+			stableOrder(ops)
+		}
+		if after[i], err = decodeMap(mutated); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Where(), err)
+		}
+		in.Controller, in.Added = res.Controller, res.Added
+		inputs[i] = in
+
+		r := Result{
+			Source:     o.Source,
+			APIVersion: o.APIVersion(),
+			Kind:       o.Kind(),
+			Namespace:  o.Namespace(),
+			Name:       o.Name(),
+			OptedIn:    in.OptedIn,
+			Excluded:   in.Excluded,
+			Controller: res.Controller,
+			Patch:      ops,
+			Added:      res.Added,
+			Violations: []Violation{},
+			Warnings:   res.Warnings,
+			where:      o.Where(),
+			after:      mutated,
+		}
+		if o.Item >= 0 {
+			item := o.Item
+			r.Item = &item
+		}
+		rep.Results[i] = r
+	}
+
+	// Validation comes second so that cross-object rules see every object
+	// after mutation.
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		if v != nil {
+			inputs[i].Objects = after
+			vs, err := v.Validate(ctx, after[i], inputs[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s: validating: %w", r.where, err)
+			}
+			if vs != nil {
+				r.Violations = vs
+			}
+		}
+		rep.Summary.Objects++
+		if len(r.Patch) > 0 {
+			rep.Summary.Mutated++
+		}
+		if r.has(ActionDeny) {
+			rep.Summary.Denied++
+		}
+		if r.has(ActionWarn) {
+			rep.Summary.Warned++
+		}
+	}
+	return rep, nil
+}
+
+// namespaceLabels returns the labels that stand for o's namespace in the
+// opt-in decision.
+func namespaceLabels(o Object, ns Object, hasNS bool) map[string]string {
+	switch {
+	case o.groupKind() == "Namespace.":
+		// The webhook's namespaceSelector matches a Namespace object
+		// against its own labels.
+		return o.Labels()
+	case hasNS:
+		return ns.Labels()
+	default:
+		// Not in the input (or cluster-scoped, where the selector always
+		// matches): presumably meant for ws-defaults.
+		return map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}
+	}
+}
+
+func (r *Result) has(action string) bool {
+	for _, v := range r.Violations {
+		if v.Action == action {
+			return true
+		}
+	}
+	return false
+}
+
+// applyPatch applies ops to raw the way the API server applies a mutating
+// webhook's patch.
+func applyPatch(raw []byte, ops []jsonpatch.JsonPatchOperation) ([]byte, error) {
+	b, err := json.Marshal(ops)
+	if err != nil {
+		return nil, fmt.Errorf("encoding patch: %w", err)
+	}
+	p, err := jsonpatchapply.DecodePatch(b)
+	if err != nil {
+		return nil, fmt.Errorf("decoding patch: %w", err)
+	}
+	out, err := p.Apply(raw)
+	if err != nil {
+		return nil, fmt.Errorf("applying patch: %w", err)
+	}
+	return out, nil
+}
+
+// stableOrder sorts ops by path, so the report reads the same on every run
+// (the patch library walks maps in Go's random order). It leaves ops alone
+// when their order could matter: a path inside another, or one ending in
+// what may be an array index.
+func stableOrder(ops []jsonpatch.JsonPatchOperation) {
+	for i, a := range ops {
+		last := a.Path[strings.LastIndex(a.Path, "/")+1:]
+		if last == "-" || (last != "" && strings.Trim(last, "0123456789") == "") {
+			return
+		}
+		for j, b := range ops {
+			if i != j && strings.HasPrefix(b.Path, a.Path+"/") {
+				return
+			}
+		}
+	}
+	slices.SortStableFunc(ops, func(a, b jsonpatch.JsonPatchOperation) int {
+		return strings.Compare(a.Path, b.Path)
+	})
+}
+
+func decodeMap(raw []byte) (map[string]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (o Object) groupKind() string {
+	group, _, found := strings.Cut(o.APIVersion(), "/")
+	if !found {
+		group = ""
+	}
+	return o.Kind() + "." + group
+}
+
+func nestedString(obj map[string]any, path ...string) (string, bool) {
+	cur := any(obj)
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		cur = m[p]
+	}
+	s, ok := cur.(string)
+	return s, ok
+}

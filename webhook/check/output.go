@@ -1,0 +1,172 @@
+package check
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"sigs.k8s.io/yaml"
+)
+
+// DefaultFormat is the output format when none is given.
+const DefaultFormat = "table"
+
+type writeFunc func(io.Writer, *Report) error
+
+// formats maps each -o value to its writer; a new format is one entry.
+var formats = map[string]writeFunc{
+	"table": writeTable,
+	"json":  writeJSON,
+	"yaml":  writeYAML,
+}
+
+// plannedFormats are in the contract (interfaces.md) but not written yet.
+var plannedFormats = []string{"junit", "sarif"}
+
+// Formats lists the supported -o values.
+func Formats() []string {
+	names := make([]string, 0, len(formats))
+	for n := range formats {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func formatter(name string) (writeFunc, error) {
+	if name == "" {
+		name = DefaultFormat
+	}
+	if w, ok := formats[name]; ok {
+		return w, nil
+	}
+	if slices.Contains(plannedFormats, name) {
+		return nil, fmt.Errorf("output format %q is not yet supported; use one of %s", name, strings.Join(Formats(), ", "))
+	}
+	return nil, fmt.Errorf("unknown output format %q; use one of %s", name, strings.Join(Formats(), ", "))
+}
+
+func writeJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	// Messages quote annotations and snippets; <, > and & stay readable.
+	enc.SetEscapeHTML(false)
+	return enc.Encode(rep)
+}
+
+// writeYAML prints every object after mutation, in input order, one
+// document each (List items too). Keys come out sorted and comments are
+// lost: this is the object as the API server would store it, not an edit
+// of the file.
+func writeYAML(w io.Writer, rep *Report) error {
+	for i, r := range rep.Results {
+		y, err := yaml.JSONToYAML(r.after)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.where, err)
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(y); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeTable(w io.Writer, rep *Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tKIND\tNAMESPACE/NAME\tOPTED-IN\tCONTROLLER\tADDED\tVIOLATIONS")
+	for _, r := range rep.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.where, r.Kind, r.namespacedName(), r.optedIn(), dash(r.Controller), count(len(r.Added)), r.violationCounts())
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	first := true
+	for _, r := range rep.Results {
+		if len(r.Violations) == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\nViolations:")
+			first = false
+		}
+		fmt.Fprintf(w, "  %s (%s %s)\n", r.where, r.Kind, r.namespacedName())
+		for _, v := range r.Violations {
+			fmt.Fprintf(w, "    %s  %s  %s\n      %s\n", v.Action, v.Rule, v.Field, v.Message)
+		}
+	}
+
+	s := rep.Summary
+	_, err := fmt.Fprintf(w, "\n%d %s: %d mutated, %d denied, %d warned\n",
+		s.Objects, plural(s.Objects, "object", "objects"), s.Mutated, s.Denied, s.Warned)
+	return err
+}
+
+func (r *Result) namespacedName() string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
+
+func (r *Result) optedIn() string {
+	switch {
+	case r.Excluded:
+		return "excluded"
+	case r.OptedIn:
+		return "yes"
+	default:
+		return "no"
+	}
+}
+
+// violationCounts is e.g. "1 deny, 2 warn", in the order actions first appear.
+func (r *Result) violationCounts() string {
+	if len(r.Violations) == 0 {
+		return "-"
+	}
+	var order []string
+	n := map[string]int{}
+	for _, v := range r.Violations {
+		if n[v.Action] == 0 {
+			order = append(order, v.Action)
+		}
+		n[v.Action]++
+	}
+	parts := make([]string, len(order))
+	for i, a := range order {
+		parts[i] = strconv.Itoa(n[a]) + " " + a
+	}
+	return strings.Join(parts, ", ")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func count(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

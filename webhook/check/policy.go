@@ -1,0 +1,61 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+)
+
+// LoadPolicy reads the WebSocketPolicy in path and returns its spec with
+// defaults filled in; "" means the built-in policy. The file may hold other
+// objects too; with several policies, the one named "default" (the one the
+// webhook reads) is used.
+func LoadPolicy(path string) (v1alpha1.WebSocketPolicySpec, error) {
+	if path == "" {
+		return v1alpha1.BuiltinPolicy(), nil
+	}
+	objs, err := readFile(path)
+	if err != nil {
+		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %w", err)
+	}
+	var found []Object
+	for _, o := range objs {
+		if o.Kind() == "WebSocketPolicy" {
+			found = append(found, o)
+		}
+	}
+	if len(found) == 0 {
+		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s holds no WebSocketPolicy", path)
+	}
+	if len(found) > 1 {
+		var named []Object
+		for _, o := range found {
+			if o.Name() == v1alpha1.PolicyName {
+				named = append(named, o)
+			}
+		}
+		if len(named) != 1 {
+			return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s holds %d WebSocketPolicy objects; keep one, or name exactly one %q", path, len(found), v1alpha1.PolicyName)
+		}
+		found = named
+	}
+	o := found[0]
+	if want := v1alpha1.Group + "/" + v1alpha1.Version; o.APIVersion() != want {
+		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s: apiVersion is %q, want %q", o.Where(), o.APIVersion(), want)
+	}
+	// Unknown fields are errors: a misspelt setting would otherwise be
+	// silently replaced by its default, and the check would pass on a
+	// policy the cluster (whose schema rejects it) never runs.
+	var p v1alpha1.WebSocketPolicy
+	dec := json.NewDecoder(bytes.NewReader(o.Raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s: %w", o.Where(), err)
+	}
+	if errs := p.Spec.Validate(); len(errs) > 0 {
+		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s: invalid WebSocketPolicy: %w", o.Where(), errs.ToAggregate())
+	}
+	return p.Spec.WithDefaults(), nil
+}

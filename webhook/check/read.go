@@ -1,0 +1,326 @@
+package check
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// Object is one Kubernetes object read from the input.
+type Object struct {
+	// Source is the file and 0-based document index, "path/to/file.yaml#2";
+	// "stdin#2" for standard input.
+	Source string
+	// Item is the index of the object in the items of a List document, or
+	// -1 when the document is the object itself.
+	Item int
+	// Raw is the object as JSON, exactly as read (numbers keep their digits).
+	Raw []byte
+	// Object is Raw decoded, for reading metadata; never modified.
+	Object map[string]any
+}
+
+// Where names the object for people: Source, plus ".items[N]" for a List item.
+func (o Object) Where() string {
+	if o.Item < 0 {
+		return o.Source
+	}
+	return o.Source + ".items[" + strconv.Itoa(o.Item) + "]"
+}
+
+func (o Object) u() *unstructured.Unstructured { return &unstructured.Unstructured{Object: o.Object} }
+
+// APIVersion, Kind, Namespace, Name, Labels and Annotations read the
+// object's type and metadata.
+func (o Object) APIVersion() string { return o.u().GetAPIVersion() }
+
+func (o Object) Kind() string { return o.u().GetKind() }
+
+func (o Object) Namespace() string { return o.u().GetNamespace() }
+
+func (o Object) Name() string { return o.u().GetName() }
+
+func (o Object) Labels() map[string]string { return o.u().GetLabels() }
+
+func (o Object) Annotations() map[string]string { return o.u().GetAnnotations() }
+
+// manifestExts are the file endings read when walking a folder; a file
+// named on the command line is read whatever its name.
+var manifestExts = []string{".yaml", ".yml", ".json"}
+
+// Read reads every object from paths, in order: a file, a folder (walked
+// recursively, in lexical order, for .yaml, .yml and .json files; hidden
+// folders such as .git are skipped) or "-" for stdin. Multi-document YAML,
+// JSON streams and List objects are read; empty documents are skipped but
+// still counted in the document index.
+func Read(paths []string, stdin io.Reader) ([]Object, error) {
+	var out []Object
+	usedStdin := false
+	for _, p := range paths {
+		if p == "-" {
+			// A second "-" would silently read nothing.
+			if usedStdin {
+				return nil, errors.New(`"-" (stdin) given more than once`)
+			}
+			usedStdin = true
+			objs, err := readStream("stdin", stdin)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, objs...)
+			continue
+		}
+		files, err := expand(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			objs, err := readFile(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, objs...)
+		}
+	}
+	return out, nil
+}
+
+// expand returns p itself when it is a file, or the manifest files below it
+// when it is a folder.
+func expand(p string) ([]string, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		for _, ext := range manifestExts {
+			if strings.EqualFold(filepath.Ext(path), ext) {
+				files = append(files, path)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A typo'd or emptied folder in a CI job should fail, not pass with
+	// nothing checked.
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no .yaml, .yml or .json files in this folder", p)
+	}
+	return files, nil
+}
+
+func readFile(path string) ([]Object, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readStream(path, f)
+}
+
+// readStream reads the documents of one file. Documents are numbered the
+// way people count them, by the "---" lines between them (the same lines
+// apimachinery's YAML reader, which kubectl uses, splits on): the text after
+// the Nth separator is document N, counting from 0, and so is the text
+// before the first separator when it holds more than comments. Empty
+// documents are skipped but keep their number. Each document is decoded by
+// apimachinery's YAML-or-JSON decoder; a stream of JSON objects (no "---")
+// numbers each object as a document.
+func readStream(name string, r io.Reader) (objs []Object, err error) {
+	doc := 0
+	// The decoders are a library seeing arbitrary bytes: a panic in them
+	// must become an input error, not a crash of the CI job.
+	defer func() {
+		if p := recover(); p != nil {
+			objs, err = nil, fmt.Errorf("%s#%d: cannot decode: %v", name, doc, p)
+		}
+	}()
+	br := bufio.NewReader(r)
+	var chunk bytes.Buffer
+	first := true
+	for {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF { //nolint:errorlint // bufio returns io.EOF itself
+			return nil, fmt.Errorf("%s#%d: %w", name, doc, rerr)
+		}
+		if isSeparator(line) {
+			// A "---" opening the file (after comments) starts document 0;
+			// any other ends the document before it.
+			if !first || hasContent(chunk.Bytes()) {
+				n, err := decodeDocument(name, doc, chunk.Bytes(), &objs)
+				if err != nil {
+					return nil, err
+				}
+				doc += max(n, 1)
+			}
+			first = false
+			chunk.Reset()
+			if err := separatorError(line); err != nil {
+				return nil, fmt.Errorf("%s#%d: %w", name, doc, err)
+			}
+		} else {
+			chunk.Write(line)
+		}
+		if rerr == io.EOF { //nolint:errorlint // bufio returns io.EOF itself
+			break
+		}
+	}
+	if _, err := decodeDocument(name, doc, chunk.Bytes(), &objs); err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+// isSeparator reports whether line is a document separator: "---" alone on
+// its line, or followed by a space and more. Like apimachinery's YAMLReader
+// (which kubectl uses), only a comment may follow it; anything else is an
+// error, reported by separatorError.
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	return ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n')
+}
+
+func separatorError(line []byte) error {
+	rest := bytes.TrimSpace(line[3:])
+	if len(rest) == 0 || rest[0] == '#' {
+		return nil
+	}
+	return fmt.Errorf("content on the --- line is not supported (%q); move it to the next line", rest)
+}
+
+// hasContent reports whether text holds anything besides blank lines,
+// comments and directives.
+func hasContent(text []byte) bool {
+	for _, line := range bytes.Split(text, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 && line[0] != '#' && line[0] != '%' {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeDocument decodes document doc of file name and appends its objects
+// to objs. It returns how many values the document held: more than one only
+// for a stream of JSON objects, each of which is numbered as a document.
+func decodeDocument(name string, doc int, text []byte, objs *[]Object) (int, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
+	n := 0
+	for ; ; n++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if err == io.EOF { //nolint:errorlint // the decoder returns io.EOF itself
+				return n, nil
+			}
+			return n, fmt.Errorf("%s#%d: %w", name, doc+n, err)
+		}
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+			continue
+		}
+		docObjs, err := fromDocument(name+"#"+strconv.Itoa(doc+n), raw)
+		if err != nil {
+			return n, err
+		}
+		*objs = append(*objs, docObjs...)
+	}
+}
+
+// fromDocument checks that raw is an object and expands it when it is a List.
+func fromDocument(source string, raw []byte) ([]Object, error) {
+	obj, err := decodeObject(source, raw)
+	if err != nil {
+		return nil, err
+	}
+	kind, _ := obj["kind"].(string)
+	items, hasItems := obj["items"]
+	if kind == "List" && items == nil { // an empty list, as some tools print it
+		return nil, nil
+	}
+	if !strings.HasSuffix(kind, "List") || !hasItems {
+		return []Object{{Source: source, Item: -1, Raw: raw, Object: obj}}, nil
+	}
+	if items == nil {
+		return nil, nil
+	}
+	list, ok := items.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s.items is not a list", source, kind)
+	}
+	apiVersion, _ := obj["apiVersion"].(string)
+	out := make([]Object, 0, len(list))
+	for i, item := range list {
+		where := source + ".items[" + strconv.Itoa(i) + "]"
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: not an object", where)
+		}
+		// The API server's typed lists (IngressList, ...) leave apiVersion
+		// and kind off their items; the list's own say what they are.
+		if kind != "List" {
+			if _, set := m["apiVersion"]; !set {
+				m["apiVersion"] = apiVersion
+			}
+			if _, set := m["kind"]; !set {
+				m["kind"] = strings.TrimSuffix(kind, "List")
+			}
+		}
+		itemRaw, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		itemObj, err := decodeObject(where, itemRaw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Object{Source: source, Item: i, Raw: itemRaw, Object: itemObj})
+	}
+	return out, nil
+}
+
+// decodeObject decodes raw and checks it is a Kubernetes object: a mapping
+// with a string apiVersion and kind, and metadata (when present) a mapping.
+func decodeObject(where string, raw []byte) (map[string]any, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, fmt.Errorf("%s: not a Kubernetes object (a mapping with apiVersion and kind)", where)
+	}
+	for _, key := range []string{"apiVersion", "kind"} {
+		if s, _ := obj[key].(string); s == "" {
+			return nil, fmt.Errorf("%s: not a Kubernetes object: %s is missing or not a string", where, key)
+		}
+	}
+	if md, set := obj["metadata"]; set {
+		if _, ok := md.(map[string]any); !ok {
+			return nil, fmt.Errorf("%s: metadata is not a mapping", where)
+		}
+	}
+	return obj, nil
+}

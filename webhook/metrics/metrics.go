@@ -1,0 +1,39 @@
+// Package metrics holds ws-defaults' Prometheus metrics, registered with
+// controller-runtime's registry so they are served on the manager's
+// metrics endpoint next to the built-in webhook latency metrics.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// Mutation outcomes.
+const (
+	OutcomePatched   = "patched"
+	OutcomeUnchanged = "unchanged"
+	OutcomeSkipped   = "skipped" // not opted in, excluded, or not a create/update
+	OutcomeError     = "error"
+)
+
+var (
+	// Mutations counts mutation decisions by object kind, resolved
+	// controller and outcome.
+	Mutations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ws_defaults_mutations_total",
+		Help: "Mutation decisions by kind, ingress controller and outcome.",
+	}, []string{"kind", "controller", "outcome"})
+
+	// MutationDuration times the mutation decision itself (not the HTTP
+	// round trip, which controller_runtime_webhook_latency_seconds covers).
+	// Buckets reach 10 s so a slow outlier is still placed.
+	MutationDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ws_defaults_mutation_duration_seconds",
+		Help:    "Time to decide one mutation.",
+		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10},
+	})
+)
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration)
+}
