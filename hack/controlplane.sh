@@ -26,7 +26,7 @@ tools=$root/hack/controlplane
 # go.mod/go.sum (a caller's GOFLAGS=-mod=mod or -mod=vendor must not leak in),
 # never download a toolchain, and build static binaries like upstream does.
 export GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
-export GOTOOLCHAIN=${CONTROLPLANE_GOTOOLCHAIN:-local}
+export GOTOOLCHAIN=local
 
 modver() { (cd "$tools/$1" && go list -m -f '{{.Version}}' "$2"); }
 k8s=$(modver kubernetes k8s.io/kubernetes)

@@ -847,6 +847,10 @@ func FuzzRead(f *testing.F) {
 		"a: &x [*x]\n",
 		"kind: [\n",
 		"\xef\xbb\xbf--- \t#\r\n{",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: s, annotations: {a: b}}\nspec:\n  ports: [{name: ws, port: 80}]\n",
+		"apiVersion: networking.istio.io/v1\nkind: DestinationRule\nspec: {trafficPolicy: {connectionPool: 3}}\n",
+		"apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nspec: {routes: [{enableWebsockets: true}]}\n---\n" +
+			"apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: x}\nspec: {controller: traefik.io/ingress-controller}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -862,6 +866,10 @@ func FuzzRead(f *testing.F) {
 			if o.Kind() == "" || o.APIVersion() == "" || !json.Valid(o.Raw) {
 				t.Errorf("%s: accepted a non-object: %s", o.Where(), o.Raw)
 			}
+		}
+		// Whatever Read accepts, the rest of check handles.
+		if _, err := Check(context.Background(), objs, v1alpha1.BuiltinPolicy(), nil); err != nil {
+			t.Errorf("Check: %v", err)
 		}
 	})
 }

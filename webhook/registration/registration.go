@@ -1,0 +1,137 @@
+// Package registration builds the webhook configurations that tell the API
+// server which requests to send to ws-defaults. Opt-in is expressed in
+// selectors, so the API server never calls the webhook for objects it would
+// ignore, and an outage of the webhook cannot touch them.
+package registration
+
+import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/scope"
+)
+
+// MutatingName is the MutatingWebhookConfiguration's name.
+const MutatingName = "ws-defaults-mutating"
+
+// Options say where the webhook Service is and what to exclude.
+type Options struct {
+	ServiceName      string
+	ServiceNamespace string
+	// Port of the Service; 0 means 443.
+	Port int32
+	// CABundle signs the webhook's serving certificate (PEM).
+	CABundle []byte
+	// ExcludedNamespaces adds to the system namespaces and the webhook's own.
+	ExcludedNamespaces []string
+	// TimeoutSeconds bounds each call; 0 means 3.
+	TimeoutSeconds int32
+}
+
+// MutatedResources are the kinds /mutate defaults (defaults.md).
+var MutatedResources = []admissionregistrationv1.RuleWithOperations{
+	rule([]string{"networking.k8s.io"}, []string{"v1"}, "ingresses"),
+	rule([]string{""}, []string{"v1"}, "services"),
+	rule([]string{"networking.istio.io"}, []string{"v1", "v1beta1", "v1alpha3"}, "destinationrules"),
+	rule([]string{"projectcontour.io"}, []string{"v1"}, "httpproxies"),
+	rule([]string{"cloud.google.com"}, []string{"v1", "v1beta1"}, "backendconfigs"),
+}
+
+func rule(groups, versions []string, resource string) admissionregistrationv1.RuleWithOperations {
+	namespaced := admissionregistrationv1.NamespacedScope
+	return admissionregistrationv1.RuleWithOperations{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		Rule: admissionregistrationv1.Rule{
+			APIGroups: groups, APIVersions: versions, Resources: []string{resource}, Scope: &namespaced,
+		},
+	}
+}
+
+// Excluded is every namespace the webhook never sees.
+func (o Options) Excluded() []string {
+	out := append([]string{}, scope.SystemNamespaces...)
+	if o.ServiceNamespace != "" {
+		out = append(out, o.ServiceNamespace)
+	}
+	return append(out, o.ExcludedNamespaces...)
+}
+
+// Mutating returns the MutatingWebhookConfiguration: one entry for enabled
+// namespaces (minus objects labelled disabled), one for objects labelled
+// enabled in any other namespace. It fails open (Ignore): defaults are a
+// convenience and must never block a write.
+func Mutating(o Options) *admissionregistrationv1.MutatingWebhookConfiguration {
+	ignore := admissionregistrationv1.Ignore
+	ifNeeded := admissionregistrationv1.IfNeededReinvocationPolicy
+	entry := func(name string, ns, obj *metav1.LabelSelector) admissionregistrationv1.MutatingWebhook {
+		return admissionregistrationv1.MutatingWebhook{
+			Name:                    name,
+			ClientConfig:            o.clientConfig("/mutate"),
+			Rules:                   MutatedResources,
+			FailurePolicy:           &ignore,
+			SideEffects:             ptr(admissionregistrationv1.SideEffectClassNone),
+			TimeoutSeconds:          ptr(o.timeout()),
+			AdmissionReviewVersions: []string{"v1"},
+			ReinvocationPolicy:      &ifNeeded,
+			NamespaceSelector:       ns,
+			ObjectSelector:          obj,
+		}
+	}
+	return &admissionregistrationv1.MutatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"},
+		ObjectMeta: metav1.ObjectMeta{Name: MutatingName},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{
+			entry("namespaces.mutate.ws-defaults.io", o.enabledNamespaces(), notDisabled()),
+			entry("objects.mutate.ws-defaults.io", o.otherNamespaces(), labelledEnabled()),
+		},
+	}
+}
+
+func (o Options) clientConfig(path string) admissionregistrationv1.WebhookClientConfig {
+	port := o.Port
+	if port == 0 {
+		port = 443
+	}
+	return admissionregistrationv1.WebhookClientConfig{
+		Service:  &admissionregistrationv1.ServiceReference{Namespace: o.ServiceNamespace, Name: o.ServiceName, Path: &path, Port: &port},
+		CABundle: o.CABundle,
+	}
+}
+
+func (o Options) timeout() int32 {
+	if o.TimeoutSeconds == 0 {
+		return 3
+	}
+	return o.TimeoutSeconds
+}
+
+func (o Options) notExcluded() metav1.LabelSelectorRequirement {
+	return metav1.LabelSelectorRequirement{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: o.Excluded()}
+}
+
+func (o Options) enabledNamespaces() *metav1.LabelSelector {
+	return &metav1.LabelSelector{
+		MatchLabels:      map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled},
+		MatchExpressions: []metav1.LabelSelectorRequirement{o.notExcluded()},
+	}
+}
+
+func (o Options) otherNamespaces() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: v1alpha1.OptInLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{v1alpha1.OptInEnabled}},
+		o.notExcluded(),
+	}}
+}
+
+func notDisabled() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: v1alpha1.OptInLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{v1alpha1.OptInDisabled}},
+	}}
+}
+
+func labelledEnabled() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}}
+}
+
+func ptr[T any](v T) *T { return &v }
