@@ -83,6 +83,10 @@ type WebSocketPolicySpec struct {
 	AuditInterval *metav1.Duration `json:"auditInterval,omitempty"`
 	// NginxAnnotationPrefix is ingress-nginx's --annotations-prefix.
 	NginxAnnotationPrefix string `json:"nginxAnnotationPrefix,omitempty"`
+	// MinIdleTimeoutSeconds is the lowest WebSocket idle timeout the
+	// websocket-idle-timeout-too-low rule accepts.
+	// +kubebuilder:validation:Minimum=1
+	MinIdleTimeoutSeconds *int32 `json:"minIdleTimeoutSeconds,omitempty"`
 }
 
 // MutationSpec holds the values the mutating webhook injects.
@@ -121,10 +125,14 @@ type ServiceAffinitySpec struct {
 	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
 }
 
-// RuleSetting overrides one rule's action and scope.
+// RuleSetting is one rule's action and scope (and, in the built-in
+// catalog, its severity).
 type RuleSetting struct {
 	// +kubebuilder:validation:Enum=deny;warn;audit;off
 	Action RuleAction `json:"action,omitempty"`
 	// +kubebuilder:validation:Enum=cluster;opted-in
 	Scope RuleScope `json:"scope,omitempty"`
+	// Severity is fixed per rule (critical, high, medium, low); a policy
+	// cannot change it.
+	Severity string `json:"-"`
 }

@@ -873,3 +873,13 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func TestListItemsKeepNumbers(t *testing.T) {
+	objs, err := readStream("in.yaml", strings.NewReader("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  spec: {n: 12345678901234567890, f: 1.50}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(objs[0].Raw, []byte(`12345678901234567890`)) {
+		t.Errorf("raw %s lost digits", objs[0].Raw)
+	}
+}

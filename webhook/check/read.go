@@ -25,7 +25,8 @@ type Object struct {
 	// Item is the index of the object in the items of a List document, or
 	// -1 when the document is the object itself.
 	Item int
-	// Raw is the object as JSON, exactly as read (numbers keep their digits).
+	// Raw is the object as JSON, as read: numbers keep their digits; a List
+	// item's keys come out sorted.
 	Raw []byte
 	// Object is Raw decoded, for reading metadata; never modified.
 	Object map[string]any
@@ -270,10 +271,20 @@ func fromDocument(source string, raw []byte) ([]Object, error) {
 	if items == nil {
 		return nil, nil
 	}
-	list, ok := items.([]any)
-	if !ok {
+	if _, ok := items.([]any); !ok {
 		return nil, fmt.Errorf("%s: %s.items is not a list", source, kind)
 	}
+	// Decoded again keeping numbers as written, so each item's Raw holds
+	// the digits of the input.
+	var exact struct {
+		Items []any `json:"items"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&exact); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	list := exact.Items
 	apiVersion, _ := obj["apiVersion"].(string)
 	out := make([]Object, 0, len(list))
 	for i, item := range list {

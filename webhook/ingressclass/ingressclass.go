@@ -108,3 +108,20 @@ func AnyIs(classes []Class, want string) bool {
 	}
 	return false
 }
+
+// ForObject resolves the controller of an Ingress decoded from JSON; for
+// other kinds it returns the zero Resolution.
+func ForObject(obj map[string]any, classes []Class) Resolution {
+	if kind, _ := obj["kind"].(string); kind != "Ingress" {
+		return Resolution{}
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	className, _ := spec["ingressClassName"].(string)
+	md, _ := obj["metadata"].(map[string]any)
+	raw, _ := md["annotations"].(map[string]any)
+	annotations := map[string]string{}
+	if a, ok := raw[LegacyClassAnnotation].(string); ok {
+		annotations[LegacyClassAnnotation] = a
+	}
+	return Resolve(className, annotations, classes)
+}

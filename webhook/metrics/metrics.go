@@ -26,14 +26,31 @@ var (
 
 	// MutationDuration times the mutation decision itself (not the HTTP
 	// round trip, which controller_runtime_webhook_latency_seconds covers).
-	// Buckets reach 10 s so a slow outlier is still placed.
 	MutationDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "ws_defaults_mutation_duration_seconds",
 		Help:    "Time to decide one mutation.",
-		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10},
+		Buckets: durationBuckets,
+	})
+)
+
+// durationBuckets reach 10 s so a slow outlier is still placed.
+var durationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10}
+
+var (
+	// Decisions counts rule results by rule id and the action taken.
+	Decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ws_defaults_validation_decisions_total",
+		Help: "Rule results by rule id and action (deny, warn, audit).",
+	}, []string{"rule", "action"})
+
+	// ValidationDuration times one validation (input, Rego, response).
+	ValidationDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ws_defaults_validation_duration_seconds",
+		Help:    "Time to judge one object against the rules.",
+		Buckets: durationBuckets,
 	})
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration)
+	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration)
 }

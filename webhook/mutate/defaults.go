@@ -44,9 +44,7 @@ func haproxyTechKeys(name string) []string {
 
 func ingress(e *editor, s settings) {
 	spec, _ := e.obj["spec"].(map[string]any)
-	className, _ := spec["ingressClassName"].(string)
-	annotations, _ := e.annotations()
-	e.controller = ingressclass.Resolve(className, stringMap(annotations), s.classes).Controller
+	e.controller = ingressclass.ForObject(e.obj, s.classes).Controller
 	tls, _ := spec["tls"].([]any)
 	secure := s.secureCookieOnTLS && len(tls) > 0
 	idle := strconv.FormatInt(s.idle, 10)

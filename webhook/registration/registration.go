@@ -12,8 +12,11 @@ import (
 	"github.com/ws-defaults/ws-defaults/webhook/scope"
 )
 
-// MutatingName is the MutatingWebhookConfiguration's name.
-const MutatingName = "ws-defaults-mutating"
+// Names of the webhook configurations.
+const (
+	MutatingName   = "ws-defaults-mutating"
+	ValidatingName = "ws-defaults-validating"
+)
 
 // Options say where the webhook Service is and what to exclude.
 type Options struct {
@@ -38,12 +41,26 @@ var MutatedResources = []admissionregistrationv1.RuleWithOperations{
 	rule([]string{"cloud.google.com"}, []string{"v1", "v1beta1"}, "backendconfigs"),
 }
 
-func rule(groups, versions []string, resource string) admissionregistrationv1.RuleWithOperations {
+// ValidatedResources are the kinds the rules look at (rules.md). Whole
+// groups ("*") where every kind of the group is judged, such as the
+// traefik.containo.us group that Traefik v3 removed.
+var ValidatedResources = []admissionregistrationv1.RuleWithOperations{
+	rule([]string{"networking.k8s.io"}, []string{"v1"}, "ingresses"),
+	rule([]string{""}, []string{"v1"}, "services"),
+	rule([]string{"networking.istio.io"}, []string{"v1", "v1beta1", "v1alpha3"}, "destinationrules", "virtualservices"),
+	rule([]string{"traefik.io"}, []string{"v1alpha1"}, "serverstransports", "serverstransporttcps", "middlewares"),
+	rule([]string{"traefik.containo.us"}, []string{"*"}, "*"),
+	rule([]string{"policy.linkerd.io"}, []string{"*"}, "servers", "serverauthorizations"),
+	rule([]string{"projectcontour.io"}, []string{"v1"}, "httpproxies"),
+	rule([]string{"cloud.google.com"}, []string{"v1", "v1beta1"}, "backendconfigs"),
+}
+
+func rule(groups, versions []string, resources ...string) admissionregistrationv1.RuleWithOperations {
 	namespaced := admissionregistrationv1.NamespacedScope
 	return admissionregistrationv1.RuleWithOperations{
 		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
 		Rule: admissionregistrationv1.Rule{
-			APIGroups: groups, APIVersions: versions, Resources: []string{resource}, Scope: &namespaced,
+			APIGroups: groups, APIVersions: versions, Resources: resources, Scope: &namespaced,
 		},
 	}
 }
@@ -88,6 +105,38 @@ func Mutating(o Options) *admissionregistrationv1.MutatingWebhookConfiguration {
 	}
 }
 
+// Validating returns the ValidatingWebhookConfiguration. Objects whose
+// owners opted in (enabled namespaces, objects labelled enabled) fail
+// closed: their owners asked for enforcement. Everything else that is not
+// excluded is judged by the cluster-scope rules but fails open, so an outage
+// of the webhook never blocks a namespace that did not ask for it.
+func Validating(o Options) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	entry := func(name string, policy admissionregistrationv1.FailurePolicyType, ns, obj *metav1.LabelSelector) admissionregistrationv1.ValidatingWebhook {
+		return admissionregistrationv1.ValidatingWebhook{
+			Name:                    name,
+			ClientConfig:            o.clientConfig("/validate"),
+			Rules:                   ValidatedResources,
+			FailurePolicy:           ptr(policy),
+			SideEffects:             ptr(admissionregistrationv1.SideEffectClassNone),
+			TimeoutSeconds:          ptr(o.timeout()),
+			AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector:       ns,
+			ObjectSelector:          obj,
+		}
+	}
+	fail, ignore := admissionregistrationv1.Fail, admissionregistrationv1.Ignore
+	return &admissionregistrationv1.ValidatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
+		ObjectMeta: metav1.ObjectMeta{Name: ValidatingName},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{
+			entry("namespaces.validate.ws-defaults.io", fail, o.enabledNamespaces(), notDisabled()),
+			entry("objects.validate.ws-defaults.io", fail, o.otherNamespaces(), labelledEnabled()),
+			entry("opted-out.validate.ws-defaults.io", ignore, o.enabledNamespaces(), labelledDisabled()),
+			entry("cluster.validate.ws-defaults.io", ignore, o.otherNamespaces(), notEnabled()),
+		},
+	}
+}
+
 func (o Options) clientConfig(path string) admissionregistrationv1.WebhookClientConfig {
 	port := o.Port
 	if port == 0 {
@@ -128,6 +177,16 @@ func notDisabled() *metav1.LabelSelector {
 	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: v1alpha1.OptInLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{v1alpha1.OptInDisabled}},
 	}}
+}
+
+func notEnabled() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: v1alpha1.OptInLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{v1alpha1.OptInEnabled}},
+	}}
+}
+
+func labelledDisabled() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInDisabled}}
 }
 
 func labelledEnabled() *metav1.LabelSelector {

@@ -1,0 +1,49 @@
+# ws-defaults: the two commands are `make demo` and `make test`.
+# Everything a target needs is built by the repo itself (hack/controlplane.sh
+# builds kube-apiserver, etcd and kubectl from Go modules into .cache/).
+
+SHELL := /usr/bin/env bash
+GO ?= go
+# Fuzz targets get a short, bounded run in `make test`; longer with FUZZTIME=5m.
+FUZZTIME ?= 10s
+BENCHTIME ?= 2000x
+
+.PHONY: all build test unit race fuzz e2e bench demo controlplane clean
+
+all: build
+
+build:
+	$(GO) build -o bin/webhook ./cmd/webhook
+
+controlplane:
+	hack/controlplane.sh
+
+# test runs everything: unit and table tests, the race detector on the
+# server packages, short fuzz runs, and the end-to-end suite against a real
+# API server.
+test: unit race fuzz e2e
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -short ./...
+
+race:
+	$(GO) test -short -race ./webhook/... ./cmd/...
+
+fuzz:
+	$(GO) test ./webhook/mutate/ -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./webhook/check/ -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+
+e2e: controlplane
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -count=1 -v ./test/...
+
+# bench prints the handler benchmarks; each group starts with its baseline
+# (a request that is not opted in), to quote the others as ratios of it.
+bench:
+	$(GO) test ./webhook/mutate/ -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5
+
+demo: controlplane
+	cd hack/demo && $(GO) run .
+
+clean:
+	rm -rf bin .cache

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/ws-defaults/ws-defaults/webhook/check"
+)
+
+const manifests = "../../webhook/check/testdata/manifests"
+
+// runCheck runs `webhook check args...` in-process and returns its exit
+// status as main would compute it.
+func runCheck(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string, err error) {
+	t.Helper()
+	cmd := newCheckCommand()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err = cmd.ExecuteContext(context.Background())
+	if err != nil {
+		code = exitCode(err)
+	}
+	return code, out.String(), errb.String(), err
+}
+
+func TestCheckCommandJSON(t *testing.T) {
+	code, out, _, err := runCheck(t, "", "-f", manifests, "-o", "json")
+	if code != 0 || err != nil {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	var rep struct {
+		Results []struct {
+			Source  string            `json:"source"`
+			OptedIn bool              `json:"optedIn"`
+			Patch   []json.RawMessage `json:"patch"`
+		} `json:"results"`
+		Summary struct {
+			Objects, Mutated, Denied, Warned int
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if len(rep.Results) != 7 || rep.Summary.Objects != 7 || rep.Summary.Mutated != 5 {
+		t.Errorf("%d results, summary %+v", len(rep.Results), rep.Summary)
+	}
+	if !strings.HasPrefix(rep.Results[0].Source, manifests+"/00-namespace.yaml#0") {
+		t.Errorf("first source %q", rep.Results[0].Source)
+	}
+}
+
+func TestCheckCommandExitStatus(t *testing.T) {
+	tests := []struct {
+		name      string
+		stdin     string
+		args      []string
+		validator check.Validator
+		wantCode  int
+		wantErr   string
+		wantOut   string
+	}{
+		{name: "table by default", args: []string{"-f", manifests}, wantCode: 0, wantOut: "7 objects: 5 mutated, 0 denied, 0 warned"},
+		{name: "several -f and stdin", stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+			args: []string{"-f", manifests + "/istio.yaml", "--filename", "-", "-o", "yaml"}, wantCode: 0, wantOut: "name: x"},
+		{name: "policy", args: []string{"-f", manifests, "--policy", "../../webhook/check/testdata/policy.yaml", "-o", "yaml"},
+			wantCode: 0, wantOut: `proxy-send-timeout: "7200"`},
+		{name: "denied", args: []string{"-f", manifests}, validator: denyIngress{}, wantCode: 1, wantErr: "2 objects denied"},
+		{name: "one denied", args: []string{"-f", manifests + "/nginx-ingress.yaml"}, validator: denyIngress{}, wantCode: 1, wantErr: "1 object denied"},
+		{name: "no -f", args: []string{"-o", "json"}, wantCode: 2, wantErr: "filename"},
+		{name: "unknown flag", args: []string{"-f", manifests, "--bogus"}, wantCode: 2, wantErr: "bogus"},
+		{name: "unknown output", args: []string{"-f", manifests, "-o", "xml"}, wantCode: 2, wantErr: `unknown output format "xml"`},
+		{name: "junit not yet", args: []string{"-f", manifests, "-o", "junit"}, wantCode: 2, wantErr: "not yet supported"},
+		{name: "missing file", args: []string{"-f", "nope.yaml"}, wantCode: 2, wantErr: "nope.yaml"},
+		{name: "bad document", stdin: "apiVersion: v1\nkind: Namespace\n---\nkind: [\n", args: []string{"-f", "-"}, wantCode: 2, wantErr: "stdin#1"},
+		{name: "bad policy", args: []string{"-f", manifests, "--policy", "../../webhook/check/testdata/bad-policy.yaml"},
+			wantCode: 2, wantErr: "spec.mutation.idleTimeoutSeconds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkValidator = tt.validator
+			t.Cleanup(func() { checkValidator = nil })
+			code, out, _, err := runCheck(t, tt.stdin, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d (%v)", code, tt.wantCode, err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
+			}
+			if tt.wantErr == "" && err != nil {
+				t.Errorf("error %v", err)
+			}
+			if !strings.Contains(out, tt.wantOut) {
+				t.Errorf("output lacks %q:\n%s", tt.wantOut, out)
+			}
+		})
+	}
+}
+
+// denyIngress denies every Ingress.
+type denyIngress struct{}
+
+func (denyIngress) Validate(_ context.Context, obj map[string]any, _ check.Input) ([]check.Violation, error) {
+	if obj["kind"] != "Ingress" {
+		return nil, nil
+	}
+	return []check.Violation{{Rule: "nginx-snippet-annotation", Action: "deny", Severity: "critical", Field: "metadata.annotations", Message: "no"}}, nil
+}

@@ -1,0 +1,85 @@
+# METADATA
+# title: Shared helpers for the ws-defaults rules
+# description: >-
+#   Reads the input document (see policies/README.md) so that rules say what
+#   they check, not how to dig it out of the object.
+package wsdefaults.lib
+
+obj := input.object
+
+kind := obj.kind
+
+# API group of the object ("" for the core group).
+group := g if {
+	contains(obj.apiVersion, "/")
+	g := split(obj.apiVersion, "/")[0]
+} else := ""
+
+annotations := object.get(obj, ["metadata", "annotations"], {})
+
+labels := object.get(obj, ["metadata", "labels"], {})
+
+spec := object.get(obj, "spec", {})
+
+is_ingress if {
+	kind == "Ingress"
+	group == "networking.k8s.io"
+}
+
+is_service if {
+	kind == "Service"
+	group == ""
+}
+
+# The resolved ingress controller is c, or c with an "/<instance>" suffix.
+controller_is(c) if input.controller == c
+
+controller_is(c) if startswith(input.controller, concat("", [c, "/"]))
+
+# Annotation prefix of ingress-nginx, with the trailing slash.
+nginx := concat("", [trim_suffix(input.parameters.nginxAnnotationPrefix, "/"), "/"])
+
+# Prefixes that address the same keys.
+haproxytech_prefixes := ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/"]
+
+haproxy_ingress_prefixes := ["haproxy-ingress.github.io/", "ingress.kubernetes.io/"]
+
+# The field path of an annotation, as messages and reports name it.
+annotation_field(key) := sprintf("metadata.annotations[%s]", [key])
+
+# Whether the mutating webhook added key (listed in ws-defaults.io/defaulted).
+# Only rules that could trip over a value the policy itself injects consult
+# this; security rules never do, so the list cannot be used to hide a value.
+defaulted(key) if key in input.defaulted
+
+# A violation object: rules build theirs with this.
+violation(rule, field, message) := {"rule": rule, "field": field, "message": message}
+
+# The Ingress has at least one spec.tls entry.
+has_tls if count(object.get(spec, "tls", [])) > 0
+
+# Whether a string is a whole number (optionally signed).
+is_int(s) if regex.match(`^-?[0-9]+$`, s)
+
+# Durations in seconds for Go/Envoy-style strings ("1h30m", "15s", "250ms");
+# undefined when the string does not parse.
+duration_seconds(s) := n if {
+	ns := time.parse_duration_ns(s)
+	n := ns / 1000000000
+}
+
+# WebSocket ports of a Service: named with a ws, wss or websocket token,
+# listed in ws-defaults.io/websocket-ports (by name or number), or every
+# port when the Service itself is labelled ws-defaults=enabled. Same rule as
+# the mutation (webhook/mutate/defaults.go).
+ws_port(p) if {
+	some token in split(lower(object.get(p, "name", "")), "-")
+	token in {"ws", "wss", "websocket"}
+}
+
+ws_port(p) if {
+	some listed in split(object.get(annotations, "ws-defaults.io/websocket-ports", ""), ",")
+	trim_space(listed) in {object.get(p, "name", "<none>"), sprintf("%v", [object.get(p, "port", "<none>")])}
+}
+
+ws_port(_) if labels["ws-defaults"] == "enabled"

@@ -1,0 +1,189 @@
+// Package validate judges objects against the Rego rule catalog in
+// policies/: an Engine compiled once at start-up evaluates one prepared
+// query per object, and the policy's per-rule action and scope turn what the
+// rules report into denials, warnings and audit records. Handler serves it
+// as POST /validate.
+package validate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/policies"
+)
+
+// Violation is one rule that fired on one object, with the action the policy
+// gives that rule. The JSON shape is `webhook check`'s (interfaces.md).
+type Violation struct {
+	Rule     string `json:"rule"`
+	Action   string `json:"action"`
+	Severity string `json:"severity"`
+	Field    string `json:"field"`
+	Message  string `json:"message"`
+}
+
+// String is how a violation reads in a denial or a warning: rule id first.
+func (v Violation) String() string {
+	return fmt.Sprintf("%s (%s): %s", v.Rule, v.Field, v.Message)
+}
+
+// Input is what the rules see (policies/README.md documents it).
+type Input struct {
+	Operation           string
+	Object              map[string]any
+	OldObject           map[string]any
+	Namespace           string
+	NamespaceLabels     map[string]string
+	NamespaceAnnotation map[string]string
+	Controller          string
+	OptedIn             bool
+	// Defaulted lists what the mutation added (ws-defaults.io/defaulted).
+	Defaulted []string
+}
+
+// Engine evaluates the embedded rule catalog.
+type Engine struct {
+	query rego.PreparedEvalQuery
+}
+
+// query collects every family's violations in one evaluation.
+const query = "v := data.wsdefaults.rules[_].violation[_]"
+
+// deniedBuiltins are refused to the rules: no network access, no view of
+// the process. Our own Rego needs none of them, and user-supplied Rego must
+// never get them.
+var deniedBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime"}
+
+// Capabilities are the builtins a rule may call.
+func Capabilities() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	caps.Builtins = slices.DeleteFunc(caps.Builtins, func(b *ast.Builtin) bool {
+		return slices.Contains(deniedBuiltins, b.Name)
+	})
+	caps.AllowNet = []string{}
+	return caps
+}
+
+// NewEngine compiles the embedded policies into a prepared query.
+func NewEngine(ctx context.Context) (*Engine, error) {
+	modules, err := policies.Modules()
+	if err != nil {
+		return nil, err
+	}
+	opts := []func(*rego.Rego){rego.Query(query), rego.Capabilities(Capabilities()), rego.SetRegoVersion(ast.RegoV1)}
+	for name, src := range modules {
+		opts = append(opts, rego.Module("policies/"+name, src))
+	}
+	q, err := rego.New(opts...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compiling policies: %w", err)
+	}
+	return &Engine{query: q}, nil
+}
+
+// Evaluate runs every rule on in and applies policy (defaults filled in):
+// rules that are off, and opted-in rules on objects that are not opted in,
+// are dropped. Results are ordered deny, warn, audit, then by rule and field.
+func (e *Engine) Evaluate(ctx context.Context, in Input, policy v1alpha1.WebSocketPolicySpec) ([]Violation, error) {
+	input, err := ast.InterfaceToValue(in.document(policy))
+	if err != nil {
+		return nil, fmt.Errorf("building rule input: %w", err)
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("evaluating rules: %w", err)
+	}
+	out := make([]Violation, 0, len(rs))
+	for _, r := range rs {
+		m, _ := r.Bindings["v"].(map[string]any)
+		v := Violation{Rule: str(m["rule"]), Field: str(m["field"]), Message: str(m["message"])}
+		setting, known := policy.Rules[v.Rule]
+		if !known {
+			return nil, fmt.Errorf("rule %q is not in the catalog", v.Rule)
+		}
+		if setting.Action == v1alpha1.ActionOff || (setting.Scope == v1alpha1.ScopeOptedIn && !in.OptedIn) {
+			continue
+		}
+		v.Action, v.Severity = string(setting.Action), setting.Severity
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b Violation) int {
+		if c := actionRank[a.Action] - actionRank[b.Action]; c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
+	return slices.CompactFunc(out, func(a, b Violation) bool { return a == b }), nil
+}
+
+var actionRank = map[string]int{"deny": 0, "warn": 1, "audit": 2}
+
+// document builds the input as plain maps, which OPA converts without a
+// JSON round trip.
+func (in Input) document(policy v1alpha1.WebSocketPolicySpec) map[string]any {
+	defaulted := make([]any, len(in.Defaulted))
+	for i, d := range in.Defaulted {
+		defaulted[i] = d
+	}
+	var old any
+	if in.OldObject != nil {
+		old = in.OldObject
+	}
+	op := in.Operation
+	if op == "" {
+		op = "CREATE"
+	}
+	return map[string]any{
+		"operation": op,
+		"object":    in.Object,
+		"oldObject": old,
+		"namespace": map[string]any{
+			"name":        in.Namespace,
+			"labels":      anyMap(in.NamespaceLabels),
+			"annotations": anyMap(in.NamespaceAnnotation),
+		},
+		"controller": in.Controller,
+		"optedIn":    in.OptedIn,
+		"defaulted":  defaulted,
+		"parameters": map[string]any{
+			"nginxAnnotationPrefix": strings.TrimSuffix(policy.NginxAnnotationPrefix, "/"),
+			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),
+		},
+	}
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// DefaultedKeys reads the ws-defaults.io/defaulted annotation of obj.
+func DefaultedKeys(obj map[string]any) []string {
+	md, _ := obj["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	s, _ := ann[v1alpha1.DefaultedAnnotation].(string)
+	var out []string
+	for _, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
