@@ -1,18 +1,25 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ws-defaults/ws-defaults/webhook/check"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
-// checkValidator judges objects after mutation in `webhook check`; nil
-// (mutation only) until the rules are wired in. A variable so tests can
-// stand in a fake.
-var checkValidator check.Validator
+// checkValidator judges objects after mutation in `webhook check`: the
+// embedded Rego rules. A variable so tests can stand in a fake.
+var checkValidator func(ctx context.Context) (check.Validator, error) = func(ctx context.Context) (check.Validator, error) {
+	engine, err := validate.NewEngine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return check.Rules{Engine: engine}, nil
+}
 
 // newCheckCommand is `webhook check`: the webhook's mutation and policies
 // on manifests, offline. Exit status 1 means something would be denied,
@@ -34,7 +41,11 @@ unreadable input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Stdin, o.Stdout, o.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-			o.Validator = checkValidator
+			v, err := checkValidator(cmd.Context())
+			if err != nil {
+				return exitError{code: check.ExitInput, err: err}
+			}
+			o.Validator = v
 			sum, err := check.Run(cmd.Context(), o)
 			switch check.ExitStatus(sum, err) {
 			case check.ExitInput:

@@ -84,8 +84,11 @@ func TestCheckCommandExitStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkValidator = tt.validator
-			t.Cleanup(func() { checkValidator = nil })
+			if tt.validator != nil {
+				saved := checkValidator
+				checkValidator = func(context.Context) (check.Validator, error) { return tt.validator, nil }
+				t.Cleanup(func() { checkValidator = saved })
+			}
 			code, out, _, err := runCheck(t, tt.stdin, tt.args...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d (%v)", code, tt.wantCode, err)

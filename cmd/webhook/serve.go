@@ -17,7 +17,7 @@ func newServeCommand() *cobra.Command {
 	var dev bool
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the admission server (POST /mutate)",
+		Short: "Run the admission server (POST /mutate, POST /validate)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// JSON logs for log pipelines by default; --dev for people.

@@ -121,7 +121,13 @@ func run() (code int) {
 	if err != nil {
 		return fail(err)
 	}
-	cleanup = append(cleanup, logFile.Close)
+	cleanup = append(cleanup, func() error {
+		// The log goes with the temp folder: show it when something failed.
+		if b, err := os.ReadFile(logPath); err == nil && code != 0 {
+			fmt.Fprintf(os.Stderr, "---- webhook log ----\n%s", b)
+		}
+		return logFile.Close()
+	})
 	fmt.Println("starting webhook serve, logging to", logPath)
 	hook, err := framework.StartWebhook(ctx, bin, cluster, logFile)
 	if err != nil {

@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ws-defaults/ws-defaults/test/framework"
+	"github.com/ws-defaults/ws-defaults/webhook/registration"
 )
 
 const nginx = "nginx.ingress.kubernetes.io/"
@@ -128,21 +133,64 @@ spec:
 	}
 }
 
-// TestWebhookDown shows failurePolicy Ignore: with the webhook stopped,
-// creates in an enabled namespace still succeed (without defaults).
+// TestWebhookDown stops the webhook and shows what each failure policy
+// does: namespaces that did not opt in are never blocked; opted-in objects
+// fail closed with a clear error (their owners asked for enforcement); the
+// mutating webhook alone fails open; and all is well once it is back.
 func TestWebhookDown(t *testing.T) {
+	ctx := context.Background()
 	namespace(t, "outage", map[string]string{"ws-defaults": "enabled"})
+	namespace(t, "bystander", nil)
 	if err := hook.Stop(); err != nil {
 		t.Fatalf("stopping webhook: %v", err)
 	}
-	defer func() {
+	restarted := false
+	restart := func() {
 		var err error
-		if hook, err = framework.StartWebhook(context.Background(), binary, cluster, &logs); err != nil {
+		if hook, err = framework.StartWebhook(ctx, binary, cluster, &logs); err != nil {
 			t.Fatalf("restarting webhook: %v", err)
 		}
-	}()
-	got := create(t, ingress("outage", "while-down", "nginx", ""))
-	if ann := got.GetAnnotations(); ann[nginx+"proxy-read-timeout"] != "" {
-		t.Errorf("object mutated while the webhook was down? %v", ann)
+		restarted = true
 	}
+	defer func() {
+		if !restarted {
+			restart()
+		}
+	}()
+
+	t.Run("namespace that did not opt in is never blocked", func(t *testing.T) {
+		create(t, ingress("bystander", "down-1", "nginx", ""))
+	})
+	t.Run("opted-in object fails closed with a clear error", func(t *testing.T) {
+		err := cluster.Client.Create(ctx, object(ingress("outage", "down-2", "nginx", "")))
+		if err == nil || !strings.Contains(err.Error(), "validate.ws-defaults.io") {
+			t.Fatalf("create while the webhook is down: err = %v, want a failure naming the ws-defaults webhook", err)
+		}
+	})
+	t.Run("the mutating webhook alone fails open", func(t *testing.T) {
+		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+		if err := cluster.Client.Get(ctx, client.ObjectKey{Name: registration.ValidatingName}, vwc); err != nil {
+			t.Fatal(err)
+		}
+		if err := cluster.Client.Delete(ctx, vwc); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			vwc.ResourceVersion, vwc.UID = "", ""
+			if err := cluster.Client.Create(ctx, vwc); err != nil {
+				t.Fatalf("restoring the validating webhook: %v", err)
+			}
+		}()
+		got := create(t, ingress("outage", "down-3", "nginx", ""))
+		if ann := got.GetAnnotations(); ann[nginx+"proxy-read-timeout"] != "" {
+			t.Errorf("object mutated while the webhook was down? %v", ann)
+		}
+	})
+	restart()
+	t.Run("back up: creates succeed and are mutated again", func(t *testing.T) {
+		got := create(t, ingress("outage", "down-4", "nginx", ""))
+		if v := got.GetAnnotations()[nginx+"proxy-read-timeout"]; v != "3600" {
+			t.Errorf("proxy-read-timeout = %q after restart", v)
+		}
+	})
 }

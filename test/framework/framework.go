@@ -104,8 +104,9 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 		CRDDirectoryPaths:     o.CRDDirs,
 		ErrorIfCRDPathMissing: true,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			LocalServingHost: "127.0.0.1",
-			MutatingWebhooks: []*admissionregistrationv1.MutatingWebhookConfiguration{registration.Mutating(reg)},
+			LocalServingHost:   "127.0.0.1",
+			MutatingWebhooks:   []*admissionregistrationv1.MutatingWebhookConfiguration{registration.Mutating(reg)},
+			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{registration.Validating(reg)},
 		},
 	}
 	cfg, err := env.Start()
@@ -163,6 +164,10 @@ func StartWebhook(ctx context.Context, binary string, c *Cluster, logs io.Writer
 	}, extraArgs...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logs, logs
+	// Its own process group, like envtest's kube-apiserver and etcd: a
+	// Ctrl-C at the terminal reaches the caller only, which then stops the
+	// webhook with one SIGTERM.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
@@ -29,21 +28,12 @@ import (
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/mutate"
 	"github.com/ws-defaults/ws-defaults/webhook/scope"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
-// Violation is one rule that fired on one object.
-type Violation struct {
-	// Rule is the rule's public id (rules.md).
-	Rule string `json:"rule"`
-	// Action is deny, warn or audit.
-	Action string `json:"action"`
-	// Severity is the rule's severity, e.g. critical.
-	Severity string `json:"severity"`
-	// Field is the path of the offending field.
-	Field string `json:"field"`
-	// Message says what is wrong, why it matters and how to fix it.
-	Message string `json:"message"`
-}
+// Violation is one rule that fired on one object (validate.Violation; its
+// JSON form is interfaces.md's).
+type Violation = validate.Violation
 
 // Violation actions that the summary and the exit status count.
 const (
@@ -246,7 +236,6 @@ func Check(ctx context.Context, objs []Object, policy v1alpha1.WebSocketPolicySp
 			if mutated, err = applyPatch(o.Raw, ops); err != nil {
 				return nil, fmt.Errorf("%s: %w", o.Where(), err)
 			}
-			stableOrder(ops)
 		}
 		if after[i], err = decodeMap(mutated); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Where(), err)
@@ -347,27 +336,6 @@ func applyPatch(raw []byte, ops []jsonpatch.JsonPatchOperation) ([]byte, error) 
 		return nil, fmt.Errorf("applying patch: %w", err)
 	}
 	return out, nil
-}
-
-// stableOrder sorts ops by path, so the report reads the same on every run
-// (the patch library walks maps in Go's random order). It leaves ops alone
-// when their order could matter: a path inside another, or one ending in
-// what may be an array index.
-func stableOrder(ops []jsonpatch.JsonPatchOperation) {
-	for i, a := range ops {
-		last := a.Path[strings.LastIndex(a.Path, "/")+1:]
-		if last == "-" || (last != "" && strings.Trim(last, "0123456789") == "") {
-			return
-		}
-		for j, b := range ops {
-			if i != j && strings.HasPrefix(b.Path, a.Path+"/") {
-				return
-			}
-		}
-	}
-	slices.SortStableFunc(ops, func(a, b jsonpatch.JsonPatchOperation) int {
-		return strings.Compare(a.Path, b.Path)
-	})
 }
 
 func decodeMap(raw []byte) (map[string]any, error) {

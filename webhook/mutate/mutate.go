@@ -104,7 +104,29 @@ func PatchDecoded(raw []byte, obj map[string]any, env Env) ([]jsonpatch.JsonPatc
 	if err != nil {
 		return nil, res, fmt.Errorf("computing patch: %w", err)
 	}
+	stableOrder(ops)
 	return ops, res, nil
+}
+
+// stableOrder sorts ops by path, so the report reads the same on every run
+// (the patch library walks maps in Go's random order). It leaves ops alone
+// when their order could matter: a path inside another, or one ending in
+// what may be an array index.
+func stableOrder(ops []jsonpatch.JsonPatchOperation) {
+	for i, a := range ops {
+		last := a.Path[strings.LastIndex(a.Path, "/")+1:]
+		if last == "-" || (last != "" && strings.Trim(last, "0123456789") == "") {
+			return
+		}
+		for j, b := range ops {
+			if i != j && strings.HasPrefix(b.Path, a.Path+"/") {
+				return
+			}
+		}
+	}
+	slices.SortStableFunc(ops, func(a, b jsonpatch.JsonPatchOperation) int {
+		return strings.Compare(a.Path, b.Path)
+	})
 }
 
 // settings are the policy values in force for one object's namespace.

@@ -1,4 +1,4 @@
-// Package server wires the admission handlers into a controller-runtime
+// Package server wires the admission handlers (POST /mutate, POST /validate) into a controller-runtime
 // manager: the TLS webhook server (certificates reloaded from disk when they
 // change), the informer cache the handlers read, health and readiness
 // probes, Prometheus metrics, and graceful shutdown.
@@ -25,6 +25,7 @@ import (
 
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/mutate"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
 // Admission paths.
@@ -84,10 +85,19 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		}
 	}
 
+	// Compile the rules once, before serving: a request never compiles Rego.
+	engine, err := validate.NewEngine(ctx)
+	if err != nil {
+		return err
+	}
 	reader := &cluster.Cached{Client: mgr.GetCache()}
 	srv := mgr.GetWebhookServer()
 	srv.Register(MutatePath, &admission.Webhook{
 		Handler:      &mutate.Handler{Cluster: reader, OwnNamespace: o.Namespace},
+		RecoverPanic: ptr(true),
+	})
+	srv.Register(ValidatePath, &admission.Webhook{
+		Handler:      &validate.Handler{Engine: engine, Cluster: reader, OwnNamespace: o.Namespace},
 		RecoverPanic: ptr(true),
 	})
 
