@@ -79,7 +79,9 @@ ws_port(p) if {
 
 ws_port(p) if {
 	some listed in split(object.get(annotations, "ws-defaults.io/websocket-ports", ""), ",")
-	trim_space(listed) in {object.get(p, "name", "<none>"), sprintf("%v", [object.get(p, "port", "<none>")])}
+	entry := trim_space(listed)
+	entry != ""
+	entry in {object.get(p, "name", "<none>"), sprintf("%v", [object.get(p, "port", "<none>")])}
 }
 
 ws_port(_) if labels["ws-defaults"] == "enabled"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"strings"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestCheckCommandExitStatus(t *testing.T) {
 		wantErr   string
 		wantOut   string
 	}{
-		{name: "table by default", args: []string{"-f", manifests}, wantCode: 0, wantOut: "7 objects: 5 mutated, 0 denied, 0 warned"},
+		{name: "table by default", args: []string{"-f", manifests}, validator: noRules{}, wantCode: 0, wantOut: "7 objects: 5 mutated, 0 denied, 0 warned"},
 		{name: "several -f and stdin", stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
 			args: []string{"-f", manifests + "/istio.yaml", "--filename", "-", "-o", "yaml"}, wantCode: 0, wantOut: "name: x"},
 		{name: "policy", args: []string{"-f", manifests, "--policy", "../../webhook/check/testdata/policy.yaml", "-o", "yaml"},
@@ -76,7 +77,13 @@ func TestCheckCommandExitStatus(t *testing.T) {
 		{name: "no -f", args: []string{"-o", "json"}, wantCode: 2, wantErr: "filename"},
 		{name: "unknown flag", args: []string{"-f", manifests, "--bogus"}, wantCode: 2, wantErr: "bogus"},
 		{name: "unknown output", args: []string{"-f", manifests, "-o", "xml"}, wantCode: 2, wantErr: `unknown output format "xml"`},
-		{name: "junit not yet", args: []string{"-f", manifests, "-o", "junit"}, wantCode: 2, wantErr: "not yet supported"},
+		{name: "junit", args: []string{"-f", manifests, "-o", "junit"}, validator: warnServices{}, wantCode: 0,
+			wantOut: `<testsuites name="ws-defaults check" tests="7" failures="0" errors="0">`},
+		{name: "junit denied", args: []string{"-f", manifests, "-o", "junit"}, validator: denyIngress{}, wantCode: 1,
+			wantErr: "2 objects denied", wantOut: `<failure type="nginx-snippet-annotation" message="no">`},
+		{name: "sarif", args: []string{"-f", manifests, "-o", "sarif"}, validator: warnServices{}, wantCode: 0, wantOut: `"version": "2.1.0"`},
+		{name: "sarif denied", args: []string{"-f", manifests, "-o", "sarif"}, validator: denyIngress{}, wantCode: 1,
+			wantErr: "2 objects denied", wantOut: `"level": "error"`},
 		{name: "missing file", args: []string{"-f", "nope.yaml"}, wantCode: 2, wantErr: "nope.yaml"},
 		{name: "bad document", stdin: "apiVersion: v1\nkind: Namespace\n---\nkind: [\n", args: []string{"-f", "-"}, wantCode: 2, wantErr: "stdin#1"},
 		{name: "bad policy", args: []string{"-f", manifests, "--policy", "../../webhook/check/testdata/bad-policy.yaml"},
@@ -104,6 +111,94 @@ func TestCheckCommandExitStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCheckCommandCIFormats(t *testing.T) {
+	saved := checkValidator
+	checkValidator = func(context.Context) (check.Validator, error) { return warnServices{}, nil }
+	t.Cleanup(func() { checkValidator = saved })
+
+	t.Run("junit", func(t *testing.T) {
+		code, out, _, err := runCheck(t, "", "-f", manifests, "-o", "junit")
+		if code != 0 || err != nil {
+			t.Fatalf("exit %d: %v", code, err)
+		}
+		var doc struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Suites   []struct {
+				Name  string `xml:"name,attr"`
+				Cases []struct {
+					Classname string `xml:"classname,attr"`
+					SystemOut string `xml:"system-out"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("not XML: %v\n%s", err, out)
+		}
+		if doc.Tests != 7 || doc.Failures != 0 || len(doc.Suites) != 5 || doc.Suites[2].Name != manifests+"/istio.yaml" {
+			t.Errorf("tests=%d failures=%d suites=%d", doc.Tests, doc.Failures, len(doc.Suites))
+		}
+		if c := doc.Suites[2].Cases[1]; c.Classname != "Service" || !strings.Contains(c.SystemOut, "warn http2-only-port") {
+			t.Errorf("Service case %+v", c)
+		}
+	})
+	t.Run("sarif", func(t *testing.T) {
+		code, out, _, err := runCheck(t, "", "-f", manifests, "-o", "sarif")
+		if code != 0 || err != nil {
+			t.Fatalf("exit %d: %v", code, err)
+		}
+		var doc struct {
+			Version string `json:"version"`
+			Runs    []struct {
+				Results []struct {
+					RuleID    string `json:"ruleId"`
+					Level     string `json:"level"`
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct {
+								URI string `json:"uri"`
+							} `json:"artifactLocation"`
+							Region struct {
+								StartLine int `json:"startLine"`
+							} `json:"region"`
+						} `json:"physicalLocation"`
+					} `json:"locations"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		if doc.Version != "2.1.0" || len(doc.Runs) != 1 || len(doc.Runs[0].Results) != 2 {
+			t.Fatalf("version %q, %d runs: %s", doc.Version, len(doc.Runs), out)
+		}
+		r := doc.Runs[0].Results[0]
+		loc := r.Locations[0].PhysicalLocation
+		// The path as given: relative, even with "..".
+		if r.RuleID != "http2-only-port" || r.Level != "warning" || loc.ArtifactLocation.URI != manifests+"/istio.yaml" || loc.Region.StartLine != 19 {
+			t.Errorf("result %+v", r)
+		}
+	})
+}
+
+// noRules judges nothing: the cases that are not about rules do not
+// depend on the Rego catalog.
+type noRules struct{}
+
+func (noRules) Validate(context.Context, map[string]any, check.Input) ([]check.Violation, error) {
+	return nil, nil
+}
+
+// warnServices warns on every Service.
+type warnServices struct{}
+
+func (warnServices) Validate(_ context.Context, obj map[string]any, _ check.Input) ([]check.Violation, error) {
+	if obj["kind"] != "Service" {
+		return nil, nil
+	}
+	return []check.Violation{{Rule: "http2-only-port", Action: "warn", Severity: "medium", Field: "spec.ports[0].name", Message: "rename the port"}}, nil
 }
 
 // denyIngress denies every Ingress.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -181,16 +182,46 @@ func TestWebhookDown(t *testing.T) {
 				t.Fatalf("restoring the validating webhook: %v", err)
 			}
 		}()
-		got := create(t, ingress("outage", "down-3", "nginx", ""))
+		// The API server notices the deleted configuration within moments.
+		u := object(ingress("outage", "down-3", "nginx", ""))
+		deadline := time.Now().Add(10 * time.Second)
+		for err := cluster.Client.Create(ctx, u.DeepCopy()); err != nil; err = cluster.Client.Create(ctx, u.DeepCopy()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("create with only the mutating webhook registered: %v", err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		got := stored(t, u)
 		if ann := got.GetAnnotations(); ann[nginx+"proxy-read-timeout"] != "" {
 			t.Errorf("object mutated while the webhook was down? %v", ann)
 		}
 	})
 	restart()
+	waitForValidation(t)
 	t.Run("back up: creates succeed and are mutated again", func(t *testing.T) {
 		got := create(t, ingress("outage", "down-4", "nginx", ""))
 		if v := got.GetAnnotations()[nginx+"proxy-read-timeout"]; v != "3600" {
 			t.Errorf("proxy-read-timeout = %q after restart", v)
 		}
 	})
+}
+
+// waitForValidation waits until the API server calls the validating
+// webhook again (its configuration cache follows changes within moments):
+// a dry-run create of a snippet Ingress must be denied.
+func waitForValidation(t *testing.T) {
+	t.Helper()
+	u := object(ingress("default", "probe", "nginx", ""))
+	u.SetAnnotations(map[string]string{nginx + "server-snippet": "return 200;"})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := cluster.Client.Create(context.Background(), u.DeepCopy(), client.DryRunAll)
+		if err != nil && strings.Contains(err.Error(), "nginx-snippet-annotation") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("validating webhook not called again: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

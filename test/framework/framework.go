@@ -160,7 +160,9 @@ func StartWebhook(ctx context.Context, binary string, c *Cluster, logs io.Writer
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", probe,
 		"--namespace", "ws-defaults",
-		"--graceful-shutdown-timeout", "5s",
+		// Go's http.Server.Shutdown waits up to 5 s for a connection the
+		// API server opened but has not used yet.
+		"--graceful-shutdown-timeout", "15s",
 	}, extraArgs...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -99,6 +99,8 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 
 	where string // Source plus the List item, for people
+	file  string // Object.File
+	line  int    // Object.Line
 	after []byte // the object after mutation, as JSON
 }
 
@@ -257,6 +259,8 @@ func Check(ctx context.Context, objs []Object, policy v1alpha1.WebSocketPolicySp
 			Violations: []Violation{},
 			Warnings:   res.Warnings,
 			where:      o.Where(),
+			file:       o.File,
+			line:       o.Line,
 			after:      mutated,
 		}
 		if o.Item >= 0 {

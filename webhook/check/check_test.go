@@ -795,9 +795,7 @@ func TestBadFlagsAndInput(t *testing.T) {
 		o       Options
 		wantErr string
 	}{
-		{name: "unknown format", o: Options{Files: []string{"testdata/manifests"}, Output: "xml"}, wantErr: `unknown output format "xml"; use one of json, table, yaml`},
-		{name: "junit not yet", o: Options{Files: []string{"testdata/manifests"}, Output: "junit"}, wantErr: `"junit" is not yet supported`},
-		{name: "sarif not yet", o: Options{Files: []string{"testdata/manifests"}, Output: "sarif"}, wantErr: `"sarif" is not yet supported`},
+		{name: "unknown format", o: Options{Files: []string{"testdata/manifests"}, Output: "xml"}, wantErr: `unknown output format "xml"; use one of json, junit, sarif, table, yaml`},
 		{name: "no files", o: Options{}, wantErr: "no input"},
 		{name: "bad YAML", o: Options{Files: []string{bad}}, wantErr: bad + "#1:"},
 	}
@@ -862,9 +860,13 @@ func FuzzRead(f *testing.F) {
 			}
 			return
 		}
+		nlines := bytes.Count(data, []byte("\n")) + 1
 		for _, o := range objs {
 			if o.Kind() == "" || o.APIVersion() == "" || !json.Valid(o.Raw) {
 				t.Errorf("%s: accepted a non-object: %s", o.Where(), o.Raw)
+			}
+			if o.Line < 1 || o.Line > nlines || o.File != "fuzz" {
+				t.Errorf("%s: file %q line %d of %d", o.Where(), o.File, o.Line, nlines)
 			}
 		}
 		// Whatever Read accepts, the rest of check handles.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
@@ -22,6 +23,14 @@ type Object struct {
 	// Source is the file and 0-based document index, "path/to/file.yaml#2";
 	// "stdin#2" for standard input.
 	Source string
+	// File is the file as given (or found in a folder given), "stdin" for
+	// standard input.
+	File string
+	// Line is the 1-based line of File where the object starts: the first
+	// line of its document that is not blank or a comment, or for a List
+	// item the line of the item (the List's own line when the item cannot
+	// be placed).
+	Line int
 	// Item is the index of the object in the items of a List document, or
 	// -1 when the document is the object itself.
 	Item int
@@ -56,6 +65,9 @@ func (o Object) Labels() map[string]string { return o.u().GetLabels() }
 
 func (o Object) Annotations() map[string]string { return o.u().GetAnnotations() }
 
+// stdinName is the file name of standard input in Source and File.
+const stdinName = "stdin"
+
 // manifestExts are the file endings read when walking a folder; a file
 // named on the command line is read whatever its name.
 var manifestExts = []string{".yaml", ".yml", ".json"}
@@ -75,7 +87,7 @@ func Read(paths []string, stdin io.Reader) ([]Object, error) {
 				return nil, errors.New(`"-" (stdin) given more than once`)
 			}
 			usedStdin = true
-			objs, err := readStream("stdin", stdin)
+			objs, err := readStream(stdinName, stdin)
 			if err != nil {
 				return nil, err
 			}
@@ -166,8 +178,13 @@ func readStream(name string, r io.Reader) (objs []Object, err error) {
 	br := bufio.NewReader(r)
 	var chunk bytes.Buffer
 	first := true
+	// lineNo counts the lines read; start is the line the chunk begins on.
+	lineNo, start := 0, 1
 	for {
 		line, rerr := br.ReadBytes('\n')
+		if len(line) > 0 {
+			lineNo++
+		}
 		if rerr != nil && rerr != io.EOF { //nolint:errorlint // bufio returns io.EOF itself
 			return nil, fmt.Errorf("%s#%d: %w", name, doc, rerr)
 		}
@@ -175,7 +192,7 @@ func readStream(name string, r io.Reader) (objs []Object, err error) {
 			// A "---" opening the file (after comments) starts document 0;
 			// any other ends the document before it.
 			if !first || hasContent(chunk.Bytes()) {
-				n, err := decodeDocument(name, doc, chunk.Bytes(), &objs)
+				n, err := decodeDocument(name, doc, chunk.Bytes(), start, &objs)
 				if err != nil {
 					return nil, err
 				}
@@ -183,6 +200,7 @@ func readStream(name string, r io.Reader) (objs []Object, err error) {
 			}
 			first = false
 			chunk.Reset()
+			start = lineNo + 1
 			if err := separatorError(line); err != nil {
 				return nil, fmt.Errorf("%s#%d: %w", name, doc, err)
 			}
@@ -193,7 +211,7 @@ func readStream(name string, r io.Reader) (objs []Object, err error) {
 			break
 		}
 	}
-	if _, err := decodeDocument(name, doc, chunk.Bytes(), &objs); err != nil {
+	if _, err := decodeDocument(name, doc, chunk.Bytes(), start, &objs); err != nil {
 		return nil, err
 	}
 	return objs, nil
@@ -228,12 +246,14 @@ func hasContent(text []byte) bool {
 	return false
 }
 
-// decodeDocument decodes document doc of file name and appends its objects
-// to objs. It returns how many values the document held: more than one only
-// for a stream of JSON objects, each of which is numbered as a document.
-func decodeDocument(name string, doc int, text []byte, objs *[]Object) (int, error) {
+// decodeDocument decodes document doc of file name, whose text begins on
+// line start, and appends its objects to objs. It returns how many values
+// the document held: more than one only for a stream of JSON objects, each
+// of which is numbered as a document.
+func decodeDocument(name string, doc int, text []byte, start int, objs *[]Object) (int, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
 	n := 0
+	cursor := 0 // where the text of the next value may begin
 	for ; ; n++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
@@ -242,11 +262,14 @@ func decodeDocument(name string, doc int, text []byte, objs *[]Object) (int, err
 			}
 			return n, fmt.Errorf("%s#%d: %w", name, doc+n, err)
 		}
+		at, end := locate(text, cursor, raw)
+		cursor = end
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 			continue
 		}
-		docObjs, err := fromDocument(name+"#"+strconv.Itoa(doc+n), raw)
+		pos := position{file: name, line: start + bytes.Count(text[:at], []byte("\n")), text: text[at:end]}
+		docObjs, err := fromDocument(name+"#"+strconv.Itoa(doc+n), raw, pos)
 		if err != nil {
 			return n, err
 		}
@@ -254,8 +277,85 @@ func decodeDocument(name string, doc int, text []byte, objs *[]Object) (int, err
 	}
 }
 
-// fromDocument checks that raw is an object and expands it when it is a List.
-func fromDocument(source string, raw []byte) ([]Object, error) {
+// position is where a document is: its file, the line it starts on, and its
+// text from that line on.
+type position struct {
+	file string
+	line int
+	text []byte
+}
+
+// locate finds the text of the value raw, decoded from text after offset
+// cursor: it returns the offset where the value starts and where the next
+// one may start. A JSON value is handed back as written, after whitespace;
+// a YAML document comes back converted to JSON, and is the rest of the text
+// from its first line that is not blank or a comment.
+func locate(text []byte, cursor int, raw []byte) (at, end int) {
+	rest := text[cursor:]
+	p := cursor + len(rest) - len(bytes.TrimLeft(rest, " \t\r\n"))
+	if len(raw) > 0 && bytes.HasPrefix(text[p:], raw) {
+		return p, p + len(raw)
+	}
+	return contentStart(text, cursor), len(text)
+}
+
+// contentStart returns the offset of the first line of text at or after
+// from that holds more than blanks, a comment or a directive; from when
+// there is none.
+func contentStart(text []byte, from int) int {
+	for i := from; i < len(text); {
+		end := len(text)
+		if j := bytes.IndexByte(text[i:], '\n'); j >= 0 {
+			end = i + j + 1
+		}
+		if line := bytes.TrimSpace(text[i:end]); len(line) > 0 && line[0] != '#' && line[0] != '%' {
+			return i
+		}
+		i = end
+	}
+	return from
+}
+
+// itemLines returns the line, counted from 1 at the start of text, of each
+// of the n items of the List document text; nil when text does not parse
+// the same way (the decoders differ in corner cases), so that callers fall
+// back to the List's own line.
+func itemLines(text []byte, n int) (lines []int) {
+	defer func() {
+		if recover() != nil {
+			lines = nil
+		}
+	}()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var items *yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "items" {
+			items = m.Content[i+1]
+		}
+	}
+	if items != nil && items.Kind == yaml.AliasNode {
+		items = items.Alias
+	}
+	if items == nil || items.Kind != yaml.SequenceNode || len(items.Content) != n {
+		return nil
+	}
+	lines = make([]int, n)
+	for i, item := range items.Content {
+		lines[i] = item.Line
+	}
+	return lines
+}
+
+// fromDocument checks that raw, the document at pos, is an object and
+// expands it when it is a List.
+func fromDocument(source string, raw []byte, pos position) ([]Object, error) {
 	obj, err := decodeObject(source, raw)
 	if err != nil {
 		return nil, err
@@ -266,7 +366,7 @@ func fromDocument(source string, raw []byte) ([]Object, error) {
 		return nil, nil
 	}
 	if !strings.HasSuffix(kind, "List") || !hasItems {
-		return []Object{{Source: source, Item: -1, Raw: raw, Object: obj}}, nil
+		return []Object{{Source: source, File: pos.file, Line: pos.line, Item: -1, Raw: raw, Object: obj}}, nil
 	}
 	if items == nil {
 		return nil, nil
@@ -286,6 +386,7 @@ func fromDocument(source string, raw []byte) ([]Object, error) {
 	}
 	list := exact.Items
 	apiVersion, _ := obj["apiVersion"].(string)
+	lines := itemLines(pos.text, len(list))
 	out := make([]Object, 0, len(list))
 	for i, item := range list {
 		where := source + ".items[" + strconv.Itoa(i) + "]"
@@ -311,7 +412,11 @@ func fromDocument(source string, raw []byte) ([]Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Object{Source: source, Item: i, Raw: itemRaw, Object: itemObj})
+		line := pos.line
+		if lines != nil {
+			line += lines[i] - 1
+		}
+		out = append(out, Object{Source: source, File: pos.file, Line: line, Item: i, Raw: itemRaw, Object: itemObj})
 	}
 	return out, nil
 }

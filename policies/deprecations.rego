@@ -1,0 +1,79 @@
+# METADATA
+# title: Deprecated APIs and annotations for another controller
+# description: >-
+#   Objects and annotations that the controller in front of them ignores or
+#   will stop reading (research §2.4, §5, §6, §8).
+package wsdefaults.rules.deprecations
+
+import data.wsdefaults.lib
+
+# Traefik deprecated traefik.containo.us in v2.10 and removed it in v3, which
+# then ignores these objects.
+violation contains lib.violation("traefik-legacy-api-group", "apiVersion", msg) if {
+	lib.group == "traefik.containo.us"
+	msg := sprintf(
+		"apiVersion %s is in the traefik.containo.us API group, which Traefik deprecated in v2.10 and removed in v3: Traefik v3 ignores this %s, so its routes and WebSocket settings silently disappear. Set apiVersion to traefik.io/v1alpha1 (the same kinds exist there).",
+		[lib.obj.apiVersion, lib.kind],
+	)
+}
+
+# Linkerd prefers AuthorizationPolicy and has announced that
+# ServerAuthorization will be deprecated (reference/authorization-policy.md).
+violation contains lib.violation("linkerd-server-authorization-deprecated", "kind", msg) if {
+	lib.kind == "ServerAuthorization"
+	lib.group == "policy.linkerd.io"
+	msg := "ServerAuthorization is Linkerd's legacy way to authorize clients of a Server: Linkerd prefers AuthorizationPolicy and says ServerAuthorization will be deprecated, so this access rule may stop being enforced after an upgrade. Replace it with a policy.linkerd.io/v1alpha1 AuthorizationPolicy whose targetRef is the Server and whose requiredAuthenticationRefs name a MeshTLSAuthentication (or NetworkAuthentication) for the same clients."
+}
+
+# F5 NGINX Ingress Controller's WebSocket annotation; ingress-nginx has no
+# such key and proxies WebSockets without one.
+violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
+	lib.is_ingress
+	lib.controller_is("k8s.io/ingress-nginx")
+	key := "nginx.org/websocket-services"
+	key in object.keys(lib.annotations)
+	msg := sprintf(
+		"%s is an F5 NGINX Ingress Controller annotation; ingress-nginx, which serves this Ingress, ignores it (it proxies WebSockets without one) and closes idle WebSockets after 60 s unless its timeouts are raised. Remove %s and set %sproxy-read-timeout and %sproxy-send-timeout to \"3600\".",
+		[key, key, lib.nginx, lib.nginx],
+	)
+}
+
+# Kong has no send-timeout annotation (kong/kubernetes-ingress-controller#6300).
+violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
+	key := "konghq.com/send-timeout"
+	key in object.keys(lib.annotations)
+	msg := sprintf(
+		"%s does not exist, so Kong ignores it and keeps its default write timeout for WebSocket connections. Use konghq.com/write-timeout instead, in milliseconds (e.g. \"3600000\" for one hour).",
+		[key],
+	)
+}
+
+# Kong's timeout annotations whose unit is milliseconds.
+kong_timeouts := {"konghq.com/connect-timeout", "konghq.com/read-timeout", "konghq.com/write-timeout"}
+
+# Kong reads these as milliseconds, so a value under 1000 (one second) was
+# almost certainly meant as seconds.
+violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
+	some key in kong_timeouts
+	value := trim_space(lib.annotations[key])
+	lib.is_int(value)
+	ms := to_number(value)
+	ms < 1000
+	msg := sprintf(
+		"%s is %q, but Kong reads it in milliseconds (%v s): %s. Set it in milliseconds: %s: %q.",
+		[key, value, ms / 1000, kong_effect[key], key, as_milliseconds(ms)],
+	)
+}
+
+# What a too-short Kong timeout does to WebSocket traffic.
+kong_effect := {
+	"konghq.com/connect-timeout": "Kong gives up connecting to the backend after that short a time",
+	"konghq.com/read-timeout": "a WebSocket whose backend stays silent that long is closed",
+	"konghq.com/write-timeout": "a WebSocket whose client sends nothing for that long is closed",
+}
+
+# The millisecond value for a number meant as seconds; one hour when the
+# number is not a positive duration at all.
+as_milliseconds(n) := sprintf("%d", [n * 1000]) if n > 0
+
+as_milliseconds(n) := "3600000" if n <= 0

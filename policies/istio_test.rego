@@ -1,0 +1,365 @@
+package wsdefaults.rules.istio_test
+
+import data.wsdefaults.rules.istio
+
+# A full input document for obj, as the engine builds it for an opted-in
+# object with no controller and nothing defaulted.
+input_for(obj) := {
+	"operation": "CREATE",
+	"object": obj,
+	"oldObject": null,
+	"namespace": {"name": "chat", "labels": {"ws-defaults": "enabled"}, "annotations": {}},
+	"controller": "",
+	"optedIn": true,
+	"defaulted": [],
+	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
+}
+
+# input_for(obj) with some top-level fields replaced.
+input_with(obj, extra) := object.union(input_for(obj), extra)
+
+# The family's violations for a whole input document.
+violations_in(doc) := vs if {
+	vs := istio.violation with input as doc
+}
+
+violations(obj) := violations_in(input_for(obj))
+
+# A violation of rule on field whose message contains fix.
+fired(vs, rule, field, fix) if {
+	some v in vs
+	v.rule == rule
+	v.field == field
+	contains(v.message, fix)
+}
+
+# The rule ids reported.
+ids(vs) := {v.rule | some v in vs}
+
+# The fields a rule reported.
+fields(vs, rule) := {v.field | some v in vs; v.rule == rule}
+
+# Every networking.istio.io version the rules cover.
+versions := ["networking.istio.io/v1alpha3", "networking.istio.io/v1beta1", "networking.istio.io/v1"]
+
+# A DestinationRule of one version, and of v1.
+dr_version(version, spec) := {
+	"apiVersion": version,
+	"kind": "DestinationRule",
+	"metadata": {"name": "websocket-dr", "namespace": "chat"},
+	"spec": object.union({"host": "websocket-service"}, spec),
+}
+
+dr(spec) := dr_version("networking.istio.io/v1", spec)
+
+# A VirtualService of one version with http routes, and of v1.
+vs_version(version, routes) := {
+	"apiVersion": version,
+	"kind": "VirtualService",
+	"metadata": {"name": "websocket-vs", "namespace": "chat"},
+	"spec": {"hosts": ["ws.example.com"], "http": routes},
+}
+
+virtual_service(routes) := vs_version("networking.istio.io/v1", routes)
+
+# An http route to the WebSocket service plus extra fields.
+route(extra) := object.union({"route": [{"destination": {"host": "websocket-service", "port": {"number": 8080}}}]}, extra)
+
+# A load balancer with both policies, and an UPGRADE connection pool.
+both_lb := {"simple": "ROUND_ROBIN", "consistentHash": {"httpCookie": {"name": "affinity", "ttl": "3600s"}}}
+
+upgrade_pool := {"http": {"h2UpgradePolicy": "UPGRADE"}}
+
+# A DestinationRule with policy at every level that can hold one.
+every_level(policy) := dr({
+	"trafficPolicy": object.union(policy, {"portLevelSettings": [
+		{"port": {"number": 9090}},
+		object.union({"port": {"number": 8080}}, policy),
+	]}),
+	"subsets": [
+		{"name": "v1", "labels": {"version": "v1"}},
+		{"name": "v2", "labels": {"version": "v2"}, "trafficPolicy": object.union(policy, {"portLevelSettings": [object.union({"port": {"number": 8080}}, policy)]})},
+	],
+})
+
+# The seed guide's DestinationRule and VirtualService.
+seed_dr := {
+	"apiVersion": "networking.istio.io/v1beta1",
+	"kind": "DestinationRule",
+	"metadata": {"name": "websocket-dr", "namespace": "default"},
+	"spec": {
+		"host": "websocket-service",
+		"trafficPolicy": {
+			"connectionPool": {
+				"tcp": {"maxConnections": 100},
+				"http": {
+					"http1MaxPendingRequests": 100,
+					"http2MaxRequests": 100,
+					"maxRequestsPerConnection": 2,
+					"h2UpgradePolicy": "UPGRADE",
+				},
+			},
+			"loadBalancer": {
+				"simple": "ROUND_ROBIN",
+				"consistentHash": {"httpCookie": {"name": "session-affinity", "ttl": "3600s"}},
+			},
+			"outlierDetection": {"consecutiveErrors": 5, "interval": "30s", "baseEjectionTime": "30s", "maxEjectionPercent": 50, "minHealthPercent": 50},
+		},
+	},
+}
+
+seed_vs := {
+	"apiVersion": "networking.istio.io/v1beta1",
+	"kind": "VirtualService",
+	"metadata": {"name": "websocket-vs", "namespace": "default"},
+	"spec": {
+		"hosts": ["ws.example.com"],
+		"gateways": ["websocket-gateway"],
+		"http": [{
+			"match": [{"uri": {"prefix": "/ws"}}],
+			"route": [{"destination": {"host": "websocket-service", "port": {"number": 8080}}}],
+			"timeout": "0s",
+			"websocketUpgrade": true,
+		}],
+	},
+}
+
+# --- istio-lb-policy-conflict ---
+
+test_istio_lb_policy_conflict_fires if {
+	every version in versions {
+		vs := violations(dr_version(version, {"trafficPolicy": {"loadBalancer": both_lb}}))
+		fired(vs, "istio-lb-policy-conflict", "spec.trafficPolicy.loadBalancer", "Remove spec.trafficPolicy.loadBalancer.simple")
+	}
+}
+
+test_istio_lb_policy_conflict_every_level if {
+	vs := violations(every_level({"loadBalancer": both_lb}))
+	fields(vs, "istio-lb-policy-conflict") == {
+		"spec.trafficPolicy.loadBalancer",
+		"spec.trafficPolicy.portLevelSettings[1].loadBalancer",
+		"spec.subsets[1].trafficPolicy.loadBalancer",
+		"spec.subsets[1].trafficPolicy.portLevelSettings[0].loadBalancer",
+	}
+	fired(vs, "istio-lb-policy-conflict", "spec.subsets[1].trafficPolicy.loadBalancer", "Remove spec.subsets[1].trafficPolicy.loadBalancer.simple")
+}
+
+test_istio_lb_policy_conflict_seed_guide if {
+	vs := violations(seed_dr)
+	fired(vs, "istio-lb-policy-conflict", "spec.trafficPolicy.loadBalancer", "Remove spec.trafficPolicy.loadBalancer.simple")
+}
+
+test_istio_lb_policy_conflict_one_policy if {
+	simple := violations(every_level({"loadBalancer": {"simple": "LEAST_REQUEST"}}))
+	count(simple) == 0
+	hash := violations(every_level({"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "ttl": "0s"}}}}))
+	count(hash) == 0
+}
+
+test_istio_lb_policy_conflict_null_simple if {
+	vs := violations(dr({"trafficPolicy": {"loadBalancer": {"simple": null, "consistentHash": {"useSourceIp": true}}}}))
+	count(vs) == 0
+}
+
+test_istio_lb_policy_conflict_other_group if {
+	obj := dr_version("networking.example.com/v1", {"trafficPolicy": {"loadBalancer": both_lb}})
+	count(violations(obj)) == 0
+}
+
+# --- istio-h2-upgrade-client-protocol ---
+
+test_istio_h2_upgrade_client_protocol_fires if {
+	vs := violations(dr({"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE", "useClientProtocol": true}}}}))
+	fired(
+		vs, "istio-h2-upgrade-client-protocol",
+		"spec.trafficPolicy.connectionPool.http.useClientProtocol",
+		"Set spec.trafficPolicy.connectionPool.http.h2UpgradePolicy to DO_NOT_UPGRADE",
+	)
+}
+
+test_istio_h2_upgrade_client_protocol_every_level if {
+	vs := violations(every_level({"connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE", "useClientProtocol": true}}}))
+	fields(vs, "istio-h2-upgrade-client-protocol") == {
+		"spec.trafficPolicy.connectionPool.http.useClientProtocol",
+		"spec.trafficPolicy.portLevelSettings[1].connectionPool.http.useClientProtocol",
+		"spec.subsets[1].trafficPolicy.connectionPool.http.useClientProtocol",
+		"spec.subsets[1].trafficPolicy.portLevelSettings[0].connectionPool.http.useClientProtocol",
+	}
+}
+
+test_istio_h2_upgrade_client_protocol_compliant if {
+	every http in [
+		{"h2UpgradePolicy": "UPGRADE", "useClientProtocol": false},
+		{"h2UpgradePolicy": "DO_NOT_UPGRADE", "useClientProtocol": true},
+		{"h2UpgradePolicy": "DEFAULT", "useClientProtocol": true},
+		{"useClientProtocol": true},
+	] {
+		vs := violations(dr({"trafficPolicy": {"connectionPool": {"http": http}}}))
+		not "istio-h2-upgrade-client-protocol" in ids(vs)
+	}
+}
+
+# --- istio-h2-upgrade ---
+
+test_istio_h2_upgrade_fires if {
+	every version in versions {
+		vs := violations(dr_version(version, {"trafficPolicy": {"connectionPool": upgrade_pool}}))
+		fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "Set it to DO_NOT_UPGRADE")
+	}
+}
+
+test_istio_h2_upgrade_every_level if {
+	vs := violations(every_level({"connectionPool": upgrade_pool}))
+	fields(vs, "istio-h2-upgrade") == {
+		"spec.trafficPolicy.connectionPool.http.h2UpgradePolicy",
+		"spec.trafficPolicy.portLevelSettings[1].connectionPool.http.h2UpgradePolicy",
+		"spec.subsets[1].trafficPolicy.connectionPool.http.h2UpgradePolicy",
+		"spec.subsets[1].trafficPolicy.portLevelSettings[0].connectionPool.http.h2UpgradePolicy",
+	}
+}
+
+# A subset can opt back into UPGRADE under a compliant top level.
+test_istio_h2_upgrade_subset_only if {
+	vs := violations(dr({
+		"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "DO_NOT_UPGRADE"}}},
+		"subsets": [{"name": "v2", "labels": {"version": "v2"}, "trafficPolicy": {"connectionPool": upgrade_pool}}],
+	}))
+	fields(vs, "istio-h2-upgrade") == {"spec.subsets[0].trafficPolicy.connectionPool.http.h2UpgradePolicy"}
+	fired(vs, "istio-h2-upgrade", "spec.subsets[0].trafficPolicy.connectionPool.http.h2UpgradePolicy", "DO_NOT_UPGRADE")
+}
+
+test_istio_h2_upgrade_compliant if {
+	every policy in ["DO_NOT_UPGRADE", "DEFAULT"] {
+		vs := violations(every_level({"connectionPool": {"http": {"h2UpgradePolicy": policy}}}))
+		count(vs) == 0
+	}
+}
+
+# The seed guide's DestinationRule: both the oneof conflict and UPGRADE.
+test_istio_h2_upgrade_seed_guide if {
+	vs := violations(seed_dr)
+	fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "Set it to DO_NOT_UPGRADE")
+	ids(vs) == {"istio-lb-policy-conflict", "istio-h2-upgrade"}
+}
+
+# What the mutation injects: DO_NOT_UPGRADE when the field is absent.
+test_istio_h2_upgrade_mutation_defaults if {
+	doc := input_with(
+		dr({"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "DO_NOT_UPGRADE"}}}}),
+		{"defaulted": ["spec.trafficPolicy.connectionPool.http.h2UpgradePolicy"]},
+	)
+	count(violations_in(doc)) == 0
+}
+
+# --- istio-cookie-hash-ttl ---
+
+test_istio_cookie_hash_ttl_fires if {
+	vs := violations(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity"}}}}}))
+	fired(
+		vs, "istio-cookie-hash-ttl",
+		"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl",
+		`Set spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl, e.g. "0s"`,
+	)
+}
+
+test_istio_cookie_hash_ttl_every_level if {
+	vs := violations(every_level({"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "path": "/"}}}}))
+	fields(vs, "istio-cookie-hash-ttl") == {
+		"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl",
+		"spec.trafficPolicy.portLevelSettings[1].loadBalancer.consistentHash.httpCookie.ttl",
+		"spec.subsets[1].trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl",
+		"spec.subsets[1].trafficPolicy.portLevelSettings[0].loadBalancer.consistentHash.httpCookie.ttl",
+	}
+}
+
+test_istio_cookie_hash_ttl_set if {
+	every ttl in ["0s", "3600s", "1h"] {
+		vs := violations(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "ttl": ttl}}}}}))
+		count(vs) == 0
+	}
+}
+
+test_istio_cookie_hash_ttl_other_hash_keys if {
+	every hash in [{"httpHeaderName": "x-user"}, {"useSourceIp": true}, {"httpQueryParameterName": "user"}] {
+		vs := violations(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": hash}}}))
+		count(vs) == 0
+	}
+}
+
+# The seed guide's cookie has a ttl.
+test_istio_cookie_hash_ttl_seed_guide if {
+	not "istio-cookie-hash-ttl" in ids(violations(seed_dr))
+}
+
+# --- istio-zero-timeout ---
+
+test_istio_zero_timeout_fires if {
+	every version in versions {
+		every timeout in ["0s", "0ms", "0", "0.0s", "0h0m0s", "0m", "0us"] {
+			vs := violations(vs_version(version, [route({"timeout": timeout})]))
+			fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
+			not "istio-route-timeout" in ids(vs)
+		}
+	}
+}
+
+test_istio_zero_timeout_number if {
+	vs := violations(virtual_service([route({"timeout": 0})]))
+	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
+}
+
+test_istio_zero_timeout_negative if {
+	vs := violations(virtual_service([route({"timeout": "-1s"})]))
+	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
+}
+
+test_istio_zero_timeout_second_route if {
+	vs := violations(virtual_service([route({}), route({"timeout": "0s"})]))
+	fields(vs, "istio-zero-timeout") == {"spec.http[1].timeout"}
+}
+
+test_istio_zero_timeout_seed_guide if {
+	vs := violations(seed_vs)
+	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
+	ids(vs) == {"istio-zero-timeout"}
+}
+
+test_istio_zero_timeout_unset if {
+	vs := violations(virtual_service([route({}), route({"retries": {"attempts": 3}})]))
+	count(vs) == 0
+}
+
+test_istio_zero_timeout_not_on_destination_rule if {
+	vs := violations(dr({"trafficPolicy": {"connectionPool": {"tcp": {"connectTimeout": "0s"}}}}))
+	count(vs) == 0
+}
+
+# --- istio-route-timeout ---
+
+test_istio_route_timeout_fires if {
+	every timeout in ["300s", "1h", "0.5s", "1ms", "1h30m"] {
+		vs := violations(virtual_service([route({"timeout": timeout})]))
+		fired(vs, "istio-route-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
+		not "istio-zero-timeout" in ids(vs)
+	}
+}
+
+test_istio_route_timeout_each_route if {
+	vs := violations(virtual_service([route({"timeout": "30s"}), route({}), route({"timeout": "10m"})]))
+	fields(vs, "istio-route-timeout") == {"spec.http[0].timeout", "spec.http[2].timeout"}
+}
+
+test_istio_route_timeout_unset if {
+	vs := violations(virtual_service([route({})]))
+	count(vs) == 0
+}
+
+test_istio_route_timeout_unparsable if {
+	vs := violations(virtual_service([route({"timeout": "forever"})]))
+	count(vs) == 0
+}
+
+test_istio_route_timeout_other_group if {
+	vs := violations(vs_version("example.com/v1", [route({"timeout": "300s"})]))
+	count(vs) == 0
+}

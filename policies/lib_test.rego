@@ -1,0 +1,174 @@
+package wsdefaults.lib_test
+
+import data.wsdefaults.lib
+
+# A full input document for obj, as the engine builds it for an opted-in
+# object with no controller and nothing defaulted.
+input_for(obj) := {
+	"operation": "CREATE",
+	"object": obj,
+	"oldObject": null,
+	"namespace": {"name": "chat", "labels": {"ws-defaults": "enabled"}, "annotations": {}},
+	"controller": "",
+	"optedIn": true,
+	"defaulted": [],
+	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
+}
+
+# input_for(obj) with some top-level fields replaced.
+input_with(obj, extra) := object.union(input_for(obj), extra)
+
+# An Ingress with one annotation and one label.
+ingress := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "Ingress",
+	"metadata": {"name": "ws", "annotations": {"a": "1"}, "labels": {"app": "chat"}},
+	"spec": {"rules": [{"host": "ws.example.com"}]},
+}
+
+# A Service with the given ports and metadata.
+service(ports, metadata) := {
+	"apiVersion": "v1",
+	"kind": "Service",
+	"metadata": object.union({"name": "chat"}, metadata),
+	"spec": {"ports": ports},
+}
+
+# --- object accessors ---
+
+test_group_core if {
+	lib.group == "" with input as input_for(service([], {}))
+}
+
+test_group_named if {
+	lib.group == "networking.k8s.io" with input as input_for(ingress)
+}
+
+test_is_ingress if {
+	lib.is_ingress with input as input_for(ingress)
+	not lib.is_service with input as input_for(ingress)
+	not lib.is_ingress with input as input_for(object.union(ingress, {"apiVersion": "extensions.example.com/v1"}))
+}
+
+test_is_service if {
+	lib.is_service with input as input_for(service([], {}))
+	not lib.is_service with input as input_for(object.union(service([], {}), {"apiVersion": "serving.knative.dev/v1"}))
+}
+
+test_annotations_and_labels if {
+	lib.annotations == {"a": "1"} with input as input_for(ingress)
+	lib.labels == {"app": "chat"} with input as input_for(ingress)
+	lib.annotations == {} with input as input_for(service([], {}))
+	lib.spec == {} with input as input_for({"apiVersion": "v1", "kind": "ConfigMap"})
+}
+
+test_has_tls if {
+	lib.has_tls with input as input_for(object.union(ingress, {"spec": {"tls": [{"hosts": ["ws.example.com"]}]}}))
+	not lib.has_tls with input as input_for(ingress)
+	not lib.has_tls with input as input_for(object.union(ingress, {"spec": {"tls": []}}))
+}
+
+# --- controller_is ---
+
+test_controller_is_exact if {
+	lib.controller_is("k8s.io/ingress-nginx") with input as input_with(ingress, {"controller": "k8s.io/ingress-nginx"})
+}
+
+test_controller_is_instance_suffix if {
+	lib.controller_is("haproxy-ingress.github.io/controller") with input as input_with(ingress, {"controller": "haproxy-ingress.github.io/controller/internal"})
+}
+
+test_controller_is_lookalike if {
+	not lib.controller_is("k8s.io/ingress-nginx") with input as input_with(ingress, {"controller": "k8s.io/ingress-nginx-extra"})
+	not lib.controller_is("k8s.io/ingress-nginx") with input as input_with(ingress, {"controller": "example.com/k8s.io/ingress-nginx"})
+}
+
+test_controller_is_unknown if {
+	not lib.controller_is("k8s.io/ingress-nginx") with input as input_for(ingress)
+}
+
+# --- nginx prefix, fields, defaulted ---
+
+test_nginx_prefix if {
+	lib.nginx == "nginx.ingress.kubernetes.io/" with input as input_for(ingress)
+	lib.nginx == "custom.example.com/" with input as input_with(ingress, {"parameters": {"nginxAnnotationPrefix": "custom.example.com/"}})
+}
+
+test_annotation_field if {
+	lib.annotation_field("nginx.ingress.kubernetes.io/affinity") == "metadata.annotations[nginx.ingress.kubernetes.io/affinity]"
+}
+
+test_defaulted if {
+	doc := input_with(ingress, {"defaulted": ["nginx.ingress.kubernetes.io/affinity", "spec.ports[0].appProtocol"]})
+	lib.defaulted("nginx.ingress.kubernetes.io/affinity") with input as doc
+	lib.defaulted("spec.ports[0].appProtocol") with input as doc
+	not lib.defaulted("nginx.ingress.kubernetes.io/upstream-hash-by") with input as doc
+	not lib.defaulted("nginx.ingress.kubernetes.io/affinity") with input as input_for(ingress)
+}
+
+test_violation if {
+	lib.violation("istio-h2-upgrade", "spec.x", "m") == {"rule": "istio-h2-upgrade", "field": "spec.x", "message": "m"}
+}
+
+# --- is_int ---
+
+test_is_int if {
+	every s in ["0", "3600", "-5", "1000"] {
+		lib.is_int(s)
+	}
+	every s in ["", "3600s", "1.5", " 1", "+1", "1e3"] {
+		not lib.is_int(s)
+	}
+}
+
+# --- duration_seconds ---
+
+test_duration_seconds if {
+	lib.duration_seconds("1h30m") == 5400
+	lib.duration_seconds("15s") == 15
+	lib.duration_seconds("250ms") == 0.25
+	lib.duration_seconds("0s") == 0
+	lib.duration_seconds("0") == 0
+	lib.duration_seconds("0h0m0s") == 0
+	lib.duration_seconds("-1s") == -1
+}
+
+test_duration_seconds_unparsable if {
+	every s in ["", "3600", "forever", "1 h", "1.5"] {
+		not lib.duration_seconds(s)
+	}
+}
+
+# OPA's parser also takes days, which Go's time.ParseDuration does not.
+test_duration_seconds_days if {
+	lib.duration_seconds("1d") == 86400
+}
+
+# --- ws_port ---
+
+test_ws_port_name_token if {
+	every name in ["ws", "wss", "websocket", "http-ws", "ws-chat", "WS", "grpc-websocket"] {
+		lib.ws_port({"name": name, "port": 8080}) with input as input_for(service([], {}))
+	}
+}
+
+test_ws_port_name_not_token if {
+	every name in ["http", "news", "wsgi", "websockets", "http2ws"] {
+		not lib.ws_port({"name": name, "port": 8080}) with input as input_for(service([], {}))
+	}
+	not lib.ws_port({"port": 8080}) with input as input_for(service([], {}))
+}
+
+test_ws_port_listed if {
+	doc := input_for(service([], {"annotations": {"ws-defaults.io/websocket-ports": "chat, 9000"}}))
+	lib.ws_port({"name": "chat", "port": 8080}) with input as doc
+	lib.ws_port({"name": "api", "port": 9000}) with input as doc
+	lib.ws_port({"port": 9000}) with input as doc
+	not lib.ws_port({"name": "metrics", "port": 9090}) with input as doc
+}
+
+test_ws_port_service_label if {
+	doc := input_for(service([], {"labels": {"ws-defaults": "enabled"}}))
+	lib.ws_port({"name": "metrics", "port": 9090}) with input as doc
+	not lib.ws_port({"name": "metrics", "port": 9090}) with input as input_for(service([], {"labels": {"ws-defaults": "disabled"}}))
+}

@@ -1,0 +1,355 @@
+package wsdefaults.rules.timeouts_test
+
+import data.wsdefaults.rules.timeouts
+
+# A full input document with the README's defaults around obj.
+input_for(obj) := {
+	"operation": "CREATE",
+	"object": obj,
+	"oldObject": null,
+	"namespace": {"name": "chat", "labels": {"ws-defaults": "enabled"}, "annotations": {}},
+	"controller": "",
+	"optedIn": true,
+	"defaulted": [],
+	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
+}
+
+# input_for(obj) with the given keys recorded as added by the mutation.
+input_defaulted(obj, keys) := object.union(input_for(obj), {"defaulted": keys})
+
+ingress(annotations) := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "Ingress",
+	"metadata": {"name": "chat", "namespace": "chat", "annotations": annotations},
+	"spec": {"rules": [{"host": "ws.example.com"}]},
+}
+
+service(annotations) := {
+	"apiVersion": "v1",
+	"kind": "Service",
+	"metadata": {"name": "chat", "namespace": "chat", "annotations": annotations},
+	"spec": {"ports": [{"name": "ws", "port": 8080}]},
+}
+
+backend_config(t) := {"apiVersion": "cloud.google.com/v1", "kind": "BackendConfig", "metadata": {"name": "ws"}, "spec": {"timeoutSec": t}}
+
+http_proxy(routes) := {"apiVersion": "projectcontour.io/v1", "kind": "HTTPProxy", "metadata": {"name": "ws"}, "spec": {"routes": routes}}
+
+violations(obj) := vs if {
+	vs := timeouts.violation with input as input_for(obj)
+}
+
+# The rule fired on field with a message that contains fix.
+fires(vs, rule, field, fix) if {
+	some v in vs
+	v.rule == rule
+	v.field == field
+	contains(v.message, fix)
+}
+
+silent(vs, rule) if count([v | some v in vs; v.rule == rule]) == 0
+
+nginx(name) := concat("", ["nginx.ingress.kubernetes.io/", name])
+
+ann(key) := sprintf("metadata.annotations[%s]", [key])
+
+# --- nginx-timeout-format ----------------------------------------------------------
+
+test_nginx_timeout_format_unit_suffix if {
+	key := nginx("proxy-read-timeout")
+	fires(violations(ingress({key: "3600s"})), "nginx-timeout-format", ann(key), "falls back to its default (60 s")
+	fires(violations(ingress({key: "3600s"})), "nginx-timeout-format", ann(key), "Set it to \"3600\".")
+}
+
+test_nginx_timeout_format_all_three_keys if {
+	every name in ["proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout"] {
+		fires(violations(ingress({nginx(name): "abc"})), "nginx-timeout-format", ann(nginx(name)), "Set it to")
+	}
+}
+
+test_nginx_timeout_format_intended_value if {
+	fires(violations(ingress({nginx("proxy-send-timeout"): "1h"})), "nginx-timeout-format", ann(nginx("proxy-send-timeout")), "Set it to \"3600\".")
+	fires(violations(ingress({nginx("proxy-read-timeout"): " 3600"})), "nginx-timeout-format", ann(nginx("proxy-read-timeout")), "Set it to \"3600\".")
+	fires(violations(ingress({nginx("proxy-read-timeout"): "7200 "})), "nginx-timeout-format", ann(nginx("proxy-read-timeout")), "Set it to \"7200\".")
+	fires(violations(ingress({nginx("proxy-connect-timeout"): "10s"})), "nginx-timeout-format", ann(nginx("proxy-connect-timeout")), "Set it to \"10\".")
+	fires(violations(ingress({nginx("proxy-connect-timeout"): "1h"})), "nginx-timeout-format", ann(nginx("proxy-connect-timeout")), "Set it to \"5\".")
+}
+
+test_nginx_timeout_format_zero_and_negative if {
+	every v in ["0", "-5", "00"] {
+		fires(violations(ingress({nginx("proxy-read-timeout"): v})), "nginx-timeout-format", ann(nginx("proxy-read-timeout")), "Set it to \"3600\".")
+	}
+}
+
+test_nginx_timeout_format_compliant if {
+	silent(violations(ingress({nginx("proxy-read-timeout"): "3600", nginx("proxy-send-timeout"): "60", nginx("proxy-connect-timeout"): "5"})), "nginx-timeout-format")
+}
+
+test_nginx_timeout_format_custom_prefix if {
+	obj := ingress({"nginx.example.com/proxy-read-timeout": "3600s", nginx("proxy-read-timeout"): "3600s"})
+	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com/"}])
+	vs := timeouts.violation with input as doc
+	fires(vs, "nginx-timeout-format", ann("nginx.example.com/proxy-read-timeout"), "Set it to \"3600\"")
+	silent({v | some v in vs; v.field == ann(nginx("proxy-read-timeout"))}, "nginx-timeout-format")
+}
+
+# --- nginx-connect-timeout-range ---------------------------------------------------
+
+test_nginx_connect_timeout_range_above_75 if {
+	every v in ["76", "3600"] {
+		fires(violations(ingress({nginx("proxy-connect-timeout"): v})), "nginx-connect-timeout-range", ann(nginx("proxy-connect-timeout")), "Remove it, or set it to \"5\"")
+	}
+}
+
+test_nginx_connect_timeout_range_compliant if {
+	every v in ["5", "75", "1"] {
+		silent(violations(ingress({nginx("proxy-connect-timeout"): v})), "nginx-connect-timeout-range")
+	}
+}
+
+test_nginx_connect_timeout_range_malformed_left_to_format if {
+	vs := violations(ingress({nginx("proxy-connect-timeout"): "3600s"}))
+	silent(vs, "nginx-connect-timeout-range")
+	fires(vs, "nginx-timeout-format", ann(nginx("proxy-connect-timeout")), "Set it to \"5\"")
+}
+
+# --- websocket-idle-timeout-too-low ------------------------------------------------
+
+test_websocket_idle_timeout_too_low_nginx if {
+	every name in ["proxy-read-timeout", "proxy-send-timeout"] {
+		fires(violations(ingress({nginx(name): "60"})), "websocket-idle-timeout-too-low", ann(nginx(name)), "Set it to \"3600\"")
+	}
+}
+
+test_websocket_idle_timeout_too_low_nginx_ok if {
+	silent(violations(ingress({nginx("proxy-read-timeout"): "3600", nginx("proxy-send-timeout"): "86400"})), "websocket-idle-timeout-too-low")
+}
+
+test_websocket_idle_timeout_too_low_nginx_malformed_left_to_format if {
+	every v in ["60s", "0", "-5", " 60"] {
+		silent(violations(ingress({nginx("proxy-read-timeout"): v})), "websocket-idle-timeout-too-low")
+	}
+}
+
+test_websocket_idle_timeout_too_low_nginx_connect_ignored if {
+	silent(violations(ingress({nginx("proxy-connect-timeout"): "5"})), "websocket-idle-timeout-too-low")
+}
+
+test_websocket_idle_timeout_too_low_policy_minimum if {
+	obj := ingress({nginx("proxy-read-timeout"): "600"})
+	low := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 300}])
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as low
+	high := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 7200}])
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(nginx("proxy-read-timeout")), "Set it to \"7200\"") with input as high
+}
+
+test_websocket_idle_timeout_too_low_defaulted_skipped if {
+	# A namespace lowered the idle timeout to 600 s; the mutation injected it.
+	obj := ingress({nginx("proxy-read-timeout"): "600", nginx("proxy-send-timeout"): "600"})
+	vs := timeouts.violation with input as input_defaulted(obj, [nginx("proxy-read-timeout"), nginx("proxy-send-timeout")])
+	count(vs) == 0
+}
+
+test_websocket_idle_timeout_too_low_haproxy_prefixes if {
+	every prefix in ["haproxy-ingress.github.io/", "ingress.kubernetes.io/", "haproxy.org/", "haproxy.com/"] {
+		key := concat("", [prefix, "timeout-tunnel"])
+		fires(violations(ingress({key: "30m"})), "websocket-idle-timeout-too-low", ann(key), "Set it to \"1h\"")
+	}
+}
+
+test_websocket_idle_timeout_too_low_haproxy_units if {
+	key := "haproxy-ingress.github.io/timeout-tunnel"
+	every v in ["3600", "3600000us", "59m", "3599s"] {
+		fires(violations(ingress({key: v})), "websocket-idle-timeout-too-low", ann(key), "Set it to \"1h\"")
+	}
+	every v in ["3600000", "3600000ms", "3600s", "60m", "1h", "1d"] {
+		silent(violations(ingress({key: v})), "websocket-idle-timeout-too-low")
+	}
+}
+
+test_websocket_idle_timeout_too_low_haproxy_odd_minimum if {
+	obj := ingress({"haproxy-ingress.github.io/timeout-tunnel": "1m"})
+	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 5400}])
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", ann("haproxy-ingress.github.io/timeout-tunnel"), "Set it to \"90m\"") with input as doc
+}
+
+test_websocket_idle_timeout_too_low_haproxy_defaulted_skipped if {
+	obj := ingress({"haproxy-ingress.github.io/timeout-tunnel": "10m"})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(obj, ["haproxy-ingress.github.io/timeout-tunnel"])
+}
+
+alb_key := "alb.ingress.kubernetes.io/load-balancer-attributes"
+
+test_websocket_idle_timeout_too_low_alb if {
+	obj := ingress({alb_key: "deletion_protection.enabled=true,idle_timeout.timeout_seconds=60"})
+	fires(violations(obj), "websocket-idle-timeout-too-low", ann(alb_key), "Set idle_timeout.timeout_seconds=3600")
+}
+
+test_websocket_idle_timeout_too_low_alb_ok if {
+	every v in ["idle_timeout.timeout_seconds=3600", "idle_timeout.timeout_seconds=4000", "idle_timeout.timeout_seconds=0", "idle_timeout.timeout_seconds=abc", "deletion_protection.enabled=true"] {
+		silent(violations(ingress({alb_key: v})), "websocket-idle-timeout-too-low")
+	}
+}
+
+test_websocket_idle_timeout_too_low_alb_capped_at_4000 if {
+	obj := ingress({alb_key: "idle_timeout.timeout_seconds=4000"})
+	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 7200}])
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as doc
+	doc2 := json.patch(input_for(ingress({alb_key: "idle_timeout.timeout_seconds=3600"})), [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 7200}])
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(alb_key), "Set idle_timeout.timeout_seconds=4000") with input as doc2
+}
+
+test_websocket_idle_timeout_too_low_alb_defaulted_skipped if {
+	obj := ingress({alb_key: "idle_timeout.timeout_seconds=600"})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(obj, [alb_key])
+	merged := ingress({alb_key: "deletion_protection.enabled=true,idle_timeout.timeout_seconds=600"})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(merged, [concat("", [alb_key, "[idle_timeout.timeout_seconds]"])])
+}
+
+test_websocket_idle_timeout_too_low_kong if {
+	every key in ["konghq.com/read-timeout", "konghq.com/write-timeout"] {
+		fires(violations(service({key: "3600"})), "websocket-idle-timeout-too-low", ann(key), "Set it to \"3600000\"")
+		fires(violations(service({key: "60000"})), "websocket-idle-timeout-too-low", ann(key), "milliseconds")
+	}
+}
+
+test_websocket_idle_timeout_too_low_kong_ok if {
+	silent(violations(service({"konghq.com/read-timeout": "3600000", "konghq.com/write-timeout": "86400000", "konghq.com/connect-timeout": "5000"})), "websocket-idle-timeout-too-low")
+
+	# Kong reads these from the Service only.
+	silent(violations(ingress({"konghq.com/read-timeout": "3600"})), "websocket-idle-timeout-too-low")
+}
+
+test_websocket_idle_timeout_too_low_kong_defaulted_skipped if {
+	obj := service({"konghq.com/read-timeout": "600000"})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(obj, ["konghq.com/read-timeout"])
+}
+
+test_websocket_idle_timeout_too_low_backend_config if {
+	fires(violations(backend_config(30)), "websocket-idle-timeout-too-low", "spec.timeoutSec", "Set spec.timeoutSec to 3600")
+	silent(violations(backend_config(3600)), "websocket-idle-timeout-too-low")
+	silent(violations(backend_config(86400)), "websocket-idle-timeout-too-low")
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(backend_config(600), ["spec.timeoutSec"])
+}
+
+test_websocket_idle_timeout_too_low_contour_response if {
+	obj := http_proxy([{"enableWebsockets": true, "timeoutPolicy": {"response": "15s"}}])
+	fires(violations(obj), "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.response", "Set it to \"infinity\"")
+}
+
+test_websocket_idle_timeout_too_low_contour_zero_response_is_default if {
+	obj := http_proxy([{"enableWebsockets": true, "timeoutPolicy": {"response": "0s"}}])
+	fires(violations(obj), "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.response", "Envoy's 15 s default")
+}
+
+test_websocket_idle_timeout_too_low_contour_idle if {
+	obj := http_proxy([
+		{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity", "idle": "5m"}},
+		{"enableWebsockets": true, "timeoutPolicy": {"response": "infinite", "idle": "30m"}},
+	])
+	vs := violations(obj)
+	fires(vs, "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.idle", "Set it to \"infinity\"")
+	fires(vs, "websocket-idle-timeout-too-low", "spec.routes[1].timeoutPolicy.idle", "Set it to \"infinity\"")
+	count([v | some v in vs; v.rule == "websocket-idle-timeout-too-low"]) == 2
+}
+
+test_websocket_idle_timeout_too_low_contour_ok if {
+	obj := http_proxy([
+		{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity", "idle": "0s"}},
+		{"enableWebsockets": true, "timeoutPolicy": {"response": "2h", "idle": "1h30m"}},
+		{"enableWebsockets": false, "timeoutPolicy": {"response": "15s"}},
+	])
+	silent(violations(obj), "websocket-idle-timeout-too-low")
+}
+
+test_websocket_idle_timeout_too_low_contour_defaulted_skipped if {
+	obj := http_proxy([{"enableWebsockets": true, "timeoutPolicy": {"response": "10m"}}])
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(obj, ["spec.routes[0].timeoutPolicy.response"])
+}
+
+# --- haproxy-timeout-format --------------------------------------------------------
+
+test_haproxy_timeout_format_bare_number if {
+	every prefix in ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", "haproxy-ingress.github.io/"] {
+		key := concat("", [prefix, "timeout-tunnel"])
+		fires(violations(ingress({key: "3600"})), "haproxy-timeout-format", ann(key), "this is 3.6 s")
+		fires(violations(ingress({key: "3600"})), "haproxy-timeout-format", ann(key), "Set it to \"1h\"")
+	}
+}
+
+test_haproxy_timeout_format_any_timeout_key if {
+	fires(violations(service({"haproxy.org/timeout-server": "50"})), "haproxy-timeout-format", ann("haproxy.org/timeout-server"), "Set it to \"50s\"")
+	fires(violations(ingress({"haproxy-ingress.github.io/timeout-client-fin": "90"})), "haproxy-timeout-format", ann("haproxy-ingress.github.io/timeout-client-fin"), "Set it to \"90s\"")
+}
+
+test_haproxy_timeout_format_malformed if {
+	key := "haproxy-ingress.github.io/timeout-tunnel"
+	fires(violations(ingress({key: "1h30m"})), "haproxy-timeout-format", ann(key), "Set it to \"90m\"")
+	fires(violations(ingress({key: " 1h"})), "haproxy-timeout-format", ann(key), "Set it to \"1h\"")
+	fires(violations(ingress({key: "1.5s"})), "haproxy-timeout-format", ann(key), "Set it to \"1500ms\"")
+	fires(violations(ingress({key: "1 h"})), "haproxy-timeout-format", ann(key), "Set it to \"1h\"")
+	fires(violations(ingress({"haproxy.org/timeout-server": "soon"})), "haproxy-timeout-format", ann("haproxy.org/timeout-server"), "e.g. \"30s\"")
+}
+
+test_haproxy_timeout_format_compliant if {
+	every v in ["1h", "3600s", "3600000ms", "500us", "1d", "50s", "0s"] {
+		silent(violations(ingress({"haproxy.org/timeout-server": v, "haproxy-ingress.github.io/timeout-tunnel": v})), "haproxy-timeout-format")
+	}
+}
+
+test_haproxy_timeout_format_other_keys_ignored if {
+	silent(violations(ingress({"haproxy.org/load-balance": "leastconn", "example.com/timeout-tunnel": "3600", nginx("proxy-read-timeout"): "3600"})), "haproxy-timeout-format")
+}
+
+# --- what the mutation injects --------------------------------------------------
+
+mutated_nginx := ingress({
+	"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+	"nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+	"nginx.ingress.kubernetes.io/affinity": "cookie",
+	"nginx.ingress.kubernetes.io/affinity-mode": "persistent",
+	"nginx.ingress.kubernetes.io/session-cookie-name": "ws-server",
+	"nginx.ingress.kubernetes.io/session-cookie-max-age": "86400",
+	"nginx.ingress.kubernetes.io/session-cookie-samesite": "Lax",
+	"nginx.ingress.kubernetes.io/session-cookie-secure": "true",
+})
+
+mutated_haproxy := ingress({
+	"haproxy-ingress.github.io/timeout-tunnel": "1h",
+	"haproxy-ingress.github.io/balance-algorithm": "leastconn",
+	"haproxy-ingress.github.io/affinity": "cookie",
+	"haproxy-ingress.github.io/session-cookie-name": "ws-server",
+	"haproxy-ingress.github.io/session-cookie-keywords": "indirect nocache httponly secure",
+	"haproxy.org/load-balance": "leastconn",
+})
+
+mutated_alb := ingress({
+	"alb.ingress.kubernetes.io/load-balancer-attributes": "idle_timeout.timeout_seconds=3600",
+	"alb.ingress.kubernetes.io/target-type": "ip",
+	"alb.ingress.kubernetes.io/target-group-attributes": "stickiness.enabled=true,stickiness.type=lb_cookie,stickiness.lb_cookie.duration_seconds=86400",
+})
+
+mutated_service := service({
+	"traefik.ingress.kubernetes.io/service.sticky.cookie": "true",
+	"traefik.ingress.kubernetes.io/service.sticky.cookie.name": "ws-server",
+	"traefik.ingress.kubernetes.io/service.sticky.cookie.secure": "true",
+	"traefik.ingress.kubernetes.io/service.sticky.cookie.httponly": "true",
+	"traefik.ingress.kubernetes.io/service.sticky.cookie.samesite": "lax",
+	"haproxy.org/cookie-persistence": "ws-server",
+	"haproxy.org/load-balance": "leastconn",
+	"konghq.com/read-timeout": "3600000",
+	"konghq.com/write-timeout": "3600000",
+})
+
+mutated_http_proxy := http_proxy([
+	{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity"}},
+	{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity"}},
+])
+
+# The values are clean on their own, and also when listed as defaulted.
+test_mutation_defaults_no_timeouts_violation if {
+	every obj in [mutated_nginx, mutated_haproxy, mutated_alb, mutated_service, backend_config(3600), mutated_http_proxy] {
+		count(violations(obj)) == 0
+		count(timeouts.violation) == 0 with input as input_defaulted(obj, ["nginx.ingress.kubernetes.io/proxy-read-timeout", "haproxy-ingress.github.io/timeout-tunnel", "konghq.com/read-timeout", "spec.timeoutSec"])
+	}
+}

@@ -1,0 +1,262 @@
+package wsdefaults.rules.upgrade_test
+
+import data.wsdefaults.rules.upgrade
+
+# A full input document for obj, as the engine builds it for an opted-in
+# object with no controller and nothing defaulted.
+input_for(obj) := {
+	"operation": "CREATE",
+	"object": obj,
+	"oldObject": null,
+	"namespace": {"name": "chat", "labels": {"ws-defaults": "enabled"}, "annotations": {}},
+	"controller": "",
+	"optedIn": true,
+	"defaulted": [],
+	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
+}
+
+# input_for(obj) with some top-level fields replaced.
+input_with(obj, extra) := object.union(input_for(obj), extra)
+
+# The family's violations for a whole input document.
+violations_in(doc) := vs if {
+	vs := upgrade.violation with input as doc
+}
+
+violations(obj) := violations_in(input_for(obj))
+
+# A violation of rule on field whose message contains fix.
+fired(vs, rule, field, fix) if {
+	some v in vs
+	v.rule == rule
+	v.field == field
+	contains(v.message, fix)
+}
+
+# The rule ids reported.
+ids(vs) := {v.rule | some v in vs}
+
+# The keys of an object, as the list input.defaulted is.
+keys_of(o) := [k | some k, _ in o]
+
+# An ingress-nginx Ingress carrying annotations.
+ingress(annotations) := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "Ingress",
+	"metadata": {"name": "ws", "namespace": "chat", "annotations": annotations},
+	"spec": {"ingressClassName": "nginx", "rules": [{"host": "ws.example.com"}]},
+}
+
+# An ingress-nginx annotation key and a field path.
+nginx(key) := concat("", ["nginx.ingress.kubernetes.io/", key])
+
+field(key) := sprintf("metadata.annotations[%s]", [key])
+
+# A Service with the given ports and extra metadata.
+service_meta(ports, metadata) := {
+	"apiVersion": "v1",
+	"kind": "Service",
+	"metadata": object.union({"name": "chat", "namespace": "chat"}, metadata),
+	"spec": {"selector": {"app": "chat"}, "ports": ports},
+}
+
+# A Service with the given ports only.
+service(ports) := service_meta(ports, {})
+
+# A Linkerd Server of one API version with spec.proxyProtocol.
+linkerd_server(api_version, protocol) := {
+	"apiVersion": api_version,
+	"kind": "Server",
+	"metadata": {"name": "websocket-server", "namespace": "chat"},
+	"spec": {"podSelector": {"matchLabels": {"app": "websocket"}}, "port": 8080, "proxyProtocol": protocol},
+}
+
+# --- nginx-upgrade-blocked ---
+
+test_nginx_upgrade_blocked_connection_proxy_header if {
+	every value in ["close", "keep-alive", "upgrade"] {
+		vs := violations(ingress({nginx("connection-proxy-header"): value}))
+		fired(vs, "nginx-upgrade-blocked", field(nginx("connection-proxy-header")), "Remove nginx.ingress.kubernetes.io/connection-proxy-header")
+	}
+}
+
+test_nginx_upgrade_blocked_http_version_10 if {
+	vs := violations(ingress({nginx("proxy-http-version"): "1.0"}))
+	fired(vs, "nginx-upgrade-blocked", field(nginx("proxy-http-version")), `set it to "1.1"`)
+}
+
+test_nginx_upgrade_blocked_http_version_11 if {
+	vs := violations(ingress({nginx("proxy-http-version"): "1.1"}))
+	count(vs) == 0
+}
+
+test_nginx_upgrade_blocked_backend_protocol if {
+	every value in ["GRPC", "grpc", "Grpc", "FCGI", "fcgi"] {
+		vs := violations(ingress({nginx("backend-protocol"): value}))
+		fired(vs, "nginx-upgrade-blocked", field(nginx("backend-protocol")), `Set nginx.ingress.kubernetes.io/backend-protocol to "HTTP"`)
+	}
+}
+
+test_nginx_upgrade_blocked_backend_protocol_grpcs if {
+	every value in ["GRPCS", "grpcs"] {
+		vs := violations(ingress({nginx("backend-protocol"): value}))
+		fired(vs, "nginx-upgrade-blocked", field(nginx("backend-protocol")), `Set nginx.ingress.kubernetes.io/backend-protocol to "HTTPS"`)
+	}
+}
+
+test_nginx_upgrade_blocked_backend_protocol_http if {
+	every value in ["HTTP", "HTTPS", "AUTO_HTTP", "http"] {
+		vs := violations(ingress({nginx("backend-protocol"): value}))
+		count(vs) == 0
+	}
+}
+
+test_nginx_upgrade_blocked_all_three if {
+	vs := violations(ingress({
+		nginx("connection-proxy-header"): "keep-alive",
+		nginx("proxy-http-version"): "1.0",
+		nginx("backend-protocol"): "GRPC",
+	}))
+	count({v.field | some v in vs; v.rule == "nginx-upgrade-blocked"}) == 3
+}
+
+test_nginx_upgrade_blocked_custom_prefix if {
+	doc := input_with(
+		ingress({"custom.example.com/proxy-http-version": "1.0", nginx("proxy-http-version"): "1.0"}),
+		{"parameters": {"nginxAnnotationPrefix": "custom.example.com/"}},
+	)
+	vs := violations_in(doc)
+	fired(vs, "nginx-upgrade-blocked", field("custom.example.com/proxy-http-version"), `"1.1"`)
+	count(vs) == 1
+}
+
+# The seed guide's nginx Ingress sets backend-protocol HTTP: fine.
+test_nginx_upgrade_blocked_seed_guide if {
+	vs := violations(ingress({
+		nginx("proxy-read-timeout"): "3600",
+		nginx("proxy-send-timeout"): "3600",
+		nginx("proxy-buffering"): "off",
+		nginx("backend-protocol"): "HTTP",
+		nginx("ssl-redirect"): "true",
+	}))
+	count(vs) == 0
+}
+
+test_nginx_upgrade_blocked_not_on_service if {
+	vs := violations(service_meta([{"name": "web", "port": 80}], {"annotations": {nginx("connection-proxy-header"): "close"}}))
+	count(vs) == 0
+}
+
+# --- http2-only-port ---
+
+test_http2_only_port_app_protocol if {
+	every ap in ["http2", "grpc", "grpc-web", "kubernetes.io/h2c", "HTTP2", "GRPC", "Kubernetes.io/H2C"] {
+		vs := violations(service([{"name": "metrics", "port": 9090}, {"name": "ws", "port": 8080, "appProtocol": ap}]))
+		fired(vs, "http2-only-port", "spec.ports[1].appProtocol", `Set spec.ports[1].appProtocol to "http"`)
+	}
+}
+
+test_http2_only_port_name_prefix if {
+	every name in ["http2-ws", "grpc-ws", "grpc-web-ws", "GRPC-websocket", "http2-wss"] {
+		vs := violations(service([{"name": name, "port": 8080}]))
+		fired(vs, "http2-only-port", "spec.ports[0].name", `Set spec.ports[0].appProtocol to "http"`)
+	}
+}
+
+test_http2_only_port_name_grpc_web_protocol if {
+	vs := violations(service([{"name": "grpc-web-ws", "port": 8080}]))
+	fired(vs, "http2-only-port", "spec.ports[0].name", "as grpc-web")
+}
+
+# Exact names count when the port is known to carry WebSockets some other way.
+test_http2_only_port_exact_names if {
+	every name in ["http2", "grpc", "grpc-web"] {
+		vs := violations(service_meta([{"name": "web", "port": 80}, {"name": name, "port": 8080}], {"labels": {"ws-defaults": "enabled"}}))
+		fired(vs, "http2-only-port", "spec.ports[1].name", `Set spec.ports[1].appProtocol to "http"`)
+	}
+}
+
+test_http2_only_port_listed_by_number if {
+	vs := violations(service_meta(
+		[{"name": "http2-chat", "port": 8080}, {"name": "http2-api", "port": 9000}],
+		{"annotations": {"ws-defaults.io/websocket-ports": "8080"}},
+	))
+	fired(vs, "http2-only-port", "spec.ports[0].name", `appProtocol to "http"`)
+	count(vs) == 1
+}
+
+test_http2_only_port_listed_by_name if {
+	vs := violations(service_meta(
+		[{"name": "api", "port": 9000, "appProtocol": "grpc"}, {"name": "chat", "port": 8080, "appProtocol": "kubernetes.io/h2c"}],
+		{"annotations": {"ws-defaults.io/websocket-ports": "api, chat"}},
+	))
+	fired(vs, "http2-only-port", "spec.ports[0].appProtocol", `appProtocol to "http"`)
+	fired(vs, "http2-only-port", "spec.ports[1].appProtocol", `appProtocol to "http"`)
+}
+
+# A port not known to carry WebSockets may be real gRPC.
+test_http2_only_port_not_ws if {
+	vs := violations(service([{"name": "grpc-api", "port": 9000}, {"name": "metrics", "port": 9090, "appProtocol": "http2"}]))
+	count(vs) == 0
+}
+
+# appProtocol wins over the port name in Istio.
+test_http2_only_port_app_protocol_overrides_name if {
+	vs := violations(service([{"name": "grpc-ws", "port": 8080, "appProtocol": "http"}]))
+	count(vs) == 0
+}
+
+test_http2_only_port_compliant if {
+	vs := violations(service([
+		{"name": "ws", "port": 8080, "appProtocol": "http"},
+		{"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"},
+		{"name": "http-websocket", "port": 8081},
+		{"name": "websocket", "port": 8082, "appProtocol": "kubernetes.io/ws"},
+		{"name": "http2ws", "port": 8083},
+	]))
+	count(vs) == 0
+}
+
+# What the mutation injects: appProtocol http, or kubernetes.io/wss on wss ports.
+test_http2_only_port_mutation_defaults if {
+	doc := input_with(
+		service([{"name": "ws", "port": 8080, "appProtocol": "http"}, {"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"}]),
+		{"defaulted": ["spec.ports[0].appProtocol", "spec.ports[1].appProtocol", "spec.sessionAffinity"]},
+	)
+	count(violations_in(doc)) == 0
+}
+
+# --- linkerd-http2-protocol ---
+
+test_linkerd_http2_protocol_fires if {
+	every version in ["policy.linkerd.io/v1beta1", "policy.linkerd.io/v1beta2", "policy.linkerd.io/v1beta3", "policy.linkerd.io/v1alpha1"] {
+		every protocol in ["HTTP/2", "gRPC"] {
+			vs := violations(linkerd_server(version, protocol))
+			fired(vs, "linkerd-http2-protocol", "spec.proxyProtocol", `Set spec.proxyProtocol to "HTTP/1"`)
+		}
+	}
+}
+
+test_linkerd_http2_protocol_other_values if {
+	every protocol in ["HTTP/1", "unknown", "opaque", "TLS"] {
+		vs := violations(linkerd_server("policy.linkerd.io/v1beta3", protocol))
+		count(vs) == 0
+	}
+}
+
+# The seed guide's Server says "HTTP/1.1", which is not one of Linkerd's
+# values (the CRD rejects it) but does not force HTTP/2.
+test_linkerd_http2_protocol_seed_guide if {
+	vs := violations(linkerd_server("policy.linkerd.io/v1beta1", "HTTP/1.1"))
+	count(vs) == 0
+}
+
+test_linkerd_http2_protocol_unset if {
+	obj := json.remove(linkerd_server("policy.linkerd.io/v1beta3", ""), ["spec/proxyProtocol"])
+	count(violations(obj)) == 0
+}
+
+test_linkerd_http2_protocol_other_group if {
+	vs := violations(linkerd_server("example.com/v1", "HTTP/2"))
+	count(vs) == 0
+}

@@ -1,0 +1,236 @@
+# METADATA
+# title: Validity rules
+# description: >-
+#   Values that the API server, a cloud API or the controller refuses or
+#   silently skips: reported at admission with the fix instead of surfacing
+#   later as a missing route, a failed reconcile or a dropped Ingress.
+package wsdefaults.rules.validity
+
+import data.wsdefaults.lib
+
+# A value for messages: strings quoted, anything else as JSON.
+show(v) := json.marshal(v)
+
+# Spellings Go's strconv.ParseBool accepts (Traefik parses booleans with it).
+parse_bool := {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
+
+# A string Go's strconv.ParseInt(s, 10, 64) accepts (sign allowed, no
+# spaces; 18 digits keep it inside int64).
+go_int(s) if {
+	is_string(s)
+	regex.match(`^[+-]?[0-9]{1,18}$`, s)
+}
+
+# ---------------------------------------------------------------------------
+# ingress-class-mismatch (research §7): the API server rejects a differing
+# kubernetes.io/ingress.class on create only; on update the two can drift and
+# controllers disagree about who serves the Ingress.
+
+class_annotation := "kubernetes.io/ingress.class"
+
+violation contains lib.violation("ingress-class-mismatch", lib.annotation_field(class_annotation), msg) if {
+	lib.is_ingress
+	annotated := lib.annotations[class_annotation]
+	name := lib.spec.ingressClassName
+	annotated != name
+	msg := sprintf(
+		"%s is %s but spec.ingressClassName is %s: the API server refuses this on create, and after an update controllers disagree about which of them serves the Ingress, so the WebSocket settings can end up on the wrong one. Remove the %s annotation (spec.ingressClassName is the field that counts).",
+		[class_annotation, show(annotated), show(name), class_annotation],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# service-affinity-timeout-range (research §7): validateAffinityTimeout
+# accepts 1..86400 only.
+
+valid_affinity_timeout(t) if {
+	is_number(t)
+	t >= 1
+	t <= 86400
+	t == round(t)
+}
+
+violation contains lib.violation("service-affinity-timeout-range", field, msg) if {
+	lib.is_service
+	t := lib.spec.sessionAffinityConfig.clientIP.timeoutSeconds
+	not valid_affinity_timeout(t)
+	field := "spec.sessionAffinityConfig.clientIP.timeoutSeconds"
+	msg := sprintf(
+		"%s is %s, but the API server only accepts a whole number of seconds from 1 to 86400 and will reject the Service. Set it to 10800 (the Kubernetes default, 3 h), or to another value from 1 to 86400.",
+		[field, show(t)],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# alb-ssl-redirect-format (research §6): the AWS Load Balancer Controller
+# reads ssl-redirect with ParseInt32Annotation: it is the HTTPS port to
+# redirect to, not a boolean.
+
+alb_ssl_redirect := "alb.ingress.kubernetes.io/ssl-redirect"
+
+valid_port(v) if {
+	is_string(v)
+	regex.match(`^[0-9]{1,5}$`, v)
+	to_number(v) >= 1
+	to_number(v) <= 65535
+}
+
+violation contains lib.violation("alb-ssl-redirect-format", lib.annotation_field(alb_ssl_redirect), msg) if {
+	lib.is_ingress
+	value := lib.annotations[alb_ssl_redirect]
+	not valid_port(value)
+	msg := sprintf(
+		"%s is %s, but the AWS Load Balancer Controller expects the number of the HTTPS listener port to redirect to and fails to reconcile the load balancer otherwise, so plain ws:// stays open or the Ingress is not updated. Set it to \"443\" (with a 443 HTTPS listener in listen-ports).",
+		[alb_ssl_redirect, show(value)],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# alb-idle-timeout-range (research §6): idle_timeout.timeout_seconds inside
+# load-balancer-attributes; AWS accepts 1..4000 s ([Unverified] in the
+# research, AWS ELB documentation).
+
+alb_attributes := "alb.ingress.kubernetes.io/load-balancer-attributes"
+
+# Values of idle_timeout.timeout_seconds in the attribute list (comma
+# separated key=value, spaces ignored as the controller does).
+alb_idle_timeouts contains value if {
+	raw := lib.annotations[alb_attributes]
+	is_string(raw)
+	some pair in split(raw, ",")
+	kv := split(pair, "=")
+	trim_space(kv[0]) == "idle_timeout.timeout_seconds"
+	value := trim_space(concat("=", array.slice(kv, 1, count(kv))))
+}
+
+valid_alb_idle(v) if {
+	regex.match(`^[0-9]{1,4}$`, v)
+	to_number(v) >= 1
+	to_number(v) <= 4000
+}
+
+violation contains lib.violation("alb-idle-timeout-range", lib.annotation_field(alb_attributes), msg) if {
+	lib.is_ingress
+	some value in alb_idle_timeouts
+	not valid_alb_idle(value)
+	fix := min([input.parameters.minIdleTimeoutSeconds, 4000])
+	msg := sprintf(
+		"idle_timeout.timeout_seconds=%s in %s is not a whole number of seconds from 1 to 4000: AWS rejects the attribute, the controller cannot reconcile the load balancer, and WebSockets keep the previous idle timeout (60 s by default). Set idle_timeout.timeout_seconds=%d.",
+		[value, alb_attributes, fix],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# traefik-annotation-type (research §2.1): Traefik decodes its annotations
+# into typed structs (traefik/paerser). Integers use strconv.ParseInt and
+# booleans strconv.ParseBool; a failure drops the whole Ingress (router.*)
+# or every route to the Service (service.*). router.tls and
+# service.sticky.cookie are "allowEmpty" sections, not booleans: paerser
+# never fails on them but treats every value other than "true" (any case)
+# as off, so "1" or "yes" silently disable TLS or stickiness.
+
+traefik := "traefik.ingress.kubernetes.io/"
+
+# Annotations Traefik reads, by the kind that carries them and their type.
+traefik_types := {
+	"Ingress": {
+		"router.priority": "int",
+		"router.tls": "switch",
+	},
+	"Service": {
+		"service.sticky.cookie.maxage": "int",
+		"service.sticky.cookie": "switch",
+		"service.sticky.cookie.secure": "bool",
+		"service.sticky.cookie.httponly": "bool",
+		"service.passhostheader": "bool",
+		"service.nativelb": "bool",
+		"service.nodeportlb": "bool",
+	},
+}
+
+# What each kind loses when its annotations do not parse.
+traefik_loss := {
+	"Ingress": "Traefik fails to parse this Ingress's router annotations and skips the whole Ingress, so its WebSocket routes disappear",
+	"Service": "Traefik fails to parse this Service's annotations and drops every Ingress route to it",
+}
+
+# Traefik annotations of this object as [key, type]; names are matched
+# case-insensitively, as paerser does.
+traefik_annotations contains [key, type] if {
+	lib.is_service
+	some key, _ in lib.annotations
+	startswith(key, traefik)
+	type := traefik_types.Service[lower(substring(key, count(traefik), -1))]
+}
+
+traefik_annotations contains [key, type] if {
+	lib.is_ingress
+	some key, _ in lib.annotations
+	startswith(key, traefik)
+	type := traefik_types.Ingress[lower(substring(key, count(traefik), -1))]
+}
+
+# The fix for an integer annotation: the whole number the user most likely
+# meant (" 10" or "10.0" -> "10"), else an example for that annotation.
+int_fix(key_name, v) := sprintf("\"%s\"", [n]) if {
+	n := regex.find_all_string_submatch_n(`^\s*([+-]?[0-9]{1,18})(\.0*)?\s*$`, v, 1)[0][1]
+} else := "a whole number of seconds, e.g. \"86400\"" if {
+	endswith(lower(key_name), "maxage")
+} else := "a whole number, e.g. \"100\""
+
+# The boolean the user most likely meant.
+bool_fix(v) := "\"true\"" if {
+	lower(trim_space(v)) in {"true", "yes", "y", "on", "1", "t", "enabled", "enable"}
+} else := "\"false\"" if {
+	lower(trim_space(v)) in {"false", "no", "n", "off", "0", "f", "disabled", "disable"}
+} else := "\"true\" or \"false\""
+
+violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	some [key, "int"] in traefik_annotations
+	value := lib.annotations[key]
+	not go_int(value)
+	msg := sprintf(
+		"%s is %s, which is not a whole number: %s. Set it to %s.",
+		[key, show(value), traefik_loss[lib.kind], int_fix(key, sprintf("%v", [value]))],
+	)
+}
+
+violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	some [key, "bool"] in traefik_annotations
+	value := lib.annotations[key]
+	not value in parse_bool
+	msg := sprintf(
+		"%s is %s, which Go's strconv.ParseBool does not accept (only 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False): %s. Set it to %s.",
+		[key, show(value), traefik_loss[lib.kind], bool_fix(sprintf("%v", [value]))],
+	)
+}
+
+violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	some [key, "switch"] in traefik_annotations
+	value := lib.annotations[key]
+	value != ""
+	not lower(sprintf("%v", [value])) in {"true", "false"}
+	what := {"Ingress": "TLS on this router", "Service": "the sticky cookie"}[lib.kind]
+	msg := sprintf(
+		"%s is %s: Traefik reads this switch as on only when it is \"true\" (in any case) and silently treats every other value as off, so %s is disabled. Set it to %s.",
+		[key, show(value), what, bool_fix(sprintf("%v", [value]))],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# haproxy-cookie-conflict (research §3.2): haproxytech's cookie.go refuses
+# cookie-persistence together with cookie-persistence-no-dynamic ("cannot use
+# both"), whichever of the three prefixes each one uses.
+
+violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field(static), msg) if {
+	some p in lib.haproxytech_prefixes
+	dynamic := concat("", [p, "cookie-persistence"])
+	dynamic in object.keys(lib.annotations)
+	some q in lib.haproxytech_prefixes
+	static := concat("", [q, "cookie-persistence-no-dynamic"])
+	static in object.keys(lib.annotations)
+	msg := sprintf(
+		"%s and %s are both set: the haproxytech controller refuses to combine dynamic and static cookie persistence, so the backend gets no sticky cookie and WebSocket reconnects can land on another pod. Remove %s and keep %s (or remove %s if you need static cookies).",
+		[dynamic, static, static, dynamic, dynamic],
+	)
+}
