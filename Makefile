@@ -39,14 +39,16 @@ race:
 fuzz:
 	$(GO) test ./webhook/mutate/ -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook/check/ -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./webhook/validate/ -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
 
 e2e: controlplane
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -count=1 -v ./test/...
 
 # bench prints the handler benchmarks; each group starts with its baseline
-# (a request that is not opted in), to quote the others as ratios of it.
+# (a request the handler answers without mutating or evaluating rules), to
+# quote the others as ratios of it measured in the same run.
 bench:
-	$(GO) test ./webhook/mutate/ -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5
+	$(GO) test ./webhook/mutate/ ./webhook/validate/ -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5
 
 demo: controlplane
 	cd hack/demo && $(GO) run .
