@@ -13,6 +13,131 @@ true_values := {"1", "t", "T", "TRUE", "true", "True"}
 
 is_true(v) if v in true_values
 
+# ---------------------------------------------------------------------------
+# affinity-hash-conflict: the ingress-nginx balancer uses cookie affinity and
+# never looks at the hash when both are set (lua/balancer.lua
+# get_implementation).
+
+# METADATA
+# title: Cookie violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
+violation contains lib.violation("affinity-hash-conflict", lib.annotation_field(hash_key), msg) if {
+	lib.is_ingress
+	affinity_key := concat("", [lib.nginx, "affinity"])
+	trim_space(lib.annotations[affinity_key]) == "cookie"
+	hash_key := concat("", [lib.nginx, "upstream-hash-by"])
+	trim_space(lib.annotations[hash_key]) != ""
+	msg := sprintf(
+		concat(" ", [
+			"%s is ignored because %s is \"cookie\": ingress-nginx",
+			"then balances WebSocket connections by the affinity cookie only. Remove %s,",
+			"or remove %s (and its session-cookie-* annotations) to balance by the hash.",
+		]),
+		[hash_key, affinity_key, hash_key, affinity_key],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# cookie-samesite-none-insecure: SameSite=None affinity cookies without
+# Secure.
+
+# ingress-nginx: browsers drop a SameSite=None cookie that is not Secure, so
+# affinity silently stops working (rfc6265bis). Skipped when the mutation
+# injected SameSite None itself (a policy choice).
+violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
+	lib.is_ingress
+	samesite_key := concat("", [lib.nginx, "session-cookie-samesite"])
+	lower(trim_space(lib.annotations[samesite_key])) == "none"
+	not lib.defaulted(samesite_key)
+	secure_key := concat("", [lib.nginx, "session-cookie-secure"])
+	not is_true(object.get(lib.annotations, secure_key, ""))
+	msg := sprintf(
+		concat(" ", [
+			"%s is None but %s is not \"true\": browsers reject a SameSite=None cookie that is",
+			"not Secure (ingress-nginx marks it Secure itself only when it terminates TLS),",
+			"so WebSocket reconnects lose their affinity. Set %s: \"true\" (or use SameSite Lax).",
+		]),
+		[samesite_key, secure_key, secure_key],
+	)
+}
+
+# Traefik: the same browser rule for the Service's sticky cookie, which
+# Traefik never marks Secure by default (http_config.go Cookie).
+violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
+	lib.is_service
+	traefik_sticky_on
+	samesite_key := traefik_cookie_key("samesite")
+	lower(trim_space(lib.annotations[samesite_key])) == "none"
+	not lib.defaulted(samesite_key)
+	not traefik_secure
+	secure_key := traefik_cookie_key("secure")
+	msg := sprintf(
+		concat(" ", [
+			"%s is none but %s is not \"true\": browsers reject a SameSite=None cookie without Secure,",
+			"so WebSocket reconnects lose their sticky backend. Set %s: \"true\" (or use samesite lax).",
+		]),
+		[samesite_key, secure_key, secure_key],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# sticky-cookie-insecure: affinity cookies without Secure on TLS hosts.
+
+# Traefik: a sticky cookie is not Secure unless annotated. A Service cannot
+# see whether the Ingress in front of it has TLS, so this warns whenever the
+# cookie is not Secure.
+violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(secure_key), msg) if {
+	lib.is_service
+	traefik_sticky_on
+	not traefik_secure
+	secure_key := traefik_cookie_key("secure")
+	not lib.defaulted(secure_key)
+	msg := sprintf(
+		concat(" ", [
+			"The Traefik sticky cookie is not Secure because %s is not \"true\",",
+			"so on a TLS host browsers also send it over plain http/ws, where it can be read",
+			"and used to hijack the session. This Service cannot tell whether its Ingress uses TLS;",
+			"if it does, set %s: \"true\".",
+		]),
+		[secure_key, secure_key],
+	)
+}
+
+# haproxy-ingress: on a TLS Ingress the affinity cookie lacks Secure unless
+# the keywords say so; its default keywords "indirect nocache httponly" do
+# not. Skipped when the affinity itself was injected without keywords (a
+# policy with secureOnTLS off).
+violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(haproxy_keywords_key), msg) if {
+	lib.is_ingress
+	lib.has_tls
+	affinity_key := haproxy_ingress_key("affinity")
+	haproxy_ingress_serves(affinity_key)
+	trim_space(lib.annotations[affinity_key]) == "cookie"
+	not haproxy_same_site_secure
+	not "secure" in regex.split(`\s+`, haproxy_keywords)
+	not lib.defaulted(haproxy_keywords_key)
+	not injected_without_keywords(affinity_key)
+	msg := sprintf(
+		concat(" ", [
+			"The haproxy-ingress affinity cookie on this TLS Ingress has the keywords %s, without secure:",
+			"browsers would also send it over plain http/ws, where it can be read and used to pin",
+			"or hijack the session. Set %s: \"%s secure\".",
+		]),
+		[haproxy_keywords_shown, haproxy_keywords_key, haproxy_keywords],
+	)
+}
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- cookie-samesite-none-insecure and sticky-cookie-insecure (Traefik) ---
+
 # Traefik reads sticky cookies from annotations on the Service.
 traefik_cookie := "traefik.ingress.kubernetes.io/service.sticky.cookie"
 
@@ -30,6 +155,8 @@ traefik_sticky_on if {
 
 # Whether the Traefik sticky cookie is marked Secure.
 traefik_secure if is_true(lib.annotations[traefik_cookie_key("secure")])
+
+# --- sticky-cookie-insecure (haproxy-ingress) ---
 
 # The haproxy-ingress annotation for name that wins: haproxy-ingress reads
 # its prefixes in order and keeps the first one found.
@@ -54,10 +181,12 @@ haproxy_ingress_serves(key) if {
 
 # The keywords haproxy-ingress puts on its cookie line: the annotation, or
 # its default when unset or empty (annotations/backend.go).
+default haproxy_keywords := "indirect nocache httponly"
+
 haproxy_keywords := v if {
 	v := trim_space(lib.annotations[haproxy_ingress_key("session-cookie-keywords")])
 	v != ""
-} else := "indirect nocache httponly"
+}
 
 # How the message names the keywords in use.
 haproxy_keywords_shown := sprintf("\"%s\"", [haproxy_keywords]) if {
@@ -65,95 +194,13 @@ haproxy_keywords_shown := sprintf("\"%s\"", [haproxy_keywords]) if {
 } else := sprintf("\"%s\" (its default)", [haproxy_keywords])
 
 # The keywords annotation in use, or the primary key to set when none is.
-haproxy_keywords_key := k if {
-	k := haproxy_ingress_key("session-cookie-keywords")
-} else := "haproxy-ingress.github.io/session-cookie-keywords"
+default haproxy_keywords_key := "haproxy-ingress.github.io/session-cookie-keywords"
+
+haproxy_keywords_key := haproxy_ingress_key("session-cookie-keywords")
 
 # session-cookie-same-site "true" makes haproxy-ingress add
 # "attr SameSite=None secure" itself (haproxy.tmpl).
 haproxy_same_site_secure if lib.annotations[haproxy_ingress_key("session-cookie-same-site")] == "true"
-
-# ingress-nginx: the balancer uses cookie affinity and never looks at the
-# hash when both are set (lua/balancer.lua get_implementation).
-violation contains lib.violation("affinity-hash-conflict", lib.annotation_field(hash_key), msg) if {
-	lib.is_ingress
-	affinity_key := concat("", [lib.nginx, "affinity"])
-	hash_key := concat("", [lib.nginx, "upstream-hash-by"])
-	trim_space(lib.annotations[affinity_key]) == "cookie"
-	trim_space(lib.annotations[hash_key]) != ""
-	msg := sprintf(
-		"%s is ignored because %s is \"cookie\": ingress-nginx then balances WebSocket connections by the affinity cookie only. Remove %s, or remove %s (and its session-cookie-* annotations) to balance by the hash.",
-		[hash_key, affinity_key, hash_key, affinity_key],
-	)
-}
-
-# ingress-nginx: browsers drop a SameSite=None cookie that is not Secure, so
-# affinity silently stops working (rfc6265bis). Skipped when the mutation
-# injected SameSite None itself (a policy choice).
-violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
-	lib.is_ingress
-	samesite_key := concat("", [lib.nginx, "session-cookie-samesite"])
-	secure_key := concat("", [lib.nginx, "session-cookie-secure"])
-	lower(trim_space(lib.annotations[samesite_key])) == "none"
-	not lib.defaulted(samesite_key)
-	not is_true(object.get(lib.annotations, secure_key, ""))
-	msg := sprintf(
-		"%s is None but %s is not \"true\": browsers reject a SameSite=None cookie that is not Secure (ingress-nginx marks it Secure itself only when it terminates TLS), so WebSocket reconnects lose their affinity. Set %s: \"true\" (or use SameSite Lax).",
-		[samesite_key, secure_key, secure_key],
-	)
-}
-
-# Traefik: the same browser rule for the Service's sticky cookie, which
-# Traefik never marks Secure by default (http_config.go Cookie).
-violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
-	lib.is_service
-	traefik_sticky_on
-	samesite_key := traefik_cookie_key("samesite")
-	lower(trim_space(lib.annotations[samesite_key])) == "none"
-	not lib.defaulted(samesite_key)
-	not traefik_secure
-	secure_key := traefik_cookie_key("secure")
-	msg := sprintf(
-		"%s is none but %s is not \"true\": browsers reject a SameSite=None cookie without Secure, so WebSocket reconnects lose their sticky backend. Set %s: \"true\" (or use samesite lax).",
-		[samesite_key, secure_key, secure_key],
-	)
-}
-
-# Traefik: a sticky cookie is not Secure unless annotated. A Service cannot
-# see whether the Ingress in front of it has TLS, so this warns whenever the
-# cookie is not Secure.
-violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(secure_key), msg) if {
-	lib.is_service
-	traefik_sticky_on
-	not traefik_secure
-	secure_key := traefik_cookie_key("secure")
-	not lib.defaulted(secure_key)
-	msg := sprintf(
-		"The Traefik sticky cookie is not Secure because %s is not \"true\", so on a TLS host browsers also send it over plain http/ws, where it can be read and used to hijack the session. This Service cannot tell whether its Ingress uses TLS; if it does, set %s: \"true\".",
-		[secure_key, secure_key],
-	)
-}
-
-# haproxy-ingress: on a TLS Ingress the affinity cookie lacks Secure unless
-# the keywords say so; its default keywords "indirect nocache httponly" do
-# not. Skipped when the affinity itself was injected without keywords (a
-# policy with secureOnTLS off).
-violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(field_key), msg) if {
-	lib.is_ingress
-	lib.has_tls
-	affinity_key := haproxy_ingress_key("affinity")
-	haproxy_ingress_serves(affinity_key)
-	trim_space(lib.annotations[affinity_key]) == "cookie"
-	not haproxy_same_site_secure
-	not "secure" in regex.split(`\s+`, haproxy_keywords)
-	field_key := haproxy_keywords_key
-	not lib.defaulted(field_key)
-	not injected_without_keywords(affinity_key)
-	msg := sprintf(
-		"The haproxy-ingress affinity cookie on this TLS Ingress has the keywords %s, without secure: browsers would also send it over plain http/ws, where it can be read and used to pin or hijack the session. Set %s: \"%s secure\".",
-		[haproxy_keywords_shown, field_key, haproxy_keywords],
-	)
-}
 
 # The mutation added the affinity and left the keywords to their default.
 injected_without_keywords(affinity_key) if {

@@ -18,13 +18,6 @@ input_for(obj) := {
 # input_for(obj) with some top-level fields replaced.
 input_with(obj, extra) := object.union(input_for(obj), extra)
 
-# The family's violations for a whole input document.
-violations_in(doc) := vs if {
-	vs := cookies.violation with input as doc
-}
-
-violations(obj) := violations_in(input_for(obj))
-
 # A violation of rule on field whose message contains fix.
 fired(vs, rule, field, fix) if {
 	some v in vs
@@ -76,13 +69,13 @@ haproxy_ingress := "haproxy-ingress.github.io/controller"
 # --- affinity-hash-conflict ---
 
 test_affinity_hash_conflict_fires if {
-	vs := violations(ingress({nginx("affinity"): "cookie", nginx("upstream-hash-by"): "$remote_addr"}))
+	vs := cookies.violation with input as input_for(ingress({nginx("affinity"): "cookie", nginx("upstream-hash-by"): "$remote_addr"}))
 	fired(vs, "affinity-hash-conflict", field(nginx("upstream-hash-by")), "Remove nginx.ingress.kubernetes.io/upstream-hash-by")
 }
 
 # The seed guide's "complete" nginx Ingress sets both.
 test_affinity_hash_conflict_seed_guide if {
-	vs := violations(tls_ingress({
+	vs := cookies.violation with input as input_for(tls_ingress({
 		nginx("upstream-hash-by"): "$remote_addr",
 		nginx("affinity"): "cookie",
 		nginx("affinity-mode"): "persistent",
@@ -95,17 +88,17 @@ test_affinity_hash_conflict_seed_guide if {
 }
 
 test_affinity_hash_conflict_affinity_only if {
-	vs := violations(ingress({nginx("affinity"): "cookie"}))
+	vs := cookies.violation with input as input_for(ingress({nginx("affinity"): "cookie"}))
 	not "affinity-hash-conflict" in ids(vs)
 }
 
 test_affinity_hash_conflict_hash_only if {
-	vs := violations(ingress({nginx("upstream-hash-by"): "$remote_addr"}))
+	vs := cookies.violation with input as input_for(ingress({nginx("upstream-hash-by"): "$remote_addr"}))
 	not "affinity-hash-conflict" in ids(vs)
 }
 
 test_affinity_hash_conflict_empty_hash if {
-	vs := violations(ingress({nginx("affinity"): "cookie", nginx("upstream-hash-by"): ""}))
+	vs := cookies.violation with input as input_for(ingress({nginx("affinity"): "cookie", nginx("upstream-hash-by"): ""}))
 	not "affinity-hash-conflict" in ids(vs)
 }
 
@@ -114,7 +107,10 @@ test_affinity_hash_conflict_custom_prefix if {
 		ingress({"custom.example.com/affinity": "cookie", "custom.example.com/upstream-hash-by": "$binary_remote_addr"}),
 		{"parameters": {"nginxAnnotationPrefix": "custom.example.com"}},
 	)
-	fired(violations_in(doc), "affinity-hash-conflict", field("custom.example.com/upstream-hash-by"), "Remove custom.example.com/upstream-hash-by")
+	fired(
+		cookies.violation, "affinity-hash-conflict", field("custom.example.com/upstream-hash-by"),
+		"Remove custom.example.com/upstream-hash-by",
+	) with input as doc
 }
 
 test_affinity_hash_conflict_other_prefix_ignored if {
@@ -122,42 +118,42 @@ test_affinity_hash_conflict_other_prefix_ignored if {
 		ingress({nginx("affinity"): "cookie", nginx("upstream-hash-by"): "$remote_addr"}),
 		{"parameters": {"nginxAnnotationPrefix": "custom.example.com"}},
 	)
-	not "affinity-hash-conflict" in ids(violations_in(doc))
+	not "affinity-hash-conflict" in ids(cookies.violation) with input as doc
 }
 
 test_affinity_hash_conflict_not_on_service if {
-	vs := violations(service({nginx("affinity"): "cookie", nginx("upstream-hash-by"): "$remote_addr"}))
+	vs := cookies.violation with input as input_for(service({nginx("affinity"): "cookie", nginx("upstream-hash-by"): "$remote_addr"}))
 	count(vs) == 0
 }
 
 # --- cookie-samesite-none-insecure ---
 
 test_cookie_samesite_none_insecure_nginx_fires if {
-	vs := violations(ingress({nginx("affinity"): "cookie", nginx("session-cookie-samesite"): "None"}))
+	vs := cookies.violation with input as input_for(ingress({nginx("affinity"): "cookie", nginx("session-cookie-samesite"): "None"}))
 	fired(vs, "cookie-samesite-none-insecure", field(nginx("session-cookie-samesite")), `Set nginx.ingress.kubernetes.io/session-cookie-secure: "true"`)
 }
 
 test_cookie_samesite_none_insecure_nginx_case_variants if {
 	every value in ["none", "NONE", "nOnE", " None "] {
-		vs := violations(ingress({nginx("affinity"): "cookie", nginx("session-cookie-samesite"): value}))
+		vs := cookies.violation with input as input_for(ingress({nginx("affinity"): "cookie", nginx("session-cookie-samesite"): value}))
 		fired(vs, "cookie-samesite-none-insecure", field(nginx("session-cookie-samesite")), `session-cookie-secure: "true"`)
 	}
 }
 
 test_cookie_samesite_none_insecure_nginx_secure_false if {
-	vs := violations(tls_ingress({nginx("session-cookie-samesite"): "None", nginx("session-cookie-secure"): "false"}))
+	vs := cookies.violation with input as input_for(tls_ingress({nginx("session-cookie-samesite"): "None", nginx("session-cookie-secure"): "false"}))
 	fired(vs, "cookie-samesite-none-insecure", field(nginx("session-cookie-samesite")), `session-cookie-secure: "true"`)
 }
 
 test_cookie_samesite_none_insecure_nginx_secure if {
 	every value in ["true", "True", "1"] {
-		vs := violations(ingress({nginx("session-cookie-samesite"): "None", nginx("session-cookie-secure"): value}))
+		vs := cookies.violation with input as input_for(ingress({nginx("session-cookie-samesite"): "None", nginx("session-cookie-secure"): value}))
 		not "cookie-samesite-none-insecure" in ids(vs)
 	}
 }
 
 test_cookie_samesite_none_insecure_nginx_lax if {
-	vs := violations(ingress({nginx("affinity"): "cookie", nginx("session-cookie-samesite"): "Lax"}))
+	vs := cookies.violation with input as input_for(ingress({nginx("affinity"): "cookie", nginx("session-cookie-samesite"): "Lax"}))
 	count(vs) == 0
 }
 
@@ -168,28 +164,28 @@ test_cookie_samesite_none_insecure_nginx_defaulted if {
 		ingress({nginx("affinity"): "cookie", nginx("session-cookie-samesite"): "None"}),
 		{"controller": "k8s.io/ingress-nginx", "defaulted": [nginx("affinity"), nginx("session-cookie-samesite")]},
 	)
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 test_cookie_samesite_none_insecure_traefik_fires if {
-	vs := violations(service({sticky: "true", traefik("samesite"): "none"}))
+	vs := cookies.violation with input as input_for(service({sticky: "true", traefik("samesite"): "none"}))
 	fired(vs, "cookie-samesite-none-insecure", field(traefik("samesite")), `Set traefik.ingress.kubernetes.io/service.sticky.cookie.secure: "true"`)
 }
 
 test_cookie_samesite_none_insecure_traefik_case_variants if {
 	every value in ["None", "NONE"] {
-		vs := violations(service({traefik("name"): "ws", traefik("samesite"): value}))
+		vs := cookies.violation with input as input_for(service({traefik("name"): "ws", traefik("samesite"): value}))
 		fired(vs, "cookie-samesite-none-insecure", field(traefik("samesite")), `sticky.cookie.secure: "true"`)
 	}
 }
 
 test_cookie_samesite_none_insecure_traefik_secure if {
-	vs := violations(service({sticky: "true", traefik("samesite"): "none", traefik("secure"): "true"}))
+	vs := cookies.violation with input as input_for(service({sticky: "true", traefik("samesite"): "none", traefik("secure"): "true"}))
 	count(vs) == 0
 }
 
 test_cookie_samesite_none_insecure_traefik_sticky_off if {
-	vs := violations(service({sticky: "false", traefik("samesite"): "none"}))
+	vs := cookies.violation with input as input_for(service({sticky: "false", traefik("samesite"): "none"}))
 	count(vs) == 0
 }
 
@@ -198,61 +194,64 @@ test_cookie_samesite_none_insecure_traefik_defaulted if {
 		service({sticky: "true", traefik("samesite"): "none", traefik("secure"): "false"}),
 		{"defaulted": [sticky, traefik("samesite")]},
 	)
-	not "cookie-samesite-none-insecure" in ids(violations_in(doc))
+	not "cookie-samesite-none-insecure" in ids(cookies.violation) with input as doc
 }
 
 test_cookie_samesite_none_insecure_traefik_not_on_ingress if {
-	vs := violations(ingress({sticky: "true", traefik("samesite"): "none"}))
+	vs := cookies.violation with input as input_for(ingress({sticky: "true", traefik("samesite"): "none"}))
 	count(vs) == 0
 }
 
 # --- sticky-cookie-insecure ---
 
 test_sticky_cookie_insecure_traefik_fires if {
-	vs := violations(service({sticky: "true"}))
+	vs := cookies.violation with input as input_for(service({sticky: "true"}))
 	fired(vs, "sticky-cookie-insecure", field(traefik("secure")), `set traefik.ingress.kubernetes.io/service.sticky.cookie.secure: "true"`)
 	fired(vs, "sticky-cookie-insecure", field(traefik("secure")), "cannot tell whether its Ingress uses TLS")
 }
 
 test_sticky_cookie_insecure_traefik_secure_false if {
-	vs := violations(service({sticky: "true", traefik("secure"): "false"}))
+	vs := cookies.violation with input as input_for(service({sticky: "true", traefik("secure"): "false"}))
 	fired(vs, "sticky-cookie-insecure", field(traefik("secure")), `sticky.cookie.secure: "true"`)
 }
 
 test_sticky_cookie_insecure_traefik_attributes_only if {
-	vs := violations(service({traefik("name"): "ws-server", traefik("httponly"): "true"}))
+	vs := cookies.violation with input as input_for(service({traefik("name"): "ws-server", traefik("httponly"): "true"}))
 	fired(vs, "sticky-cookie-insecure", field(traefik("secure")), `sticky.cookie.secure: "true"`)
 }
 
 test_sticky_cookie_insecure_traefik_secure if {
 	every value in ["true", "True", "1"] {
-		vs := violations(service({sticky: "true", traefik("secure"): value}))
+		vs := cookies.violation with input as input_for(service({sticky: "true", traefik("secure"): value}))
 		count(vs) == 0
 	}
 }
 
 test_sticky_cookie_insecure_traefik_disabled if {
-	vs := violations(service({sticky: "false"}))
+	vs := cookies.violation with input as input_for(service({sticky: "false"}))
 	count(vs) == 0
 }
 
 test_sticky_cookie_insecure_traefik_no_sticky if {
-	vs := violations(service({}))
+	vs := cookies.violation with input as input_for(service({}))
 	count(vs) == 0
 }
 
 test_sticky_cookie_insecure_haproxy_ingress_default_keywords if {
-	vs := violations(tls_ingress({hi("affinity"): "cookie"}))
-	fired(vs, "sticky-cookie-insecure", field(hi("session-cookie-keywords")), `haproxy-ingress.github.io/session-cookie-keywords: "indirect nocache httponly secure"`)
+	vs := cookies.violation with input as input_for(tls_ingress({hi("affinity"): "cookie"}))
+	fired(
+		vs, "sticky-cookie-insecure", field(hi("session-cookie-keywords")),
+		`haproxy-ingress.github.io/session-cookie-keywords: "indirect nocache httponly secure"`,
+	)
 }
 
 test_sticky_cookie_insecure_haproxy_ingress_empty_keywords if {
-	vs := violations(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-keywords"): " "}))
+	vs := cookies.violation with input as input_for(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-keywords"): " "}))
 	fired(vs, "sticky-cookie-insecure", field(hi("session-cookie-keywords")), `"indirect nocache httponly secure"`)
 }
 
 test_sticky_cookie_insecure_haproxy_ingress_keywords_without_secure if {
-	vs := violations(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-keywords"): "indirect nocache"}))
+	vs := cookies.violation with input as input_for(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-keywords"): "indirect nocache"}))
 	fired(vs, "sticky-cookie-insecure", field(hi("session-cookie-keywords")), `haproxy-ingress.github.io/session-cookie-keywords: "indirect nocache secure"`)
 }
 
@@ -261,52 +260,55 @@ test_sticky_cookie_insecure_haproxy_ingress_legacy_prefix if {
 		tls_ingress({legacy("affinity"): "cookie", legacy("session-cookie-keywords"): "indirect nocache httponly"}),
 		{"controller": haproxy_ingress},
 	)
-	fired(violations_in(doc), "sticky-cookie-insecure", field(legacy("session-cookie-keywords")), `ingress.kubernetes.io/session-cookie-keywords: "indirect nocache httponly secure"`)
+	fired(
+		cookies.violation, "sticky-cookie-insecure", field(legacy("session-cookie-keywords")),
+		`ingress.kubernetes.io/session-cookie-keywords: "indirect nocache httponly secure"`,
+	) with input as doc
 }
 
 test_sticky_cookie_insecure_haproxy_ingress_instance_controller if {
 	doc := input_with(tls_ingress({legacy("affinity"): "cookie"}), {"controller": "haproxy-ingress.github.io/controller/internal"})
-	fired(violations_in(doc), "sticky-cookie-insecure", field(hi("session-cookie-keywords")), `"indirect nocache httponly secure"`)
+	fired(cookies.violation, "sticky-cookie-insecure", field(hi("session-cookie-keywords")), `"indirect nocache httponly secure"`) with input as doc
 }
 
 # ingress.kubernetes.io/ is shared with other controllers: without
 # haproxy-ingress as the controller it says nothing.
 test_sticky_cookie_insecure_haproxy_ingress_legacy_prefix_other_controller if {
 	doc := input_with(tls_ingress({legacy("affinity"): "cookie"}), {"controller": "haproxy.org/ingress-controller"})
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 test_sticky_cookie_insecure_haproxy_ingress_secure_keyword if {
-	vs := violations(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-keywords"): "indirect  nocache httponly secure"}))
+	vs := cookies.violation with input as input_for(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-keywords"): "indirect  nocache httponly secure"}))
 	count(vs) == 0
 }
 
 test_sticky_cookie_insecure_haproxy_ingress_no_tls if {
-	vs := violations(ingress({hi("affinity"): "cookie"}))
+	vs := cookies.violation with input as input_for(ingress({hi("affinity"): "cookie"}))
 	count(vs) == 0
 }
 
 # session-cookie-same-site "true" adds "attr SameSite=None secure".
 test_sticky_cookie_insecure_haproxy_ingress_same_site if {
-	vs := violations(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-same-site"): "true"}))
+	vs := cookies.violation with input as input_for(tls_ingress({hi("affinity"): "cookie", hi("session-cookie-same-site"): "true"}))
 	count(vs) == 0
 }
 
 # haproxy-ingress annotations say nothing on an Ingress another controller serves.
 test_sticky_cookie_insecure_haproxy_ingress_other_controller if {
 	doc := input_with(tls_ingress({hi("affinity"): "cookie"}), {"controller": "k8s.io/ingress-nginx"})
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 # The primary prefix wins when both are set.
 test_sticky_cookie_insecure_haproxy_ingress_prefix_precedence if {
-	safe := violations(tls_ingress({
+	safe := cookies.violation with input as input_for(tls_ingress({
 		hi("affinity"): "cookie",
 		hi("session-cookie-keywords"): "indirect nocache httponly secure",
 		legacy("session-cookie-keywords"): "indirect nocache httponly",
 	}))
 	count(safe) == 0
-	unsafe := violations(tls_ingress({
+	unsafe := cookies.violation with input as input_for(tls_ingress({
 		hi("affinity"): "cookie",
 		hi("session-cookie-keywords"): "indirect nocache httponly",
 		legacy("session-cookie-keywords"): "indirect nocache httponly secure",
@@ -320,11 +322,11 @@ test_sticky_cookie_insecure_haproxy_ingress_defaulted if {
 		tls_ingress({hi("affinity"): "cookie", hi("session-cookie-name"): "ws-server"}),
 		{"controller": haproxy_ingress, "defaulted": [hi("affinity"), hi("session-cookie-name")]},
 	)
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 test_sticky_cookie_insecure_haproxy_ingress_other_affinity if {
-	vs := violations(tls_ingress({hi("affinity"): "source"}))
+	vs := cookies.violation with input as input_for(tls_ingress({hi("affinity"): "source"}))
 	count(vs) == 0
 }
 
@@ -344,12 +346,12 @@ nginx_injected := {
 test_cookies_mutation_defaults_nginx_tls if {
 	annotations := object.union(nginx_injected, {nginx("session-cookie-secure"): "true"})
 	doc := input_with(tls_ingress(annotations), {"controller": "k8s.io/ingress-nginx", "defaulted": keys_of(annotations)})
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 test_cookies_mutation_defaults_nginx_plain if {
 	doc := input_with(ingress(nginx_injected), {"controller": "k8s.io/ingress-nginx", "defaulted": keys_of(nginx_injected)})
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 test_cookies_mutation_defaults_haproxy_ingress_tls if {
@@ -361,7 +363,7 @@ test_cookies_mutation_defaults_haproxy_ingress_tls if {
 		hi("session-cookie-keywords"): "indirect nocache httponly secure",
 	}
 	doc := input_with(tls_ingress(annotations), {"controller": haproxy_ingress, "defaulted": keys_of(annotations)})
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 test_cookies_mutation_defaults_traefik_service if {
@@ -377,12 +379,12 @@ test_cookies_mutation_defaults_traefik_service if {
 		"konghq.com/write-timeout": "3600000",
 	}
 	doc := input_with(service(annotations), {"defaulted": keys_of(annotations)})
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }
 
 # A policy with SameSite None: Traefik still gets Secure.
 test_cookies_mutation_defaults_traefik_samesite_none if {
 	annotations := {sticky: "true", traefik("name"): "ws-server", traefik("secure"): "true", traefik("httponly"): "true", traefik("samesite"): "none"}
 	doc := input_with(service(annotations), {"defaulted": keys_of(annotations)})
-	count(violations_in(doc)) == 0
+	count(cookies.violation) == 0 with input as doc
 }

@@ -7,23 +7,52 @@ package wsdefaults.rules.deprecations
 
 import data.wsdefaults.lib
 
-# Traefik deprecated traefik.containo.us in v2.10 and removed it in v3, which
-# then ignores these objects.
+# ---------------------------------------------------------------------------
+# traefik-legacy-api-group: Traefik deprecated traefik.containo.us in v2.10
+# and removed it in v3, which then ignores these objects.
+
+# METADATA
+# title: Deprecation violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
 violation contains lib.violation("traefik-legacy-api-group", "apiVersion", msg) if {
 	lib.group == "traefik.containo.us"
 	msg := sprintf(
-		"apiVersion %s is in the traefik.containo.us API group, which Traefik deprecated in v2.10 and removed in v3: Traefik v3 ignores this %s, so its routes and WebSocket settings silently disappear. Set apiVersion to traefik.io/v1alpha1 (the same kinds exist there).",
+		concat(" ", [
+			"apiVersion %s is in the traefik.containo.us API group, which Traefik deprecated in v2.10 and",
+			"removed in v3: Traefik v3 ignores this %s, so its routes and WebSocket settings silently disappear.",
+			"Set apiVersion to traefik.io/v1alpha1 (the same kinds exist there).",
+		]),
 		[lib.obj.apiVersion, lib.kind],
 	)
 }
+
+# ---------------------------------------------------------------------------
+# linkerd-server-authorization-deprecated
 
 # Linkerd prefers AuthorizationPolicy and has announced that
 # ServerAuthorization will be deprecated (reference/authorization-policy.md).
 violation contains lib.violation("linkerd-server-authorization-deprecated", "kind", msg) if {
 	lib.kind == "ServerAuthorization"
 	lib.group == "policy.linkerd.io"
-	msg := "ServerAuthorization is Linkerd's legacy way to authorize clients of a Server: Linkerd prefers AuthorizationPolicy and says ServerAuthorization will be deprecated, so this access rule may stop being enforced after an upgrade. Replace it with a policy.linkerd.io/v1alpha1 AuthorizationPolicy whose targetRef is the Server and whose requiredAuthenticationRefs name a MeshTLSAuthentication (or NetworkAuthentication) for the same clients."
+	msg := concat(" ", [
+		"ServerAuthorization is Linkerd's legacy way to authorize clients of a Server:",
+		"Linkerd prefers AuthorizationPolicy and says ServerAuthorization will be deprecated,",
+		"so this access rule may stop being enforced after an upgrade.",
+		"Replace it with a policy.linkerd.io/v1alpha1 AuthorizationPolicy whose targetRef is the Server",
+		"and whose requiredAuthenticationRefs name a MeshTLSAuthentication (or NetworkAuthentication)",
+		"for the same clients.",
+	])
 }
+
+# ---------------------------------------------------------------------------
+# foreign-controller-annotation: annotations the controller in front of the
+# object does not read.
 
 # F5 NGINX Ingress Controller's WebSocket annotation; ingress-nginx has no
 # such key and proxies WebSockets without one.
@@ -33,7 +62,12 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 	key := "nginx.org/websocket-services"
 	key in object.keys(lib.annotations)
 	msg := sprintf(
-		"%s is an F5 NGINX Ingress Controller annotation; ingress-nginx, which serves this Ingress, ignores it (it proxies WebSockets without one) and closes idle WebSockets after 60 s unless its timeouts are raised. Remove %s and set %sproxy-read-timeout and %sproxy-send-timeout to \"3600\".",
+		concat(" ", [
+			"%s is an F5 NGINX Ingress Controller annotation; ingress-nginx, which serves this Ingress,",
+			"ignores it (it proxies WebSockets without one) and closes idle WebSockets after 60 s",
+			"unless its timeouts are raised. Remove %s and set %sproxy-read-timeout",
+			"and %sproxy-send-timeout to \"3600\".",
+		]),
 		[key, key, lib.nginx, lib.nginx],
 	)
 }
@@ -43,13 +77,13 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 	key := "konghq.com/send-timeout"
 	key in object.keys(lib.annotations)
 	msg := sprintf(
-		"%s does not exist, so Kong ignores it and keeps its default write timeout for WebSocket connections. Use konghq.com/write-timeout instead, in milliseconds (e.g. \"3600000\" for one hour).",
+		concat(" ", [
+			"%s does not exist, so Kong ignores it and keeps its default write timeout for WebSocket connections.",
+			"Use konghq.com/write-timeout instead, in milliseconds (e.g. \"3600000\" for one hour).",
+		]),
 		[key],
 	)
 }
-
-# Kong's timeout annotations whose unit is milliseconds.
-kong_timeouts := {"konghq.com/connect-timeout", "konghq.com/read-timeout", "konghq.com/write-timeout"}
 
 # Kong reads these as milliseconds, so a value under 1000 (one second) was
 # almost certainly meant as seconds.
@@ -64,6 +98,14 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 		[key, value, ms / 1000, kong_effect[key], key, as_milliseconds(ms)],
 	)
 }
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- foreign-controller-annotation ---
+
+# Kong's timeout annotations whose unit is milliseconds.
+kong_timeouts := {"konghq.com/connect-timeout", "konghq.com/read-timeout", "konghq.com/write-timeout"}
 
 # What a too-short Kong timeout does to WebSocket traffic.
 kong_effect := {

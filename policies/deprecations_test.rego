@@ -18,13 +18,6 @@ input_for(obj) := {
 # input_for(obj) with some top-level fields replaced.
 input_with(obj, extra) := object.union(input_for(obj), extra)
 
-# The family's violations for a whole input document.
-violations_in(doc) := vs if {
-	vs := deprecations.violation with input as doc
-}
-
-violations(obj) := violations_in(input_for(obj))
-
 # A violation of rule on field whose message contains fix.
 fired(vs, rule, field, fix) if {
 	some v in vs
@@ -83,14 +76,14 @@ seed_server_authorization := {
 
 test_traefik_legacy_api_group_fires if {
 	every kind in ["IngressRoute", "Middleware", "ServersTransport", "TraefikService", "IngressRouteTCP", "TLSOption"] {
-		vs := violations(object_of("traefik.containo.us/v1alpha1", kind, {}))
+		vs := deprecations.violation with input as input_for(object_of("traefik.containo.us/v1alpha1", kind, {}))
 		fired(vs, "traefik-legacy-api-group", "apiVersion", "Set apiVersion to traefik.io/v1alpha1")
 	}
 }
 
 # The seed guide's IngressRoute.
 test_traefik_legacy_api_group_seed_guide if {
-	vs := violations(object_of("traefik.containo.us/v1alpha1", "IngressRoute", {
+	vs := deprecations.violation with input as input_for(object_of("traefik.containo.us/v1alpha1", "IngressRoute", {
 		"entryPoints": ["websecure"],
 		"routes": [{"match": "Host(`ws.example.com`)", "kind": "Rule", "services": [{"name": "websocket-service", "port": 8080}]}],
 		"tls": {"secretName": "websocket-tls"},
@@ -99,12 +92,12 @@ test_traefik_legacy_api_group_seed_guide if {
 }
 
 test_traefik_legacy_api_group_current_group if {
-	vs := violations(object_of("traefik.io/v1alpha1", "IngressRoute", {}))
+	vs := deprecations.violation with input as input_for(object_of("traefik.io/v1alpha1", "IngressRoute", {}))
 	count(vs) == 0
 }
 
 test_traefik_legacy_api_group_lookalike if {
-	vs := violations(object_of("sub.traefik.containo.us/v1", "IngressRoute", {}))
+	vs := deprecations.violation with input as input_for(object_of("sub.traefik.containo.us/v1", "IngressRoute", {}))
 	count(vs) == 0
 }
 
@@ -112,39 +105,42 @@ test_traefik_legacy_api_group_lookalike if {
 
 test_linkerd_server_authorization_deprecated_fires if {
 	every version in ["policy.linkerd.io/v1alpha1", "policy.linkerd.io/v1beta1"] {
-		vs := violations(object_of(version, "ServerAuthorization", {}))
+		vs := deprecations.violation with input as input_for(object_of(version, "ServerAuthorization", {}))
 		fired(vs, "linkerd-server-authorization-deprecated", "kind", "Replace it with a policy.linkerd.io/v1alpha1 AuthorizationPolicy")
 	}
 }
 
 test_linkerd_server_authorization_deprecated_seed_guide if {
-	vs := violations(seed_server_authorization)
+	vs := deprecations.violation with input as input_for(seed_server_authorization)
 	fired(vs, "linkerd-server-authorization-deprecated", "kind", "AuthorizationPolicy")
 }
 
 test_linkerd_server_authorization_deprecated_replacements if {
 	every kind in ["AuthorizationPolicy", "Server", "MeshTLSAuthentication", "NetworkAuthentication", "HTTPRoute"] {
-		vs := violations(object_of("policy.linkerd.io/v1alpha1", kind, {}))
+		vs := deprecations.violation with input as input_for(object_of("policy.linkerd.io/v1alpha1", kind, {}))
 		count(vs) == 0
 	}
 }
 
 test_linkerd_server_authorization_deprecated_other_group if {
-	vs := violations(object_of("example.com/v1", "ServerAuthorization", {}))
+	vs := deprecations.violation with input as input_for(object_of("example.com/v1", "ServerAuthorization", {}))
 	count(vs) == 0
 }
 
 # --- foreign-controller-annotation ---
 
 test_foreign_controller_annotation_websocket_services if {
-	vs := violations_in(ingress_nginx(ingress({"nginx.org/websocket-services": "websocket-service"})))
+	vs := deprecations.violation with input as ingress_nginx(ingress({"nginx.org/websocket-services": "websocket-service"}))
 	fired(vs, "foreign-controller-annotation", field("nginx.org/websocket-services"), "Remove nginx.org/websocket-services")
-	fired(vs, "foreign-controller-annotation", field("nginx.org/websocket-services"), `nginx.ingress.kubernetes.io/proxy-read-timeout and nginx.ingress.kubernetes.io/proxy-send-timeout to "3600"`)
+	fired(
+		vs, "foreign-controller-annotation", field("nginx.org/websocket-services"),
+		`nginx.ingress.kubernetes.io/proxy-read-timeout and nginx.ingress.kubernetes.io/proxy-send-timeout to "3600"`,
+	)
 }
 
 test_foreign_controller_annotation_websocket_services_instance if {
 	doc := input_with(ingress({"nginx.org/websocket-services": "ws"}), {"controller": "k8s.io/ingress-nginx/internal"})
-	fired(violations_in(doc), "foreign-controller-annotation", field("nginx.org/websocket-services"), "Remove nginx.org/websocket-services")
+	fired(deprecations.violation, "foreign-controller-annotation", field("nginx.org/websocket-services"), "Remove nginx.org/websocket-services") with input as doc
 }
 
 test_foreign_controller_annotation_websocket_services_custom_prefix if {
@@ -152,30 +148,33 @@ test_foreign_controller_annotation_websocket_services_custom_prefix if {
 		ingress({"nginx.org/websocket-services": "ws"}),
 		{"controller": "k8s.io/ingress-nginx", "parameters": {"nginxAnnotationPrefix": "custom.example.com"}},
 	)
-	fired(violations_in(doc), "foreign-controller-annotation", field("nginx.org/websocket-services"), "custom.example.com/proxy-read-timeout")
+	fired(
+		deprecations.violation, "foreign-controller-annotation", field("nginx.org/websocket-services"),
+		"custom.example.com/proxy-read-timeout",
+	) with input as doc
 }
 
 # On F5 NGINX Ingress Controller the annotation is its own.
 test_foreign_controller_annotation_websocket_services_f5 if {
 	doc := input_with(ingress({"nginx.org/websocket-services": "ws"}), {"controller": "nginx.org/ingress-controller"})
-	count(violations_in(doc)) == 0
+	count(deprecations.violation) == 0 with input as doc
 }
 
 test_foreign_controller_annotation_websocket_services_unknown_controller if {
-	vs := violations(ingress({"nginx.org/websocket-services": "ws"}))
+	vs := deprecations.violation with input as input_for(ingress({"nginx.org/websocket-services": "ws"}))
 	count(vs) == 0
 }
 
 test_foreign_controller_annotation_send_timeout if {
 	every obj in [service({"konghq.com/send-timeout": "3600000"}), ingress({"konghq.com/send-timeout": "60000"})] {
-		vs := violations(obj)
+		vs := deprecations.violation with input as input_for(obj)
 		fired(vs, "foreign-controller-annotation", field("konghq.com/send-timeout"), "Use konghq.com/write-timeout instead")
 	}
 }
 
 test_foreign_controller_annotation_kong_seconds if {
 	every key in ["konghq.com/read-timeout", "konghq.com/write-timeout", "konghq.com/connect-timeout"] {
-		vs := violations(service({key: "60"}))
+		vs := deprecations.violation with input as input_for(service({key: "60"}))
 		fired(vs, "foreign-controller-annotation", field(key), sprintf("%s: \"60000\"", [key]))
 	}
 }
@@ -183,32 +182,32 @@ test_foreign_controller_annotation_kong_seconds if {
 # "3600" is 3.6 s, but 1000 ms and more can be meant: this rule leaves it to
 # websocket-idle-timeout-too-low (read/write against the policy minimum).
 test_foreign_controller_annotation_kong_3600 if {
-	vs := violations(service({"konghq.com/read-timeout": "3600", "konghq.com/connect-timeout": "3600"}))
+	vs := deprecations.violation with input as input_for(service({"konghq.com/read-timeout": "3600", "konghq.com/connect-timeout": "3600"}))
 	count(vs) == 0
 }
 
 test_foreign_controller_annotation_kong_boundary if {
-	below := violations(service({"konghq.com/read-timeout": "999"}))
+	below := deprecations.violation with input as input_for(service({"konghq.com/read-timeout": "999"}))
 	fired(below, "foreign-controller-annotation", field("konghq.com/read-timeout"), `konghq.com/read-timeout: "999000"`)
-	at := violations(service({"konghq.com/read-timeout": "1000"}))
+	at := deprecations.violation with input as input_for(service({"konghq.com/read-timeout": "1000"}))
 	count(at) == 0
 }
 
 test_foreign_controller_annotation_kong_zero if {
-	vs := violations(service({"konghq.com/write-timeout": "0"}))
+	vs := deprecations.violation with input as input_for(service({"konghq.com/write-timeout": "0"}))
 	fired(vs, "foreign-controller-annotation", field("konghq.com/write-timeout"), `konghq.com/write-timeout: "3600000"`)
 }
 
 # Kong ignores values that are not integers; other rules cover formats.
 test_foreign_controller_annotation_kong_not_integer if {
 	every value in ["3600s", "1h", "", "36.5"] {
-		vs := violations(service({"konghq.com/read-timeout": value}))
+		vs := deprecations.violation with input as input_for(service({"konghq.com/read-timeout": value}))
 		count(vs) == 0
 	}
 }
 
 test_foreign_controller_annotation_kong_other_keys if {
-	vs := violations(service({"konghq.com/retries": "5", "konghq.com/path": "/ws"}))
+	vs := deprecations.violation with input as input_for(service({"konghq.com/retries": "5", "konghq.com/path": "/ws"}))
 	count(vs) == 0
 }
 
@@ -218,7 +217,7 @@ test_foreign_controller_annotation_mutation_defaults if {
 	every ms in ["3600000", "1000"] {
 		annotations := {"konghq.com/read-timeout": ms, "konghq.com/write-timeout": ms}
 		doc := input_with(service(annotations), {"defaulted": keys_of(annotations)})
-		count(violations_in(doc)) == 0
+		count(deprecations.violation) == 0 with input as doc
 	}
 }
 
@@ -229,5 +228,5 @@ test_deprecations_mutation_defaults_nginx if {
 		"nginx.ingress.kubernetes.io/affinity": "cookie",
 	}
 	doc := input_with(ingress(annotations), {"controller": "k8s.io/ingress-nginx", "defaulted": keys_of(annotations)})
-	count(violations_in(doc)) == 0
+	count(deprecations.violation) == 0 with input as doc
 }

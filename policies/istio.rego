@@ -10,7 +10,7 @@ import data.wsdefaults.lib
 
 # The networking.istio.io versions that serve DestinationRule and
 # VirtualService.
-istio_api_versions := {
+api_versions := {
 	"networking.istio.io/v1alpha3",
 	"networking.istio.io/v1beta1",
 	"networking.istio.io/v1",
@@ -19,7 +19,7 @@ istio_api_versions := {
 # The object is an Istio networking object of kind k.
 is_istio(k) if {
 	lib.kind == k
-	lib.obj.apiVersion in istio_api_versions
+	lib.obj.apiVersion in api_versions
 }
 
 # The rule's own traffic policy and each subset's, by field path.
@@ -52,8 +52,19 @@ traffic_policies[path] := policy if {
 # A field that is present and not null.
 has(o, key) if object.get(o, key, null) != null
 
-# LoadBalancerSettings is a oneof: the CRD schema (and istiod) reject a load
-# balancer with both simple and consistentHash.
+# ---------------------------------------------------------------------------
+# istio-lb-policy-conflict: LoadBalancerSettings is a oneof: the CRD schema
+# (and istiod) reject a load balancer with both simple and consistentHash.
+
+# METADATA
+# title: Istio violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
 violation contains lib.violation("istio-lb-policy-conflict", field, msg) if {
 	some path, policy in traffic_policies
 	lb := policy.loadBalancer
@@ -61,45 +72,56 @@ violation contains lib.violation("istio-lb-policy-conflict", field, msg) if {
 	has(lb, "consistentHash")
 	field := sprintf("%s.loadBalancer", [path])
 	msg := sprintf(
-		"%s sets both simple (%v) and consistentHash, but Istio allows only one load-balancing policy, so the API server rejects the DestinationRule. Remove %s.simple to keep WebSocket clients pinned by consistentHash (or remove consistentHash if you need no affinity).",
+		concat(" ", [
+			"%s sets both simple (%v) and consistentHash, but Istio allows only one load-balancing policy,",
+			"so the API server rejects the DestinationRule. Remove %s.simple to keep WebSocket clients pinned by",
+			"consistentHash (or remove consistentHash if you need no affinity).",
+		]),
 		[field, lb.simple, field],
 	)
 }
 
-# The h2UpgradePolicy of a traffic-policy level, with its field path.
-h2_upgrades[field] := http if {
-	some path, policy in traffic_policies
-	http := policy.connectionPool.http
-	http.h2UpgradePolicy == "UPGRADE"
-	field := sprintf("%s.connectionPool.http", [path])
-}
+# ---------------------------------------------------------------------------
+# istio-h2-upgrade-client-protocol: istiod's validation: "use client protocol
+# must not be true when H2UpgradePolicy is UPGRADE".
 
-# istiod's validation: "use client protocol must not be true when
-# H2UpgradePolicy is UPGRADE".
 violation contains lib.violation("istio-h2-upgrade-client-protocol", field, msg) if {
-	some http_path, http in h2_upgrades
-	http.useClientProtocol == true
+	some http_path, settings in h2_upgrades
+	settings.useClientProtocol == true
 	field := sprintf("%s.useClientProtocol", [http_path])
 	msg := sprintf(
-		"%s is true while %s.h2UpgradePolicy is UPGRADE, a combination Istio rejects. Set %s.h2UpgradePolicy to DO_NOT_UPGRADE (WebSocket backends need HTTP/1.1) or remove useClientProtocol.",
+		concat(" ", [
+			"%s is true while %s.h2UpgradePolicy is UPGRADE, a combination Istio rejects.",
+			"Set %s.h2UpgradePolicy to DO_NOT_UPGRADE (WebSocket backends need HTTP/1.1)",
+			"or remove useClientProtocol.",
+		]),
 		[field, http_path, http_path],
 	)
 }
 
-# Sidecars would send the WebSocket handshake upstream as HTTP/2 without
-# allow_connect, which Envoy needs to tunnel it (istio#27078, #33534). The
-# rule is opted-in, so the DestinationRule's host counts as a ws host.
+# ---------------------------------------------------------------------------
+# istio-h2-upgrade: sidecars would send the WebSocket handshake upstream as
+# HTTP/2 without allow_connect, which Envoy needs to tunnel it (istio#27078,
+# #33534). The rule is opted-in, so the DestinationRule's host counts as a ws
+# host.
+
 violation contains lib.violation("istio-h2-upgrade", field, msg) if {
 	some http_path, _ in h2_upgrades
 	field := sprintf("%s.h2UpgradePolicy", [http_path])
 	msg := sprintf(
-		"%s is UPGRADE: Istio sidecars then send the WebSocket handshake upstream as HTTP/2 without allow_connect, so the upgrade fails. Set it to DO_NOT_UPGRADE.",
+		concat(" ", [
+			"%s is UPGRADE: Istio sidecars then send the WebSocket handshake upstream as HTTP/2 without",
+			"allow_connect, so the upgrade fails. Set it to DO_NOT_UPGRADE.",
+		]),
 		[field],
 	)
 }
 
-# Without ttl Envoy only hashes on a cookie the client already sends and
-# never sets one, so nothing pins the client (destination_rule.proto).
+# ---------------------------------------------------------------------------
+# istio-cookie-hash-ttl: without ttl Envoy only hashes on a cookie the client
+# already sends and never sets one, so nothing pins the client
+# (destination_rule.proto).
+
 violation contains lib.violation("istio-cookie-hash-ttl", field, msg) if {
 	some path, policy in traffic_policies
 	cookie := policy.loadBalancer.consistentHash.httpCookie
@@ -108,10 +130,65 @@ violation contains lib.violation("istio-cookie-hash-ttl", field, msg) if {
 	cookie_path := sprintf("%s.loadBalancer.consistentHash.httpCookie", [path])
 	field := sprintf("%s.ttl", [cookie_path])
 	msg := sprintf(
-		"%s has no ttl: Envoy then never generates the cookie, so WebSocket clients that do not already send it are not pinned to a backend. Set %s, e.g. \"0s\" for a session cookie or \"3600s\".",
+		concat(" ", [
+			"%s has no ttl: Envoy then never generates the cookie,",
+			"so WebSocket clients that do not already send it are not pinned to a backend. Set %s, e.g.",
+			"\"0s\" for a session cookie or \"3600s\".",
+		]),
 		[cookie_path, field],
 	)
 }
+
+# ---------------------------------------------------------------------------
+# istio-zero-timeout: istiod (ValidateDuration) and the CRD (CEL, Istio
+# 1.23+) refuse route timeouts under 1ms; a zero does not mean "no timeout".
+
+violation contains lib.violation("istio-zero-timeout", field, msg) if {
+	some field, timeout in route_timeouts
+	not_positive(timeout)
+	msg := sprintf(
+		concat(" ", [
+			"%s is %v: Istio rejects a route timeout under 1ms, so the VirtualService is refused;",
+			"a zero does not disable the timeout. Remove %s: an unset timeout is already disabled,",
+			"which is what WebSockets need.",
+		]),
+		[field, timeout, field],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# istio-route-timeout: a finite route timeout has cut established WebSocket
+# connections on the route (kubeflow#6126; version-dependent in Envoy). Zero
+# and negative values are istio-zero-timeout's.
+
+violation contains lib.violation("istio-route-timeout", field, msg) if {
+	some field, timeout in route_timeouts
+	is_string(timeout)
+	lib.duration_seconds(timeout) > 0
+	msg := sprintf(
+		concat(" ", [
+			"%s is %q: Envoy can close WebSocket connections on this route once that time has passed,",
+			"however active they are. Remove %s (Istio's default is no timeout).",
+		]),
+		[field, timeout, field],
+	)
+}
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- istio-h2-upgrade-client-protocol and istio-h2-upgrade ---
+
+# The connectionPool.http settings of each traffic-policy level whose
+# h2UpgradePolicy is UPGRADE, by field path.
+h2_upgrades[field] := settings if {
+	some path, policy in traffic_policies
+	settings := policy.connectionPool.http
+	settings.h2UpgradePolicy == "UPGRADE"
+	field := sprintf("%s.connectionPool.http", [path])
+}
+
+# --- istio-zero-timeout and istio-route-timeout ---
 
 # Each http route timeout of a VirtualService, by field path.
 route_timeouts[field] := timeout if {
@@ -130,28 +207,4 @@ not_positive(t) if {
 not_positive(t) if {
 	is_number(t)
 	t <= 0
-}
-
-# istiod (ValidateDuration) and the CRD (CEL, Istio 1.23+) refuse route
-# timeouts under 1ms; a zero does not mean "no timeout".
-violation contains lib.violation("istio-zero-timeout", field, msg) if {
-	some field, timeout in route_timeouts
-	not_positive(timeout)
-	msg := sprintf(
-		"%s is %v: Istio rejects a route timeout under 1ms, so the VirtualService is refused; a zero does not disable the timeout. Remove %s: an unset timeout is already disabled, which is what WebSockets need.",
-		[field, timeout, field],
-	)
-}
-
-# A finite route timeout has cut established WebSocket connections on the
-# route (kubeflow#6126; version-dependent in Envoy). Zero and negative values
-# are istio-zero-timeout's.
-violation contains lib.violation("istio-route-timeout", field, msg) if {
-	some field, timeout in route_timeouts
-	is_string(timeout)
-	lib.duration_seconds(timeout) > 0
-	msg := sprintf(
-		"%s is %q: Envoy can close WebSocket connections on this route once that time has passed, however active they are. Remove %s (Istio's default is no timeout).",
-		[field, timeout, field],
-	)
 }

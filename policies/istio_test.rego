@@ -18,13 +18,6 @@ input_for(obj) := {
 # input_for(obj) with some top-level fields replaced.
 input_with(obj, extra) := object.union(input_for(obj), extra)
 
-# The family's violations for a whole input document.
-violations_in(doc) := vs if {
-	vs := istio.violation with input as doc
-}
-
-violations(obj) := violations_in(input_for(obj))
-
 # A violation of rule on field whose message contains fix.
 fired(vs, rule, field, fix) if {
 	some v in vs
@@ -128,13 +121,13 @@ seed_vs := {
 
 test_istio_lb_policy_conflict_fires if {
 	every version in versions {
-		vs := violations(dr_version(version, {"trafficPolicy": {"loadBalancer": both_lb}}))
+		vs := istio.violation with input as input_for(dr_version(version, {"trafficPolicy": {"loadBalancer": both_lb}}))
 		fired(vs, "istio-lb-policy-conflict", "spec.trafficPolicy.loadBalancer", "Remove spec.trafficPolicy.loadBalancer.simple")
 	}
 }
 
 test_istio_lb_policy_conflict_every_level if {
-	vs := violations(every_level({"loadBalancer": both_lb}))
+	vs := istio.violation with input as input_for(every_level({"loadBalancer": both_lb}))
 	fields(vs, "istio-lb-policy-conflict") == {
 		"spec.trafficPolicy.loadBalancer",
 		"spec.trafficPolicy.portLevelSettings[1].loadBalancer",
@@ -145,31 +138,31 @@ test_istio_lb_policy_conflict_every_level if {
 }
 
 test_istio_lb_policy_conflict_seed_guide if {
-	vs := violations(seed_dr)
+	vs := istio.violation with input as input_for(seed_dr)
 	fired(vs, "istio-lb-policy-conflict", "spec.trafficPolicy.loadBalancer", "Remove spec.trafficPolicy.loadBalancer.simple")
 }
 
 test_istio_lb_policy_conflict_one_policy if {
-	simple := violations(every_level({"loadBalancer": {"simple": "LEAST_REQUEST"}}))
+	simple := istio.violation with input as input_for(every_level({"loadBalancer": {"simple": "LEAST_REQUEST"}}))
 	count(simple) == 0
-	hash := violations(every_level({"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "ttl": "0s"}}}}))
+	hash := istio.violation with input as input_for(every_level({"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "ttl": "0s"}}}}))
 	count(hash) == 0
 }
 
 test_istio_lb_policy_conflict_null_simple if {
-	vs := violations(dr({"trafficPolicy": {"loadBalancer": {"simple": null, "consistentHash": {"useSourceIp": true}}}}))
+	vs := istio.violation with input as input_for(dr({"trafficPolicy": {"loadBalancer": {"simple": null, "consistentHash": {"useSourceIp": true}}}}))
 	count(vs) == 0
 }
 
 test_istio_lb_policy_conflict_other_group if {
 	obj := dr_version("networking.example.com/v1", {"trafficPolicy": {"loadBalancer": both_lb}})
-	count(violations(obj)) == 0
+	count(istio.violation) == 0 with input as input_for(obj)
 }
 
 # --- istio-h2-upgrade-client-protocol ---
 
 test_istio_h2_upgrade_client_protocol_fires if {
-	vs := violations(dr({"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE", "useClientProtocol": true}}}}))
+	vs := istio.violation with input as input_for(dr({"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE", "useClientProtocol": true}}}}))
 	fired(
 		vs, "istio-h2-upgrade-client-protocol",
 		"spec.trafficPolicy.connectionPool.http.useClientProtocol",
@@ -178,7 +171,7 @@ test_istio_h2_upgrade_client_protocol_fires if {
 }
 
 test_istio_h2_upgrade_client_protocol_every_level if {
-	vs := violations(every_level({"connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE", "useClientProtocol": true}}}))
+	vs := istio.violation with input as input_for(every_level({"connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE", "useClientProtocol": true}}}))
 	fields(vs, "istio-h2-upgrade-client-protocol") == {
 		"spec.trafficPolicy.connectionPool.http.useClientProtocol",
 		"spec.trafficPolicy.portLevelSettings[1].connectionPool.http.useClientProtocol",
@@ -188,13 +181,13 @@ test_istio_h2_upgrade_client_protocol_every_level if {
 }
 
 test_istio_h2_upgrade_client_protocol_compliant if {
-	every http in [
+	every settings in [
 		{"h2UpgradePolicy": "UPGRADE", "useClientProtocol": false},
 		{"h2UpgradePolicy": "DO_NOT_UPGRADE", "useClientProtocol": true},
 		{"h2UpgradePolicy": "DEFAULT", "useClientProtocol": true},
 		{"useClientProtocol": true},
 	] {
-		vs := violations(dr({"trafficPolicy": {"connectionPool": {"http": http}}}))
+		vs := istio.violation with input as input_for(dr({"trafficPolicy": {"connectionPool": {"http": settings}}}))
 		not "istio-h2-upgrade-client-protocol" in ids(vs)
 	}
 }
@@ -203,13 +196,13 @@ test_istio_h2_upgrade_client_protocol_compliant if {
 
 test_istio_h2_upgrade_fires if {
 	every version in versions {
-		vs := violations(dr_version(version, {"trafficPolicy": {"connectionPool": upgrade_pool}}))
+		vs := istio.violation with input as input_for(dr_version(version, {"trafficPolicy": {"connectionPool": upgrade_pool}}))
 		fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "Set it to DO_NOT_UPGRADE")
 	}
 }
 
 test_istio_h2_upgrade_every_level if {
-	vs := violations(every_level({"connectionPool": upgrade_pool}))
+	vs := istio.violation with input as input_for(every_level({"connectionPool": upgrade_pool}))
 	fields(vs, "istio-h2-upgrade") == {
 		"spec.trafficPolicy.connectionPool.http.h2UpgradePolicy",
 		"spec.trafficPolicy.portLevelSettings[1].connectionPool.http.h2UpgradePolicy",
@@ -220,7 +213,7 @@ test_istio_h2_upgrade_every_level if {
 
 # A subset can opt back into UPGRADE under a compliant top level.
 test_istio_h2_upgrade_subset_only if {
-	vs := violations(dr({
+	vs := istio.violation with input as input_for(dr({
 		"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "DO_NOT_UPGRADE"}}},
 		"subsets": [{"name": "v2", "labels": {"version": "v2"}, "trafficPolicy": {"connectionPool": upgrade_pool}}],
 	}))
@@ -230,14 +223,14 @@ test_istio_h2_upgrade_subset_only if {
 
 test_istio_h2_upgrade_compliant if {
 	every policy in ["DO_NOT_UPGRADE", "DEFAULT"] {
-		vs := violations(every_level({"connectionPool": {"http": {"h2UpgradePolicy": policy}}}))
+		vs := istio.violation with input as input_for(every_level({"connectionPool": {"http": {"h2UpgradePolicy": policy}}}))
 		count(vs) == 0
 	}
 }
 
 # The seed guide's DestinationRule: both the oneof conflict and UPGRADE.
 test_istio_h2_upgrade_seed_guide if {
-	vs := violations(seed_dr)
+	vs := istio.violation with input as input_for(seed_dr)
 	fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "Set it to DO_NOT_UPGRADE")
 	ids(vs) == {"istio-lb-policy-conflict", "istio-h2-upgrade"}
 }
@@ -248,13 +241,13 @@ test_istio_h2_upgrade_mutation_defaults if {
 		dr({"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "DO_NOT_UPGRADE"}}}}),
 		{"defaulted": ["spec.trafficPolicy.connectionPool.http.h2UpgradePolicy"]},
 	)
-	count(violations_in(doc)) == 0
+	count(istio.violation) == 0 with input as doc
 }
 
 # --- istio-cookie-hash-ttl ---
 
 test_istio_cookie_hash_ttl_fires if {
-	vs := violations(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity"}}}}}))
+	vs := istio.violation with input as input_for(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity"}}}}}))
 	fired(
 		vs, "istio-cookie-hash-ttl",
 		"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl",
@@ -263,7 +256,7 @@ test_istio_cookie_hash_ttl_fires if {
 }
 
 test_istio_cookie_hash_ttl_every_level if {
-	vs := violations(every_level({"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "path": "/"}}}}))
+	vs := istio.violation with input as input_for(every_level({"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "path": "/"}}}}))
 	fields(vs, "istio-cookie-hash-ttl") == {
 		"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl",
 		"spec.trafficPolicy.portLevelSettings[1].loadBalancer.consistentHash.httpCookie.ttl",
@@ -274,21 +267,21 @@ test_istio_cookie_hash_ttl_every_level if {
 
 test_istio_cookie_hash_ttl_set if {
 	every ttl in ["0s", "3600s", "1h"] {
-		vs := violations(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "ttl": ttl}}}}}))
+		vs := istio.violation with input as input_for(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": {"httpCookie": {"name": "affinity", "ttl": ttl}}}}}))
 		count(vs) == 0
 	}
 }
 
 test_istio_cookie_hash_ttl_other_hash_keys if {
 	every hash in [{"httpHeaderName": "x-user"}, {"useSourceIp": true}, {"httpQueryParameterName": "user"}] {
-		vs := violations(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": hash}}}))
+		vs := istio.violation with input as input_for(dr({"trafficPolicy": {"loadBalancer": {"consistentHash": hash}}}))
 		count(vs) == 0
 	}
 }
 
 # The seed guide's cookie has a ttl.
 test_istio_cookie_hash_ttl_seed_guide if {
-	not "istio-cookie-hash-ttl" in ids(violations(seed_dr))
+	not "istio-cookie-hash-ttl" in ids(istio.violation) with input as input_for(seed_dr)
 }
 
 # --- istio-zero-timeout ---
@@ -296,7 +289,7 @@ test_istio_cookie_hash_ttl_seed_guide if {
 test_istio_zero_timeout_fires if {
 	every version in versions {
 		every timeout in ["0s", "0ms", "0", "0.0s", "0h0m0s", "0m", "0us"] {
-			vs := violations(vs_version(version, [route({"timeout": timeout})]))
+			vs := istio.violation with input as input_for(vs_version(version, [route({"timeout": timeout})]))
 			fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
 			not "istio-route-timeout" in ids(vs)
 		}
@@ -304,33 +297,33 @@ test_istio_zero_timeout_fires if {
 }
 
 test_istio_zero_timeout_number if {
-	vs := violations(virtual_service([route({"timeout": 0})]))
+	vs := istio.violation with input as input_for(virtual_service([route({"timeout": 0})]))
 	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
 }
 
 test_istio_zero_timeout_negative if {
-	vs := violations(virtual_service([route({"timeout": "-1s"})]))
+	vs := istio.violation with input as input_for(virtual_service([route({"timeout": "-1s"})]))
 	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
 }
 
 test_istio_zero_timeout_second_route if {
-	vs := violations(virtual_service([route({}), route({"timeout": "0s"})]))
+	vs := istio.violation with input as input_for(virtual_service([route({}), route({"timeout": "0s"})]))
 	fields(vs, "istio-zero-timeout") == {"spec.http[1].timeout"}
 }
 
 test_istio_zero_timeout_seed_guide if {
-	vs := violations(seed_vs)
+	vs := istio.violation with input as input_for(seed_vs)
 	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
 	ids(vs) == {"istio-zero-timeout"}
 }
 
 test_istio_zero_timeout_unset if {
-	vs := violations(virtual_service([route({}), route({"retries": {"attempts": 3}})]))
+	vs := istio.violation with input as input_for(virtual_service([route({}), route({"retries": {"attempts": 3}})]))
 	count(vs) == 0
 }
 
 test_istio_zero_timeout_not_on_destination_rule if {
-	vs := violations(dr({"trafficPolicy": {"connectionPool": {"tcp": {"connectTimeout": "0s"}}}}))
+	vs := istio.violation with input as input_for(dr({"trafficPolicy": {"connectionPool": {"tcp": {"connectTimeout": "0s"}}}}))
 	count(vs) == 0
 }
 
@@ -338,28 +331,28 @@ test_istio_zero_timeout_not_on_destination_rule if {
 
 test_istio_route_timeout_fires if {
 	every timeout in ["300s", "1h", "0.5s", "1ms", "1h30m"] {
-		vs := violations(virtual_service([route({"timeout": timeout})]))
+		vs := istio.violation with input as input_for(virtual_service([route({"timeout": timeout})]))
 		fired(vs, "istio-route-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
 		not "istio-zero-timeout" in ids(vs)
 	}
 }
 
 test_istio_route_timeout_each_route if {
-	vs := violations(virtual_service([route({"timeout": "30s"}), route({}), route({"timeout": "10m"})]))
+	vs := istio.violation with input as input_for(virtual_service([route({"timeout": "30s"}), route({}), route({"timeout": "10m"})]))
 	fields(vs, "istio-route-timeout") == {"spec.http[0].timeout", "spec.http[2].timeout"}
 }
 
 test_istio_route_timeout_unset if {
-	vs := violations(virtual_service([route({})]))
+	vs := istio.violation with input as input_for(virtual_service([route({})]))
 	count(vs) == 0
 }
 
 test_istio_route_timeout_unparsable if {
-	vs := violations(virtual_service([route({"timeout": "forever"})]))
+	vs := istio.violation with input as input_for(virtual_service([route({"timeout": "forever"})]))
 	count(vs) == 0
 }
 
 test_istio_route_timeout_other_group if {
-	vs := violations(vs_version("example.com/v1", [route({"timeout": "300s"})]))
+	vs := istio.violation with input as input_for(vs_version("example.com/v1", [route({"timeout": "300s"})]))
 	count(vs) == 0
 }

@@ -10,10 +10,9 @@ obj := input.object
 kind := obj.kind
 
 # API group of the object ("" for the core group).
-group := g if {
-	contains(obj.apiVersion, "/")
-	g := split(obj.apiVersion, "/")[0]
-} else := ""
+default group := ""
+
+group := split(obj.apiVersion, "/")[0] if contains(obj.apiVersion, "/")
 
 annotations := object.get(obj, ["metadata", "annotations"], {})
 

@@ -31,11 +31,25 @@ prefixed(prefixes) := {[key, name] |
 # validated at all (ValidateNull, risk Critical) and have leaked every Secret
 # the controller can read (CVE-2021-25742, CVE-2023-5043).
 
+# METADATA
+# title: Security violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
 violation contains lib.violation("nginx-snippet-annotation", lib.annotation_field(key), msg) if {
 	some [key, name] in prefixed([lib.nginx])
 	endswith(name, "-snippet")
 	msg := sprintf(
-		"%s injects raw nginx configuration that ingress-nginx does not validate: whoever can edit this object can rewrite routing for other tenants and read every Secret the controller can (CVE-2021-25742, CVE-2023-5043). Remove the annotation and use the dedicated annotations, or a ConfigMap setting owned by the cluster admins, instead.",
+		concat(" ", [
+			"%s injects raw nginx configuration that ingress-nginx does not validate:",
+			"whoever can edit this object can rewrite routing for other tenants",
+			"and read every Secret the controller can (CVE-2021-25742, CVE-2023-5043). Remove the annotation",
+			"and use the dedicated annotations, or a ConfigMap setting owned by the cluster admins, instead.",
+		]),
 		[key],
 	)
 }
@@ -43,19 +57,6 @@ violation contains lib.violation("nginx-snippet-annotation", lib.annotation_fiel
 # ---------------------------------------------------------------------------
 # haproxy-config-snippet (research §3.2, §3.3): both HAProxy controllers copy
 # these annotations into haproxy.cfg without any validation.
-
-haproxytech_snippets := {"backend-config-snippet", "frontend-config-snippet"}
-
-# haproxy-ingress: config-backend, config-backend-early, config-backend-late
-# and config-defaults.
-haproxy_ingress_snippet(name) if startswith(name, "config-backend")
-
-haproxy_ingress_snippet("config-defaults")
-
-snippet_message(key) := sprintf(
-	"%s is raw HAProxy configuration that the controller copies into haproxy.cfg without validation: whoever can edit this object can change routing, TLS or ACLs of the shared proxy, or break its reload for everyone. Remove the annotation and use the controller's dedicated annotations (or a ConfigMap/CR setting owned by the cluster admins) instead.",
-	[key],
-)
 
 violation contains lib.violation("haproxy-config-snippet", lib.annotation_field(key), snippet_message(key)) if {
 	some [key, name] in prefixed(lib.haproxytech_prefixes)
@@ -71,13 +72,6 @@ violation contains lib.violation("haproxy-config-snippet", lib.annotation_field(
 # traefik-insecure-skip-verify (research §2.3): with insecureSkipVerify Go's
 # crypto/tls accepts any backend certificate, i.e. TLS to the backend can be
 # intercepted. Both API groups (traefik.containo.us is the pre-v3 one).
-
-traefik_groups := {"traefik.io", "traefik.containo.us"}
-
-skip_verify_message(field, ca_field, name_field) := sprintf(
-	"%s is true: Traefik then accepts any certificate the backend presents, so anyone on the network path can impersonate the backend and read or alter the (WebSocket) traffic it forwards. Remove the field (or set it to false) and trust the backend's CA with %s, plus %s if the certificate's name differs from the address.",
-	[field, ca_field, name_field],
-)
 
 violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if {
 	lib.kind == "ServersTransport"
@@ -100,6 +94,123 @@ violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if 
 # for any origin while credentialed requests are allowed. CORS never protects
 # the WebSocket handshake itself (RFC 6455 §10.2): the app must check Origin.
 
+# ingress-nginx: credentials default to true and anything ParseBool cannot
+# read also falls back to true; the origin defaults to "*" (cors/main.go).
+violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	enable := concat("", [lib.nginx, "enable-cors"])
+	lib.annotations[enable] in bool_true
+	origin := concat("", [lib.nginx, "cors-allow-origin"])
+	wildcard_origin(object.get(lib.annotations, origin, "*"))
+	credentials := concat("", [lib.nginx, "cors-allow-credentials"])
+	not object.get(lib.annotations, credentials, "true") in bool_false
+	msg := sprintf(
+		concat(" ", [
+			"%s turns CORS on while %s and %s is not \"false\" (ingress-nginx defaults it to true):",
+			"browsers get Access-Control-Allow-Origin * together with Allow-Credentials true,",
+			"a combination that opens the API to every website or breaks credentialed calls,",
+			"and it does nothing for WebSockets, whose Origin only the app can check.",
+			"Set %s to the exact origins you trust (e.g. \"https://app.example.com\"), or set %s to \"false\".",
+		]),
+		[enable, origin_text(origin), credentials, origin, credentials],
+	)
+}
+
+# haproxy-ingress (both prefixes): see haproxy_ingress_cors below.
+violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	some [enable, origin, credentials] in haproxy_ingress_cors
+	msg := sprintf(
+		concat(" ", [
+			"%s turns CORS on while %s and %s is not \"false\" (haproxy-ingress defaults it to true):",
+			"haproxy-ingress echoes any request Origin back with Allow-Credentials true,",
+			"so every website can read this host's responses with the user's cookies,",
+			"and CORS does nothing for WebSockets, whose Origin only the app can check.",
+			"Set %s to the exact origins you trust (e.g. \"https://app.example.com\"), or set %s to \"false\".",
+		]),
+		[enable, origin_text(origin), credentials, origin, credentials],
+	)
+}
+
+# haproxytech (three prefixes): credentials default to false, so only an
+# explicit true is a problem. ingress.kubernetes.io/ is shared with
+# haproxy-ingress: when that branch already reports the key, this one stays
+# quiet so the object gets one violation for one mistake.
+violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	enable := first_set(keys_of(lib.haproxytech_prefixes, "cors-enable"))
+	lib.annotations[enable] in bool_true
+	not enable in {e | some [e, _, _] in haproxy_ingress_cors}
+	prefix := trim_suffix(enable, "cors-enable")
+	origin := key_of(lib.haproxytech_prefixes, "cors-allow-origin", prefix)
+	wildcard_origin(object.get(lib.annotations, origin, "*"))
+	credentials := first_set(keys_of(lib.haproxytech_prefixes, "cors-allow-credentials"))
+	lib.annotations[credentials] in bool_true
+	msg := sprintf(
+		concat(" ", [
+			"%s turns CORS on while %s and %s is %s: allowing every origin together with credentials opens",
+			"this host's responses to any website's scripts (or breaks credentialed calls in browsers),",
+			"and CORS does nothing for WebSockets, whose Origin only the app can check.",
+			"Set %s to the exact origins you trust (e.g. \"https://app.example.com\"), or set %s to \"false\".",
+		]),
+		[enable, origin_text(origin), credentials, show(lib.annotations[credentials]), origin, credentials],
+	)
+}
+
+# Traefik Headers middleware (research §2.5): "*" in the origin list matches
+# every request; with credentials on that is a credentialed wildcard.
+violation contains lib.violation("cors-wildcard-credentials", "spec.headers.accessControlAllowOriginList", msg) if {
+	lib.kind == "Middleware"
+	lib.group in traefik_groups
+	headers := lib.spec.headers
+	headers.accessControlAllowCredentials == true
+	"*" in headers.accessControlAllowOriginList
+	msg := concat(" ", [
+		"spec.headers.accessControlAllowOriginList contains \"*\"",
+		"while spec.headers.accessControlAllowCredentials is true: every website may then make",
+		"credentialed cross-origin calls to the routes behind this middleware (or browsers refuse them),",
+		"and CORS does nothing for WebSockets, whose Origin only the app can check.",
+		"Replace \"*\" with the exact origins you trust (e.g. \"https://app.example.com\"),",
+		"or set accessControlAllowCredentials to false.",
+	])
+}
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- haproxy-config-snippet ---
+
+haproxytech_snippets := {"backend-config-snippet", "frontend-config-snippet"}
+
+# haproxy-ingress: config-backend, config-backend-early, config-backend-late
+# and config-defaults.
+haproxy_ingress_snippet(name) if startswith(name, "config-backend")
+
+haproxy_ingress_snippet("config-defaults")
+
+snippet_message(key) := sprintf(
+	concat(" ", [
+		"%s is raw HAProxy configuration that the controller copies into haproxy.cfg without validation:",
+		"whoever can edit this object can change routing, TLS or ACLs of the shared proxy,",
+		"or break its reload for everyone. Remove the annotation and use the controller's dedicated",
+		"annotations (or a ConfigMap/CR setting owned by the cluster admins) instead.",
+	]),
+	[key],
+)
+
+# --- traefik-insecure-skip-verify ---
+
+traefik_groups := {"traefik.io", "traefik.containo.us"}
+
+skip_verify_message(field, ca_field, name_field) := sprintf(
+	concat(" ", [
+		"%s is true: Traefik then accepts any certificate the backend presents,",
+		"so anyone on the network path can impersonate the backend and read or alter the (WebSocket)",
+		"traffic it forwards. Remove the field (or set it to false) and trust the backend's CA with %s,",
+		"plus %s if the certificate's name differs from the address.",
+	]),
+	[field, ca_field, name_field],
+)
+
+# --- cors-wildcard-credentials ---
+
 # A comma-separated origin list that contains the wildcard.
 wildcard_origin(list) if {
 	is_string(list)
@@ -111,21 +222,6 @@ wildcard_origin(list) if {
 origin_text(key) := sprintf("%s is %s", [key, show(lib.annotations[key])]) if {
 	key in object.keys(lib.annotations)
 } else := sprintf("%s is unset (it defaults to \"*\")", [key])
-
-# ingress-nginx: credentials default to true and anything ParseBool cannot
-# read also falls back to true; the origin defaults to "*" (cors/main.go).
-violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
-	enable := concat("", [lib.nginx, "enable-cors"])
-	lib.annotations[enable] in bool_true
-	origin := concat("", [lib.nginx, "cors-allow-origin"])
-	wildcard_origin(object.get(lib.annotations, origin, "*"))
-	credentials := concat("", [lib.nginx, "cors-allow-credentials"])
-	not object.get(lib.annotations, credentials, "true") in bool_false
-	msg := sprintf(
-		"%s turns CORS on while %s and %s is not \"false\" (ingress-nginx defaults it to true): browsers get Access-Control-Allow-Origin * together with Allow-Credentials true, a combination that opens the API to every website or breaks credentialed calls, and it does nothing for WebSockets, whose Origin only the app can check. Set %s to the exact origins you trust (e.g. \"https://app.example.com\"), or set %s to \"false\".",
-		[enable, origin_text(origin), credentials, origin, credentials],
-	)
-}
 
 # The first of keys that the object sets, in the controller's precedence
 # order; undefined when none is set.
@@ -154,42 +250,4 @@ haproxy_ingress_cors contains [enable, origin, credentials] if {
 	wildcard_origin(object.get(lib.annotations, origin, "*"))
 	credentials := key_of(lib.haproxy_ingress_prefixes, "cors-allow-credentials", prefix)
 	object.get(lib.annotations, credentials, "true") in bool_true
-}
-
-violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
-	some [enable, origin, credentials] in haproxy_ingress_cors
-	msg := sprintf(
-		"%s turns CORS on while %s and %s is not \"false\" (haproxy-ingress defaults it to true): haproxy-ingress echoes any request Origin back with Allow-Credentials true, so every website can read this host's responses with the user's cookies, and CORS does nothing for WebSockets, whose Origin only the app can check. Set %s to the exact origins you trust (e.g. \"https://app.example.com\"), or set %s to \"false\".",
-		[enable, origin_text(origin), credentials, origin, credentials],
-	)
-}
-
-# haproxytech (three prefixes): credentials default to false, so only an
-# explicit true is a problem. ingress.kubernetes.io/ is shared with
-# haproxy-ingress: when that branch already reports the key, this one stays
-# quiet so the object gets one violation for one mistake.
-violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
-	enable := first_set(keys_of(lib.haproxytech_prefixes, "cors-enable"))
-	lib.annotations[enable] in bool_true
-	not enable in {e | some [e, _, _] in haproxy_ingress_cors}
-	prefix := trim_suffix(enable, "cors-enable")
-	origin := key_of(lib.haproxytech_prefixes, "cors-allow-origin", prefix)
-	wildcard_origin(object.get(lib.annotations, origin, "*"))
-	credentials := first_set(keys_of(lib.haproxytech_prefixes, "cors-allow-credentials"))
-	lib.annotations[credentials] in bool_true
-	msg := sprintf(
-		"%s turns CORS on while %s and %s is %s: allowing every origin together with credentials opens this host's responses to any website's scripts (or breaks credentialed calls in browsers), and CORS does nothing for WebSockets, whose Origin only the app can check. Set %s to the exact origins you trust (e.g. \"https://app.example.com\"), or set %s to \"false\".",
-		[enable, origin_text(origin), credentials, show(lib.annotations[credentials]), origin, credentials],
-	)
-}
-
-# Traefik Headers middleware (research §2.5): "*" in the origin list matches
-# every request; with credentials on that is a credentialed wildcard.
-violation contains lib.violation("cors-wildcard-credentials", "spec.headers.accessControlAllowOriginList", msg) if {
-	lib.kind == "Middleware"
-	lib.group in traefik_groups
-	headers := lib.spec.headers
-	headers.accessControlAllowCredentials == true
-	"*" in headers.accessControlAllowOriginList
-	msg := "spec.headers.accessControlAllowOriginList contains \"*\" while spec.headers.accessControlAllowCredentials is true: every website may then make credentialed cross-origin calls to the routes behind this middleware (or browsers refuse them), and CORS does nothing for WebSockets, whose Origin only the app can check. Replace \"*\" with the exact origins you trust (e.g. \"https://app.example.com\"), or set accessControlAllowCredentials to false."
 }

@@ -35,10 +35,6 @@ traefik(group, kind, spec) := {
 	"spec": spec,
 }
 
-violations(obj) := vs if {
-	vs := security.violation with input as input_for(obj)
-}
-
 # The rule fired on field with a message that contains fix.
 fires(vs, rule, field, fix) if {
 	some v in vs
@@ -54,12 +50,15 @@ silent(vs, rule) if count([v | some v in vs; v.rule == rule]) == 0
 test_nginx_snippet_annotation_each_snippet if {
 	every name in ["configuration-snippet", "server-snippet", "auth-snippet", "stream-snippet", "modsecurity-snippet"] {
 		key := concat("", ["nginx.ingress.kubernetes.io/", name])
-		fires(violations(ingress({key: "more_set_headers \"X: y\";"})), "nginx-snippet-annotation", sprintf("metadata.annotations[%s]", [key]), "Remove the annotation")
+		fires(
+			security.violation, "nginx-snippet-annotation", sprintf("metadata.annotations[%s]", [key]),
+			"Remove the annotation",
+		) with input as input_for(ingress({key: "more_set_headers \"X: y\";"}))
 	}
 }
 
 test_nginx_snippet_annotation_compliant if {
-	silent(violations(ingress({"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"})), "nginx-snippet-annotation")
+	silent(security.violation, "nginx-snippet-annotation") with input as input_for(ingress({"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"}))
 }
 
 test_nginx_snippet_annotation_custom_prefix if {
@@ -71,7 +70,7 @@ test_nginx_snippet_annotation_custom_prefix if {
 }
 
 test_nginx_snippet_annotation_other_controllers_ignored if {
-	silent(violations(ingress({"nginx.org/server-snippets": "x", "haproxy.org/server-snippet": "y"})), "nginx-snippet-annotation")
+	silent(security.violation, "nginx-snippet-annotation") with input as input_for(ingress({"nginx.org/server-snippets": "x", "haproxy.org/server-snippet": "y"}))
 }
 
 # --- haproxy-config-snippet --------------------------------------------------
@@ -80,7 +79,10 @@ test_haproxy_config_snippet_haproxytech_all_prefixes if {
 	every prefix in ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/"] {
 		every name in ["backend-config-snippet", "frontend-config-snippet"] {
 			key := concat("", [prefix, name])
-			fires(violations(service({key: "http-request deny"})), "haproxy-config-snippet", sprintf("metadata.annotations[%s]", [key]), "Remove the annotation")
+			fires(
+				security.violation, "haproxy-config-snippet", sprintf("metadata.annotations[%s]", [key]),
+				"Remove the annotation",
+			) with input as input_for(service({key: "http-request deny"}))
 		}
 	}
 }
@@ -89,45 +91,55 @@ test_haproxy_config_snippet_haproxy_ingress_both_prefixes if {
 	every prefix in ["haproxy-ingress.github.io/", "ingress.kubernetes.io/"] {
 		every name in ["config-backend", "config-backend-early", "config-backend-late", "config-defaults"] {
 			key := concat("", [prefix, name])
-			fires(violations(ingress({key: "acl x path /"})), "haproxy-config-snippet", sprintf("metadata.annotations[%s]", [key]), "Remove the annotation")
+			fires(
+				security.violation, "haproxy-config-snippet", sprintf("metadata.annotations[%s]", [key]),
+				"Remove the annotation",
+			) with input as input_for(ingress({key: "acl x path /"}))
 		}
 	}
 }
 
 test_haproxy_config_snippet_compliant if {
-	silent(
-		violations(ingress({
-			"haproxy.org/load-balance": "leastconn",
-			"haproxy-ingress.github.io/timeout-tunnel": "1h",
-			"haproxy-ingress.github.io/config-frontend-ish": "x",
-			"example.com/backend-config-snippet": "x",
-		})),
-		"haproxy-config-snippet",
-	)
+	silent(security.violation, "haproxy-config-snippet") with input as input_for(ingress({
+		"haproxy.org/load-balance": "leastconn",
+		"haproxy-ingress.github.io/timeout-tunnel": "1h",
+		"haproxy-ingress.github.io/config-frontend-ish": "x",
+		"example.com/backend-config-snippet": "x",
+	}))
 }
 
 # --- traefik-insecure-skip-verify ----------------------------------------------
 
 test_traefik_insecure_skip_verify_servers_transport if {
 	every group in ["traefik.io", "traefik.containo.us"] {
-		fires(violations(traefik(group, "ServersTransport", {"insecureSkipVerify": true})), "traefik-insecure-skip-verify", "spec.insecureSkipVerify", "Remove the field")
+		fires(
+			security.violation, "traefik-insecure-skip-verify", "spec.insecureSkipVerify",
+			"Remove the field",
+		) with input as input_for(traefik(group, "ServersTransport", {"insecureSkipVerify": true}))
 	}
 }
 
 test_traefik_insecure_skip_verify_servers_transport_tcp if {
 	every group in ["traefik.io", "traefik.containo.us"] {
-		fires(violations(traefik(group, "ServersTransportTCP", {"tls": {"insecureSkipVerify": true}})), "traefik-insecure-skip-verify", "spec.tls.insecureSkipVerify", "spec.tls.rootCAs")
+		fires(
+			security.violation, "traefik-insecure-skip-verify", "spec.tls.insecureSkipVerify",
+			"spec.tls.rootCAs",
+		) with input as input_for(traefik(group, "ServersTransportTCP", {"tls": {"insecureSkipVerify": true}}))
 	}
 }
 
 test_traefik_insecure_skip_verify_compliant if {
-	silent(violations(traefik("traefik.io", "ServersTransport", {"insecureSkipVerify": false, "serverName": "api"})), "traefik-insecure-skip-verify")
-	silent(violations(traefik("traefik.io", "ServersTransport", {"rootCAs": [{"secret": "ca"}]})), "traefik-insecure-skip-verify")
-	silent(violations(traefik("traefik.io", "ServersTransportTCP", {"tls": {"serverName": "db"}})), "traefik-insecure-skip-verify")
+	every obj in [
+		traefik("traefik.io", "ServersTransport", {"insecureSkipVerify": false, "serverName": "api"}),
+		traefik("traefik.io", "ServersTransport", {"rootCAs": [{"secret": "ca"}]}),
+		traefik("traefik.io", "ServersTransportTCP", {"tls": {"serverName": "db"}}),
+	] {
+		silent(security.violation, "traefik-insecure-skip-verify") with input as input_for(obj)
+	}
 }
 
 test_traefik_insecure_skip_verify_other_group_ignored if {
-	silent(violations(traefik("example.com", "ServersTransport", {"insecureSkipVerify": true})), "traefik-insecure-skip-verify")
+	silent(security.violation, "traefik-insecure-skip-verify") with input as input_for(traefik("example.com", "ServersTransport", {"insecureSkipVerify": true}))
 }
 
 # --- cors-wildcard-credentials -------------------------------------------------
@@ -135,89 +147,148 @@ test_traefik_insecure_skip_verify_other_group_ignored if {
 nginx_cors := "metadata.annotations[nginx.ingress.kubernetes.io/enable-cors]"
 
 test_cors_wildcard_credentials_nginx_defaults if {
-	fires(violations(ingress({"nginx.ingress.kubernetes.io/enable-cors": "true"})), "cors-wildcard-credentials", nginx_cors, "set nginx.ingress.kubernetes.io/cors-allow-credentials to \"false\"")
+	fires(
+		security.violation, "cors-wildcard-credentials", nginx_cors,
+		"set nginx.ingress.kubernetes.io/cors-allow-credentials to \"false\"",
+	) with input as input_for(ingress({"nginx.ingress.kubernetes.io/enable-cors": "true"}))
 }
 
 test_cors_wildcard_credentials_nginx_explicit_wildcard if {
 	fires(
-		violations(ingress({"nginx.ingress.kubernetes.io/enable-cors": "true", "nginx.ingress.kubernetes.io/cors-allow-origin": "*", "nginx.ingress.kubernetes.io/cors-allow-credentials": "true"})),
+		security.violation,
 		"cors-wildcard-credentials", nginx_cors, "Set nginx.ingress.kubernetes.io/cors-allow-origin to the exact origins",
-	)
+	) with input as input_for(ingress({
+		"nginx.ingress.kubernetes.io/enable-cors": "true",
+		"nginx.ingress.kubernetes.io/cors-allow-origin": "*",
+		"nginx.ingress.kubernetes.io/cors-allow-credentials": "true",
+	}))
 }
 
 test_cors_wildcard_credentials_nginx_wildcard_among_origins if {
 	fires(
-		violations(ingress({"nginx.ingress.kubernetes.io/enable-cors": "true", "nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com, *"})),
+		security.violation,
 		"cors-wildcard-credentials", nginx_cors, "cors-allow-credentials to \"false\"",
-	)
+	) with input as input_for(ingress({
+		"nginx.ingress.kubernetes.io/enable-cors": "true",
+		"nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com, *",
+	}))
 }
 
 test_cors_wildcard_credentials_nginx_invalid_credentials_fall_back_to_true if {
-	fires(violations(ingress({"nginx.ingress.kubernetes.io/enable-cors": "True", "nginx.ingress.kubernetes.io/cors-allow-credentials": "no"})), "cors-wildcard-credentials", nginx_cors, "\"false\"")
+	fires(security.violation, "cors-wildcard-credentials", nginx_cors, "\"false\"") with input as input_for(ingress({
+		"nginx.ingress.kubernetes.io/enable-cors": "True",
+		"nginx.ingress.kubernetes.io/cors-allow-credentials": "no",
+	}))
 }
 
 test_cors_wildcard_credentials_nginx_credentials_false if {
 	every f in ["false", "False", "0"] {
-		silent(violations(ingress({"nginx.ingress.kubernetes.io/enable-cors": "true", "nginx.ingress.kubernetes.io/cors-allow-credentials": f})), "cors-wildcard-credentials")
+		silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({
+			"nginx.ingress.kubernetes.io/enable-cors": "true",
+			"nginx.ingress.kubernetes.io/cors-allow-credentials": f,
+		}))
 	}
 }
 
 test_cors_wildcard_credentials_nginx_explicit_origins if {
-	silent(violations(ingress({"nginx.ingress.kubernetes.io/enable-cors": "true", "nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com, https://admin.example.com"})), "cors-wildcard-credentials")
+	silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({
+		"nginx.ingress.kubernetes.io/enable-cors": "true",
+		"nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com, https://admin.example.com",
+	}))
 }
 
 test_cors_wildcard_credentials_nginx_cors_off if {
-	silent(violations(ingress({"nginx.ingress.kubernetes.io/enable-cors": "false", "nginx.ingress.kubernetes.io/cors-allow-origin": "*"})), "cors-wildcard-credentials")
+	silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({
+		"nginx.ingress.kubernetes.io/enable-cors": "false",
+		"nginx.ingress.kubernetes.io/cors-allow-origin": "*",
+	}))
 }
 
 test_cors_wildcard_credentials_haproxy_ingress_both_prefixes if {
 	every prefix in ["haproxy-ingress.github.io/", "ingress.kubernetes.io/"] {
 		key := concat("", [prefix, "cors-enable"])
-		fires(violations(ingress({key: "true"})), "cors-wildcard-credentials", sprintf("metadata.annotations[%s]", [key]), sprintf("set %scors-allow-credentials to \"false\"", [prefix]))
+		fires(
+			security.violation, "cors-wildcard-credentials", sprintf("metadata.annotations[%s]", [key]),
+			sprintf("set %scors-allow-credentials to \"false\"", [prefix]),
+		) with input as input_for(ingress({key: "true"}))
 	}
 }
 
 test_cors_wildcard_credentials_haproxy_ingress_mixed_prefixes if {
-	vs := violations(ingress({"haproxy-ingress.github.io/cors-enable": "true", "ingress.kubernetes.io/cors-allow-origin": "*", "ingress.kubernetes.io/cors-allow-credentials": "true"}))
-	fires(vs, "cors-wildcard-credentials", "metadata.annotations[haproxy-ingress.github.io/cors-enable]", "set ingress.kubernetes.io/cors-allow-credentials to \"false\"")
+	vs := security.violation with input as input_for(ingress({
+		"haproxy-ingress.github.io/cors-enable": "true",
+		"ingress.kubernetes.io/cors-allow-origin": "*",
+		"ingress.kubernetes.io/cors-allow-credentials": "true",
+	}))
+	fires(
+		vs, "cors-wildcard-credentials", "metadata.annotations[haproxy-ingress.github.io/cors-enable]",
+		"set ingress.kubernetes.io/cors-allow-credentials to \"false\"",
+	)
 	count([v | some v in vs; v.rule == "cors-wildcard-credentials"]) == 1
 }
 
 test_cors_wildcard_credentials_haproxy_ingress_compliant if {
-	silent(violations(ingress({"haproxy-ingress.github.io/cors-enable": "true", "haproxy-ingress.github.io/cors-allow-credentials": "false"})), "cors-wildcard-credentials")
-	silent(violations(ingress({"haproxy-ingress.github.io/cors-enable": "true", "haproxy-ingress.github.io/cors-allow-origin": "https://app.example.com"})), "cors-wildcard-credentials")
+	silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({
+		"haproxy-ingress.github.io/cors-enable": "true",
+		"haproxy-ingress.github.io/cors-allow-credentials": "false",
+	}))
+	silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({
+		"haproxy-ingress.github.io/cors-enable": "true",
+		"haproxy-ingress.github.io/cors-allow-origin": "https://app.example.com",
+	}))
 }
 
 test_cors_wildcard_credentials_haproxytech_explicit_credentials if {
 	every prefix in ["haproxy.org/", "haproxy.com/"] {
 		key := concat("", [prefix, "cors-enable"])
 		obj := ingress({key: "true", concat("", [prefix, "cors-allow-credentials"]): "true"})
-		fires(violations(obj), "cors-wildcard-credentials", sprintf("metadata.annotations[%s]", [key]), sprintf("Set %scors-allow-origin to the exact origins", [prefix]))
+		fires(
+			security.violation, "cors-wildcard-credentials", sprintf("metadata.annotations[%s]", [key]),
+			sprintf("Set %scors-allow-origin to the exact origins", [prefix]),
+		) with input as input_for(obj)
 	}
 }
 
 test_cors_wildcard_credentials_haproxytech_default_credentials_off if {
-	silent(violations(ingress({"haproxy.org/cors-enable": "true"})), "cors-wildcard-credentials")
-	silent(violations(ingress({"haproxy.org/cors-enable": "true", "haproxy.org/cors-allow-credentials": "false"})), "cors-wildcard-credentials")
-	silent(violations(ingress({"haproxy.org/cors-enable": "true", "haproxy.org/cors-allow-credentials": "true", "haproxy.org/cors-allow-origin": "https://app.example.com"})), "cors-wildcard-credentials")
+	silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({"haproxy.org/cors-enable": "true"}))
+	silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({
+		"haproxy.org/cors-enable": "true",
+		"haproxy.org/cors-allow-credentials": "false",
+	}))
+	silent(security.violation, "cors-wildcard-credentials") with input as input_for(ingress({
+		"haproxy.org/cors-enable": "true",
+		"haproxy.org/cors-allow-credentials": "true",
+		"haproxy.org/cors-allow-origin": "https://app.example.com",
+	}))
 }
 
 test_cors_wildcard_credentials_shared_prefix_reported_once if {
-	vs := violations(ingress({"ingress.kubernetes.io/cors-enable": "true", "ingress.kubernetes.io/cors-allow-credentials": "true"}))
+	vs := security.violation with input as input_for(ingress({
+		"ingress.kubernetes.io/cors-enable": "true",
+		"ingress.kubernetes.io/cors-allow-credentials": "true",
+	}))
 	count([v | some v in vs; v.rule == "cors-wildcard-credentials"]) == 1
 }
 
 test_cors_wildcard_credentials_traefik_middleware if {
 	every group in ["traefik.io", "traefik.containo.us"] {
 		obj := traefik(group, "Middleware", {"headers": {"accessControlAllowOriginList": ["https://app.example.com", "*"], "accessControlAllowCredentials": true}})
-		fires(violations(obj), "cors-wildcard-credentials", "spec.headers.accessControlAllowOriginList", "Replace \"*\" with the exact origins")
+		fires(
+			security.violation, "cors-wildcard-credentials", "spec.headers.accessControlAllowOriginList",
+			"Replace \"*\" with the exact origins",
+		) with input as input_for(obj)
 	}
 }
 
 test_cors_wildcard_credentials_traefik_compliant if {
-	silent(violations(traefik("traefik.io", "Middleware", {"headers": {"accessControlAllowOriginList": ["*"], "accessControlAllowCredentials": false}})), "cors-wildcard-credentials")
-	silent(violations(traefik("traefik.io", "Middleware", {"headers": {"accessControlAllowOriginList": ["*"]}})), "cors-wildcard-credentials")
-	silent(violations(traefik("traefik.io", "Middleware", {"headers": {"accessControlAllowOriginList": ["https://app.example.com"], "accessControlAllowCredentials": true}})), "cors-wildcard-credentials")
+	every headers in [
+		{"accessControlAllowOriginList": ["*"], "accessControlAllowCredentials": false},
+		{"accessControlAllowOriginList": ["*"]},
+		{"accessControlAllowOriginList": ["https://app.example.com"], "accessControlAllowCredentials": true},
+	] {
+		obj := traefik("traefik.io", "Middleware", {"headers": headers})
+		silent(security.violation, "cors-wildcard-credentials") with input as input_for(obj)
+	}
 }
 
 # --- what the mutation injects --------------------------------------------------
@@ -260,15 +331,24 @@ mutated_service := object.union(
 		"konghq.com/read-timeout": "3600000",
 		"konghq.com/write-timeout": "3600000",
 	}),
-	{"spec": {"ports": [{"name": "ws", "port": 8080, "appProtocol": "http"}], "sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}}}},
+	{"spec": {
+		"ports": [{"name": "ws", "port": 8080, "appProtocol": "http"}],
+		"sessionAffinity": "ClientIP",
+		"sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}},
+	}},
 )
 
 mutated_backend_config := {"apiVersion": "cloud.google.com/v1", "kind": "BackendConfig", "metadata": {"name": "ws"}, "spec": {"timeoutSec": 3600}}
 
-mutated_http_proxy := {"apiVersion": "projectcontour.io/v1", "kind": "HTTPProxy", "metadata": {"name": "ws"}, "spec": {"routes": [{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity"}}]}}
+mutated_http_proxy := {
+	"apiVersion": "projectcontour.io/v1",
+	"kind": "HTTPProxy",
+	"metadata": {"name": "ws"},
+	"spec": {"routes": [{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity"}}]},
+}
 
 test_mutation_defaults_no_security_violation if {
 	every obj in [mutated_nginx, mutated_haproxy, mutated_alb, mutated_service, mutated_backend_config, mutated_http_proxy] {
-		count(violations(obj)) == 0
+		count(security.violation) == 0 with input as input_for(obj)
 	}
 }

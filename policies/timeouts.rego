@@ -26,6 +26,187 @@ duration_ns(v) := time.parse_duration_ns(v) if {
 # GetIntAnnotation (strconv.Atoi) and silently falls back to the ConfigMap
 # value (60 s read/send, 5 s connect) when that fails; a unit is not allowed.
 
+# METADATA
+# title: Timeout violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
+violation contains lib.violation("nginx-timeout-format", lib.annotation_field(key), msg) if {
+	some name in nginx_timeouts
+	key := concat("", [lib.nginx, name])
+	value := lib.annotations[key]
+	not nginx_seconds(value)
+	msg := nginx_format_message(key, name, value, min_idle)
+}
+
+# ---------------------------------------------------------------------------
+# nginx-connect-timeout-range (research §1.3, §8): the connect timeout
+# "cannot usually exceed 75 seconds" and is not the WebSocket idle timeout.
+
+violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_field(key), msg) if {
+	key := concat("", [lib.nginx, "proxy-connect-timeout"])
+	value := lib.annotations[key]
+	nginx_seconds(value) > 75
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s: it only bounds opening the TCP connection to a pod, nginx cannot usually wait",
+			"longer than 75 s anyway, and a high value just delays failover from dead endpoints;",
+			"it does not keep WebSockets open (proxy-read-timeout and proxy-send-timeout do). Remove it,",
+			"or set it to \"5\" (the default).",
+		]),
+		[key, show(value)],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# websocket-idle-timeout-too-low (research §1-§6): idle or lifetime timeouts
+# below the policy's minimum. A value the mutation injected (listed in
+# input.defaulted) follows the policy's own idle timeout, which a namespace
+# may lower on purpose, so it is skipped.
+
+# nginx: read/send timeouts that are well formed (malformed ones are
+# nginx-timeout-format's).
+violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	some name in nginx_idle_timeouts
+	key := concat("", [lib.nginx, name])
+	not lib.defaulted(key)
+	value := lib.annotations[key]
+	nginx_seconds(value) < min_idle
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s seconds, below the policy minimum of %d s: ingress-nginx closes a WebSocket that carries no",
+			"traffic in that direction for that long. Set it to \"%d\".",
+		]),
+		[key, show(value), min_idle, min_idle],
+	)
+}
+
+# HAProxy: timeout-tunnel under every prefix of both controllers (see
+# haproxy_prefixes below).
+violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	some prefix in haproxy_prefixes
+	key := concat("", [prefix, "timeout-tunnel"])
+	not lib.defaulted(key)
+	value := lib.annotations[key]
+	micros := haproxy_micros(value)
+	micros < min_idle * 1000000
+	seconds := micros / 1000000
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s, that is %v s (a number without a unit is milliseconds), below the policy minimum of %d s:",
+			"HAProxy closes a WebSocket tunnel that is idle for that long. Set it to \"%s\".",
+		]),
+		[key, show(value), seconds, min_idle, haproxy_duration(min_idle)],
+	)
+}
+
+# AWS ALB: idle_timeout.timeout_seconds inside load-balancer-attributes. The
+# mutation merges it in and records either the whole annotation or
+# "<annotation>[idle_timeout.timeout_seconds]". ALB caps the value at 4000 s,
+# so a higher policy minimum asks for 4000.
+violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(alb_attributes), msg) if {
+	lib.is_ingress
+	not alb_idle_defaulted
+	some value in alb_idle_timeouts
+	regex.match(`^[0-9]{1,4}$`, value)
+	seconds := to_number(value)
+	seconds >= 1 # 0 and out-of-range values are alb-idle-timeout-range's
+	want := min([min_idle, 4000])
+	seconds < want
+	msg := sprintf(
+		concat(" ", [
+			"idle_timeout.timeout_seconds=%s in %s is below the policy minimum of %d s:",
+			"the ALB closes WebSockets that are idle for longer. Set idle_timeout.timeout_seconds=%d.",
+		]),
+		[value, alb_attributes, min_idle, want],
+	)
+}
+
+# Kong: read/write timeouts on the Service, in milliseconds (strconv.Atoi).
+violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	lib.is_service
+	some key in kong_timeouts
+	not lib.defaulted(key)
+	value := lib.annotations[key]
+	is_string(value)
+	regex.match(`^-?[0-9]{1,15}$`, value)
+	to_number(value) < min_idle * 1000
+	seconds := to_number(value) / 1000
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s milliseconds (%v s), below the policy minimum of %d s:",
+			"Kong closes a WebSocket that is idle for that long, and the value is in milliseconds,",
+			"not seconds. Set it to \"%d\".",
+		]),
+		[key, show(value), seconds, min_idle, min_idle * 1000],
+	)
+}
+
+# GKE BackendConfig: timeoutSec caps the whole life of a WebSocket, idle or
+# not (default 30 s).
+violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeoutSec", msg) if {
+	lib.kind == "BackendConfig"
+	lib.group == "cloud.google.com"
+	not lib.defaulted("spec.timeoutSec")
+	t := lib.spec.timeoutSec
+	is_number(t)
+	t < min_idle
+	msg := sprintf(
+		concat(" ", [
+			"spec.timeoutSec is %v, below the policy minimum of %d s:",
+			"the Google Cloud load balancer ends every WebSocket after that many seconds, even an active one.",
+			"Set spec.timeoutSec to %d.",
+		]),
+		[t, min_idle, min_idle],
+	)
+}
+
+# Contour HTTPProxy: per-route response and idle timeouts on WebSocket
+# routes. Go durations, or "infinity"/"infinite"; a zero duration means
+# unset, which for response is Envoy's 15 s default and for idle no limit.
+violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if {
+	lib.kind == "HTTPProxy"
+	lib.group == "projectcontour.io"
+	some i, route in object.get(lib.spec, "routes", [])
+	route.enableWebsockets == true
+	some field in ["response", "idle"]
+	value := route.timeoutPolicy[field]
+	path := sprintf("spec.routes[%d].timeoutPolicy.%s", [i, field])
+	not lib.defaulted(path)
+	is_string(value)
+	not lower(value) in contour_unlimited
+	ns := contour_ns(field, value)
+	ns < min_idle * 1000000000
+	seconds := ns / 1000000000
+	msg := sprintf(
+		"%s is %s (%v s%s), below the policy minimum of %d s: %s. Set it to \"infinity\".",
+		[path, show(value), seconds, contour_zero_note(field, value), min_idle, contour_effect[field]],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# haproxy-timeout-format (research §3.1-§3.3, §8): HAProxy times are one
+# whole number with an optional unit; without one it is milliseconds, and
+# compound values ("1h30m") do not parse in the controllers.
+
+violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
+	some key, value in lib.annotations
+	some prefix in haproxy_prefixes
+	startswith(key, prefix)
+	startswith(substring(key, count(prefix), -1), "timeout-")
+	not haproxy_time_ok(value)
+	msg := haproxy_format_message(key, value)
+}
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- nginx-timeout-format ---
+
 nginx_timeouts := ["proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout"]
 
 # The idle timeouts among them (the connect timeout is not one).
@@ -54,15 +235,16 @@ intended_seconds(v) := to_number(n) if {
 	ns % 1000000000 == 0
 }
 
-# The value to suggest for a malformed nginx timeout.
-nginx_fix(name, v) := n if {
+# The value to suggest for a malformed nginx timeout, given the policy's
+# minimum idle timeout.
+nginx_fix(name, v, minimum) := n if {
 	name in nginx_idle_timeouts
 	n := intended_seconds(v)
 } else := n if {
 	name == "proxy-connect-timeout"
 	n := intended_seconds(v)
 	n <= 75
-} else := min_idle if {
+} else := minimum if {
 	name in nginx_idle_timeouts
 } else := 5
 
@@ -72,46 +254,27 @@ nginx_fallback_effect(name) := ", which closes idle WebSockets after a minute" i
 	nginx_defaults[name] == 60
 } else := ""
 
-violation contains lib.violation("nginx-timeout-format", lib.annotation_field(key), msg) if {
-	some name in nginx_timeouts
-	key := concat("", [lib.nginx, name])
-	value := lib.annotations[key]
-	not nginx_seconds(value)
-	msg := nginx_format_message(key, name, value)
-}
-
 # An integer that is not above zero reaches nginx as such; anything else
 # (a unit, spaces, a fraction) makes ingress-nginx fall back to its default.
-nginx_format_message(key, name, value) := sprintf(
-	"%s is %s: ingress-nginx passes it to nginx as a timeout of that many seconds, and zero or a negative number is not a working timeout. Set it to \"%d\".",
-	[key, show(value), nginx_fix(name, value)],
+# minimum is the policy's minimum idle timeout (see nginx_fix).
+nginx_format_message(key, name, value, minimum) := sprintf(
+	concat(" ", [
+		"%s is %s: ingress-nginx passes it to nginx as a timeout of that many seconds,",
+		"and zero or a negative number is not a working timeout. Set it to \"%d\".",
+	]),
+	[key, show(value), nginx_fix(name, value, minimum)],
 ) if {
 	is_string(value)
 	regex.match(`^[+-]?[0-9]+$`, value)
 } else := sprintf(
-	"%s is %s: ingress-nginx wants whole seconds without a unit and silently falls back to its default (%d s unless the ConfigMap changes it) on anything else%s. Set it to \"%d\".",
-	[key, show(value), nginx_defaults[name], nginx_fallback_effect(name), nginx_fix(name, value)],
+	concat(" ", [
+		"%s is %s: ingress-nginx wants whole seconds without a unit and silently falls back to its default",
+		"(%d s unless the ConfigMap changes it) on anything else%s. Set it to \"%d\".",
+	]),
+	[key, show(value), nginx_defaults[name], nginx_fallback_effect(name), nginx_fix(name, value, minimum)],
 )
 
-# ---------------------------------------------------------------------------
-# nginx-connect-timeout-range (research §1.3, §8): the connect timeout
-# "cannot usually exceed 75 seconds" and is not the WebSocket idle timeout.
-
-violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_field(key), msg) if {
-	key := concat("", [lib.nginx, "proxy-connect-timeout"])
-	value := lib.annotations[key]
-	nginx_seconds(value) > 75
-	msg := sprintf(
-		"%s is %s: it only bounds opening the TCP connection to a pod, nginx cannot usually wait longer than 75 s anyway, and a high value just delays failover from dead endpoints; it does not keep WebSockets open (proxy-read-timeout and proxy-send-timeout do). Remove it, or set it to \"5\" (the default).",
-		[key, show(value)],
-	)
-}
-
-# ---------------------------------------------------------------------------
-# websocket-idle-timeout-too-low (research §1-§6): idle or lifetime timeouts
-# below the policy's minimum. A value the mutation injected (listed in
-# input.defaulted) follows the policy's own idle timeout, which a namespace
-# may lower on purpose, so it is skipped.
+# --- websocket-idle-timeout-too-low ---
 
 # The HAProxy spelling of whole seconds: the largest exact unit.
 haproxy_duration(s) := sprintf("%dh", [s / 3600]) if {
@@ -121,20 +284,6 @@ haproxy_duration(s) := sprintf("%dh", [s / 3600]) if {
 	s > 0
 	s % 60 == 0
 } else := sprintf("%ds", [s])
-
-# nginx: read/send timeouts that are well formed (malformed ones are
-# nginx-timeout-format's).
-violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
-	some name in nginx_idle_timeouts
-	key := concat("", [lib.nginx, name])
-	not lib.defaulted(key)
-	value := lib.annotations[key]
-	nginx_seconds(value) < min_idle
-	msg := sprintf(
-		"%s is %s seconds, below the policy minimum of %d s: ingress-nginx closes a WebSocket that carries no traffic in that direction for that long. Set it to \"%d\".",
-		[key, show(value), min_idle, min_idle],
-	)
-}
 
 # HAProxy time units in microseconds (configuration.txt §2.5); a bare number
 # is milliseconds. Integers keep the arithmetic exact.
@@ -151,24 +300,7 @@ haproxy_micros(v) := to_number(m[1]) * haproxy_units[m[2]] if {
 # annotation there is at best ignored).
 haproxy_prefixes := {p | some p in array.concat(lib.haproxytech_prefixes, lib.haproxy_ingress_prefixes)}
 
-violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
-	some prefix in haproxy_prefixes
-	key := concat("", [prefix, "timeout-tunnel"])
-	not lib.defaulted(key)
-	value := lib.annotations[key]
-	micros := haproxy_micros(value)
-	micros < min_idle * 1000000
-	seconds := micros / 1000000
-	msg := sprintf(
-		"%s is %s, that is %v s (a number without a unit is milliseconds), below the policy minimum of %d s: HAProxy closes a WebSocket tunnel that is idle for that long. Set it to \"%s\".",
-		[key, show(value), seconds, min_idle, haproxy_duration(min_idle)],
-	)
-}
-
-# AWS ALB: idle_timeout.timeout_seconds inside load-balancer-attributes. The
-# mutation merges it in and records either the whole annotation or
-# "<annotation>[idle_timeout.timeout_seconds]". ALB caps the value at 4000 s,
-# so a higher policy minimum asks for 4000.
+# The ALB annotation that holds idle_timeout.timeout_seconds.
 alb_attributes := "alb.ingress.kubernetes.io/load-balancer-attributes"
 
 alb_idle_defaulted if lib.defaulted(alb_attributes)
@@ -185,57 +317,8 @@ alb_idle_timeouts contains value if {
 	value := trim_space(concat("=", array.slice(kv, 1, count(kv))))
 }
 
-violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(alb_attributes), msg) if {
-	lib.is_ingress
-	not alb_idle_defaulted
-	some value in alb_idle_timeouts
-	regex.match(`^[0-9]{1,4}$`, value)
-	seconds := to_number(value)
-	seconds >= 1 # 0 and out-of-range values are alb-idle-timeout-range's
-	want := min([min_idle, 4000])
-	seconds < want
-	msg := sprintf(
-		"idle_timeout.timeout_seconds=%s in %s is below the policy minimum of %d s: the ALB closes WebSockets that are idle for longer. Set idle_timeout.timeout_seconds=%d.",
-		[value, alb_attributes, min_idle, want],
-	)
-}
-
-# Kong: read/write timeouts on the Service, in milliseconds (strconv.Atoi).
+# Kong's idle timeouts.
 kong_timeouts := {"konghq.com/read-timeout", "konghq.com/write-timeout"}
-
-violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
-	lib.is_service
-	some key in kong_timeouts
-	not lib.defaulted(key)
-	value := lib.annotations[key]
-	is_string(value)
-	regex.match(`^-?[0-9]{1,15}$`, value)
-	to_number(value) < min_idle * 1000
-	seconds := to_number(value) / 1000
-	msg := sprintf(
-		"%s is %s milliseconds (%v s), below the policy minimum of %d s: Kong closes a WebSocket that is idle for that long, and the value is in milliseconds, not seconds. Set it to \"%d\".",
-		[key, show(value), seconds, min_idle, min_idle * 1000],
-	)
-}
-
-# GKE BackendConfig: timeoutSec caps the whole life of a WebSocket, idle or
-# not (default 30 s).
-violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeoutSec", msg) if {
-	lib.kind == "BackendConfig"
-	lib.group == "cloud.google.com"
-	not lib.defaulted("spec.timeoutSec")
-	t := lib.spec.timeoutSec
-	is_number(t)
-	t < min_idle
-	msg := sprintf(
-		"spec.timeoutSec is %v, below the policy minimum of %d s: the Google Cloud load balancer ends every WebSocket after that many seconds, even an active one. Set spec.timeoutSec to %d.",
-		[t, min_idle, min_idle],
-	)
-}
-
-# Contour HTTPProxy: per-route response and idle timeouts on WebSocket
-# routes. Go durations, or "infinity"/"infinite"; a zero duration means
-# unset, which for response is Envoy's 15 s default and for idle no limit.
 
 contour_unlimited := {"infinity", "infinite"}
 
@@ -253,35 +336,12 @@ contour_effect := {
 	"idle": "Envoy closes the WebSocket after that long without traffic",
 }
 
-violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if {
-	lib.kind == "HTTPProxy"
-	lib.group == "projectcontour.io"
-	some i, route in object.get(lib.spec, "routes", [])
-	route.enableWebsockets == true
-	some field in ["response", "idle"]
-	value := route.timeoutPolicy[field]
-	path := sprintf("spec.routes[%d].timeoutPolicy.%s", [i, field])
-	not lib.defaulted(path)
-	is_string(value)
-	not lower(value) in contour_unlimited
-	ns := contour_ns(field, value)
-	ns < min_idle * 1000000000
-	seconds := ns / 1000000000
-	msg := sprintf(
-		"%s is %s (%v s%s), below the policy minimum of %d s: %s. Set it to \"infinity\".",
-		[path, show(value), seconds, contour_zero_note(field, value), min_idle, contour_effect[field]],
-	)
-}
-
 contour_zero_note(field, v) := "; Contour reads a zero duration as unset, so Envoy's 15 s default applies" if {
 	field == "response"
 	duration_ns(v) == 0
 } else := ""
 
-# ---------------------------------------------------------------------------
-# haproxy-timeout-format (research §3.1-§3.3, §8): HAProxy times are one
-# whole number with an optional unit; without one it is milliseconds, and
-# compound values ("1h30m") do not parse in the controllers.
+# --- haproxy-timeout-format ---
 
 haproxy_time_ok(v) if {
 	is_string(v)
@@ -297,31 +357,33 @@ haproxy_spelling(ns) := haproxy_duration(ns / 1000000000) if {
 	ns % 1000 == 0
 }
 
-violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
-	some key, value in lib.annotations
-	some prefix in haproxy_prefixes
-	startswith(key, prefix)
-	startswith(substring(key, count(prefix), -1), "timeout-")
-	not haproxy_time_ok(value)
-	msg := haproxy_format_message(key, value)
-}
-
 # A bare number: HAProxy reads milliseconds, the user almost always meant
 # seconds.
 haproxy_format_message(key, value) := sprintf(
-	"%s is %s: HAProxy reads a number without a unit as milliseconds, so this is %v s, not %s s, and WebSockets or requests are cut that quickly. Set it to \"%s\" (or \"%sms\" if you really mean milliseconds).",
+	concat(" ", [
+		"%s is %s: HAProxy reads a number without a unit as milliseconds,",
+		"so this is %v s, not %s s, and WebSockets or requests are cut that quickly.",
+		"Set it to \"%s\" (or \"%sms\" if you really mean milliseconds).",
+	]),
 	[key, show(value), to_number(value) / 1000, value, haproxy_duration(to_number(value)), value],
 ) if {
 	is_string(value)
 	regex.match(`^[0-9]{1,12}$`, value)
 } else := sprintf(
-	"%s is %s: HAProxy timeouts are one whole number followed by one unit (us, ms, s, m, h or d); the controller cannot use anything else (no spaces, fractions or compound values such as \"1h30m\"). Set it to \"%s\".",
+	concat(" ", [
+		"%s is %s: HAProxy timeouts are one whole number followed by one unit (us,",
+		"ms, s, m, h or d); the controller cannot use anything else (no spaces,",
+		"fractions or compound values such as \"1h30m\"). Set it to \"%s\".",
+	]),
 	[key, show(value), haproxy_spelling(duration_ns(trim_space(value)))],
 ) if {
 	is_string(value)
 	duration_ns(trim_space(value)) > 0
 } else := sprintf(
-	"%s is %s: HAProxy timeouts are one whole number followed by one unit (us, ms, s, m, h or d); the controller cannot use anything else. Set it to %s.",
+	concat(" ", [
+		"%s is %s: HAProxy timeouts are one whole number followed by one unit (us, ms, s, m, h or d);",
+		"the controller cannot use anything else. Set it to %s.",
+	]),
 	[key, show(value), haproxy_example(key)],
 )
 

@@ -35,10 +35,6 @@ backend_config(t) := {"apiVersion": "cloud.google.com/v1", "kind": "BackendConfi
 
 http_proxy(routes) := {"apiVersion": "projectcontour.io/v1", "kind": "HTTPProxy", "metadata": {"name": "ws"}, "spec": {"routes": routes}}
 
-violations(obj) := vs if {
-	vs := timeouts.violation with input as input_for(obj)
-}
-
 # The rule fired on field with a message that contains fix.
 fires(vs, rule, field, fix) if {
 	some v in vs
@@ -57,32 +53,54 @@ ann(key) := sprintf("metadata.annotations[%s]", [key])
 
 test_nginx_timeout_format_unit_suffix if {
 	key := nginx("proxy-read-timeout")
-	fires(violations(ingress({key: "3600s"})), "nginx-timeout-format", ann(key), "falls back to its default (60 s")
-	fires(violations(ingress({key: "3600s"})), "nginx-timeout-format", ann(key), "Set it to \"3600\".")
+	fires(timeouts.violation, "nginx-timeout-format", ann(key), "falls back to its default (60 s") with input as input_for(ingress({key: "3600s"}))
+	fires(timeouts.violation, "nginx-timeout-format", ann(key), "Set it to \"3600\".") with input as input_for(ingress({key: "3600s"}))
 }
 
 test_nginx_timeout_format_all_three_keys if {
 	every name in ["proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout"] {
-		fires(violations(ingress({nginx(name): "abc"})), "nginx-timeout-format", ann(nginx(name)), "Set it to")
+		fires(timeouts.violation, "nginx-timeout-format", ann(nginx(name)), "Set it to") with input as input_for(ingress({nginx(name): "abc"}))
 	}
 }
 
 test_nginx_timeout_format_intended_value if {
-	fires(violations(ingress({nginx("proxy-send-timeout"): "1h"})), "nginx-timeout-format", ann(nginx("proxy-send-timeout")), "Set it to \"3600\".")
-	fires(violations(ingress({nginx("proxy-read-timeout"): " 3600"})), "nginx-timeout-format", ann(nginx("proxy-read-timeout")), "Set it to \"3600\".")
-	fires(violations(ingress({nginx("proxy-read-timeout"): "7200 "})), "nginx-timeout-format", ann(nginx("proxy-read-timeout")), "Set it to \"7200\".")
-	fires(violations(ingress({nginx("proxy-connect-timeout"): "10s"})), "nginx-timeout-format", ann(nginx("proxy-connect-timeout")), "Set it to \"10\".")
-	fires(violations(ingress({nginx("proxy-connect-timeout"): "1h"})), "nginx-timeout-format", ann(nginx("proxy-connect-timeout")), "Set it to \"5\".")
+	fires(
+		timeouts.violation, "nginx-timeout-format", ann(nginx("proxy-send-timeout")),
+		"Set it to \"3600\".",
+	) with input as input_for(ingress({nginx("proxy-send-timeout"): "1h"}))
+	fires(
+		timeouts.violation, "nginx-timeout-format", ann(nginx("proxy-read-timeout")),
+		"Set it to \"3600\".",
+	) with input as input_for(ingress({nginx("proxy-read-timeout"): " 3600"}))
+	fires(
+		timeouts.violation, "nginx-timeout-format", ann(nginx("proxy-read-timeout")),
+		"Set it to \"7200\".",
+	) with input as input_for(ingress({nginx("proxy-read-timeout"): "7200 "}))
+	fires(
+		timeouts.violation, "nginx-timeout-format", ann(nginx("proxy-connect-timeout")),
+		"Set it to \"10\".",
+	) with input as input_for(ingress({nginx("proxy-connect-timeout"): "10s"}))
+	fires(
+		timeouts.violation, "nginx-timeout-format", ann(nginx("proxy-connect-timeout")),
+		"Set it to \"5\".",
+	) with input as input_for(ingress({nginx("proxy-connect-timeout"): "1h"}))
 }
 
 test_nginx_timeout_format_zero_and_negative if {
 	every v in ["0", "-5", "00"] {
-		fires(violations(ingress({nginx("proxy-read-timeout"): v})), "nginx-timeout-format", ann(nginx("proxy-read-timeout")), "Set it to \"3600\".")
+		fires(
+			timeouts.violation, "nginx-timeout-format", ann(nginx("proxy-read-timeout")),
+			"Set it to \"3600\".",
+		) with input as input_for(ingress({nginx("proxy-read-timeout"): v}))
 	}
 }
 
 test_nginx_timeout_format_compliant if {
-	silent(violations(ingress({nginx("proxy-read-timeout"): "3600", nginx("proxy-send-timeout"): "60", nginx("proxy-connect-timeout"): "5"})), "nginx-timeout-format")
+	silent(timeouts.violation, "nginx-timeout-format") with input as input_for(ingress({
+		nginx("proxy-read-timeout"): "3600",
+		nginx("proxy-send-timeout"): "60",
+		nginx("proxy-connect-timeout"): "5",
+	}))
 }
 
 test_nginx_timeout_format_custom_prefix if {
@@ -97,18 +115,21 @@ test_nginx_timeout_format_custom_prefix if {
 
 test_nginx_connect_timeout_range_above_75 if {
 	every v in ["76", "3600"] {
-		fires(violations(ingress({nginx("proxy-connect-timeout"): v})), "nginx-connect-timeout-range", ann(nginx("proxy-connect-timeout")), "Remove it, or set it to \"5\"")
+		fires(
+			timeouts.violation, "nginx-connect-timeout-range", ann(nginx("proxy-connect-timeout")),
+			"Remove it, or set it to \"5\"",
+		) with input as input_for(ingress({nginx("proxy-connect-timeout"): v}))
 	}
 }
 
 test_nginx_connect_timeout_range_compliant if {
 	every v in ["5", "75", "1"] {
-		silent(violations(ingress({nginx("proxy-connect-timeout"): v})), "nginx-connect-timeout-range")
+		silent(timeouts.violation, "nginx-connect-timeout-range") with input as input_for(ingress({nginx("proxy-connect-timeout"): v}))
 	}
 }
 
 test_nginx_connect_timeout_range_malformed_left_to_format if {
-	vs := violations(ingress({nginx("proxy-connect-timeout"): "3600s"}))
+	vs := timeouts.violation with input as input_for(ingress({nginx("proxy-connect-timeout"): "3600s"}))
 	silent(vs, "nginx-connect-timeout-range")
 	fires(vs, "nginx-timeout-format", ann(nginx("proxy-connect-timeout")), "Set it to \"5\"")
 }
@@ -117,22 +138,25 @@ test_nginx_connect_timeout_range_malformed_left_to_format if {
 
 test_websocket_idle_timeout_too_low_nginx if {
 	every name in ["proxy-read-timeout", "proxy-send-timeout"] {
-		fires(violations(ingress({nginx(name): "60"})), "websocket-idle-timeout-too-low", ann(nginx(name)), "Set it to \"3600\"")
+		fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(nginx(name)), "Set it to \"3600\"") with input as input_for(ingress({nginx(name): "60"}))
 	}
 }
 
 test_websocket_idle_timeout_too_low_nginx_ok if {
-	silent(violations(ingress({nginx("proxy-read-timeout"): "3600", nginx("proxy-send-timeout"): "86400"})), "websocket-idle-timeout-too-low")
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(ingress({
+		nginx("proxy-read-timeout"): "3600",
+		nginx("proxy-send-timeout"): "86400",
+	}))
 }
 
 test_websocket_idle_timeout_too_low_nginx_malformed_left_to_format if {
 	every v in ["60s", "0", "-5", " 60"] {
-		silent(violations(ingress({nginx("proxy-read-timeout"): v})), "websocket-idle-timeout-too-low")
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(ingress({nginx("proxy-read-timeout"): v}))
 	}
 }
 
 test_websocket_idle_timeout_too_low_nginx_connect_ignored if {
-	silent(violations(ingress({nginx("proxy-connect-timeout"): "5"})), "websocket-idle-timeout-too-low")
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(ingress({nginx("proxy-connect-timeout"): "5"}))
 }
 
 test_websocket_idle_timeout_too_low_policy_minimum if {
@@ -153,17 +177,17 @@ test_websocket_idle_timeout_too_low_defaulted_skipped if {
 test_websocket_idle_timeout_too_low_haproxy_prefixes if {
 	every prefix in ["haproxy-ingress.github.io/", "ingress.kubernetes.io/", "haproxy.org/", "haproxy.com/"] {
 		key := concat("", [prefix, "timeout-tunnel"])
-		fires(violations(ingress({key: "30m"})), "websocket-idle-timeout-too-low", ann(key), "Set it to \"1h\"")
+		fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: "30m"}))
 	}
 }
 
 test_websocket_idle_timeout_too_low_haproxy_units if {
 	key := "haproxy-ingress.github.io/timeout-tunnel"
 	every v in ["3600", "3600000us", "59m", "3599s"] {
-		fires(violations(ingress({key: v})), "websocket-idle-timeout-too-low", ann(key), "Set it to \"1h\"")
+		fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: v}))
 	}
 	every v in ["3600000", "3600000ms", "3600s", "60m", "1h", "1d"] {
-		silent(violations(ingress({key: v})), "websocket-idle-timeout-too-low")
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(ingress({key: v}))
 	}
 }
 
@@ -182,12 +206,18 @@ alb_key := "alb.ingress.kubernetes.io/load-balancer-attributes"
 
 test_websocket_idle_timeout_too_low_alb if {
 	obj := ingress({alb_key: "deletion_protection.enabled=true,idle_timeout.timeout_seconds=60"})
-	fires(violations(obj), "websocket-idle-timeout-too-low", ann(alb_key), "Set idle_timeout.timeout_seconds=3600")
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(alb_key), "Set idle_timeout.timeout_seconds=3600") with input as input_for(obj)
 }
 
 test_websocket_idle_timeout_too_low_alb_ok if {
-	every v in ["idle_timeout.timeout_seconds=3600", "idle_timeout.timeout_seconds=4000", "idle_timeout.timeout_seconds=0", "idle_timeout.timeout_seconds=abc", "deletion_protection.enabled=true"] {
-		silent(violations(ingress({alb_key: v})), "websocket-idle-timeout-too-low")
+	every v in [
+		"idle_timeout.timeout_seconds=3600",
+		"idle_timeout.timeout_seconds=4000",
+		"idle_timeout.timeout_seconds=0",
+		"idle_timeout.timeout_seconds=abc",
+		"deletion_protection.enabled=true",
+	] {
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(ingress({alb_key: v}))
 	}
 }
 
@@ -195,7 +225,10 @@ test_websocket_idle_timeout_too_low_alb_capped_at_4000 if {
 	obj := ingress({alb_key: "idle_timeout.timeout_seconds=4000"})
 	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 7200}])
 	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as doc
-	doc2 := json.patch(input_for(ingress({alb_key: "idle_timeout.timeout_seconds=3600"})), [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 7200}])
+	doc2 := json.patch(
+		input_for(ingress({alb_key: "idle_timeout.timeout_seconds=3600"})),
+		[{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": 7200}],
+	)
 	fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(alb_key), "Set idle_timeout.timeout_seconds=4000") with input as doc2
 }
 
@@ -208,16 +241,20 @@ test_websocket_idle_timeout_too_low_alb_defaulted_skipped if {
 
 test_websocket_idle_timeout_too_low_kong if {
 	every key in ["konghq.com/read-timeout", "konghq.com/write-timeout"] {
-		fires(violations(service({key: "3600"})), "websocket-idle-timeout-too-low", ann(key), "Set it to \"3600000\"")
-		fires(violations(service({key: "60000"})), "websocket-idle-timeout-too-low", ann(key), "milliseconds")
+		fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(key), "Set it to \"3600000\"") with input as input_for(service({key: "3600"}))
+		fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(key), "milliseconds") with input as input_for(service({key: "60000"}))
 	}
 }
 
 test_websocket_idle_timeout_too_low_kong_ok if {
-	silent(violations(service({"konghq.com/read-timeout": "3600000", "konghq.com/write-timeout": "86400000", "konghq.com/connect-timeout": "5000"})), "websocket-idle-timeout-too-low")
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(service({
+		"konghq.com/read-timeout": "3600000",
+		"konghq.com/write-timeout": "86400000",
+		"konghq.com/connect-timeout": "5000",
+	}))
 
 	# Kong reads these from the Service only.
-	silent(violations(ingress({"konghq.com/read-timeout": "3600"})), "websocket-idle-timeout-too-low")
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(ingress({"konghq.com/read-timeout": "3600"}))
 }
 
 test_websocket_idle_timeout_too_low_kong_defaulted_skipped if {
@@ -226,20 +263,20 @@ test_websocket_idle_timeout_too_low_kong_defaulted_skipped if {
 }
 
 test_websocket_idle_timeout_too_low_backend_config if {
-	fires(violations(backend_config(30)), "websocket-idle-timeout-too-low", "spec.timeoutSec", "Set spec.timeoutSec to 3600")
-	silent(violations(backend_config(3600)), "websocket-idle-timeout-too-low")
-	silent(violations(backend_config(86400)), "websocket-idle-timeout-too-low")
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", "spec.timeoutSec", "Set spec.timeoutSec to 3600") with input as input_for(backend_config(30))
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(backend_config(3600))
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(backend_config(86400))
 	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(backend_config(600), ["spec.timeoutSec"])
 }
 
 test_websocket_idle_timeout_too_low_contour_response if {
 	obj := http_proxy([{"enableWebsockets": true, "timeoutPolicy": {"response": "15s"}}])
-	fires(violations(obj), "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.response", "Set it to \"infinity\"")
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.response", "Set it to \"infinity\"") with input as input_for(obj)
 }
 
 test_websocket_idle_timeout_too_low_contour_zero_response_is_default if {
 	obj := http_proxy([{"enableWebsockets": true, "timeoutPolicy": {"response": "0s"}}])
-	fires(violations(obj), "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.response", "Envoy's 15 s default")
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.response", "Envoy's 15 s default") with input as input_for(obj)
 }
 
 test_websocket_idle_timeout_too_low_contour_idle if {
@@ -247,7 +284,7 @@ test_websocket_idle_timeout_too_low_contour_idle if {
 		{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity", "idle": "5m"}},
 		{"enableWebsockets": true, "timeoutPolicy": {"response": "infinite", "idle": "30m"}},
 	])
-	vs := violations(obj)
+	vs := timeouts.violation with input as input_for(obj)
 	fires(vs, "websocket-idle-timeout-too-low", "spec.routes[0].timeoutPolicy.idle", "Set it to \"infinity\"")
 	fires(vs, "websocket-idle-timeout-too-low", "spec.routes[1].timeoutPolicy.idle", "Set it to \"infinity\"")
 	count([v | some v in vs; v.rule == "websocket-idle-timeout-too-low"]) == 2
@@ -259,7 +296,7 @@ test_websocket_idle_timeout_too_low_contour_ok if {
 		{"enableWebsockets": true, "timeoutPolicy": {"response": "2h", "idle": "1h30m"}},
 		{"enableWebsockets": false, "timeoutPolicy": {"response": "15s"}},
 	])
-	silent(violations(obj), "websocket-idle-timeout-too-low")
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_for(obj)
 }
 
 test_websocket_idle_timeout_too_low_contour_defaulted_skipped if {
@@ -272,33 +309,49 @@ test_websocket_idle_timeout_too_low_contour_defaulted_skipped if {
 test_haproxy_timeout_format_bare_number if {
 	every prefix in ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", "haproxy-ingress.github.io/"] {
 		key := concat("", [prefix, "timeout-tunnel"])
-		fires(violations(ingress({key: "3600"})), "haproxy-timeout-format", ann(key), "this is 3.6 s")
-		fires(violations(ingress({key: "3600"})), "haproxy-timeout-format", ann(key), "Set it to \"1h\"")
+		fires(timeouts.violation, "haproxy-timeout-format", ann(key), "this is 3.6 s") with input as input_for(ingress({key: "3600"}))
+		fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: "3600"}))
 	}
 }
 
 test_haproxy_timeout_format_any_timeout_key if {
-	fires(violations(service({"haproxy.org/timeout-server": "50"})), "haproxy-timeout-format", ann("haproxy.org/timeout-server"), "Set it to \"50s\"")
-	fires(violations(ingress({"haproxy-ingress.github.io/timeout-client-fin": "90"})), "haproxy-timeout-format", ann("haproxy-ingress.github.io/timeout-client-fin"), "Set it to \"90s\"")
+	fires(
+		timeouts.violation, "haproxy-timeout-format", ann("haproxy.org/timeout-server"),
+		"Set it to \"50s\"",
+	) with input as input_for(service({"haproxy.org/timeout-server": "50"}))
+	fires(
+		timeouts.violation, "haproxy-timeout-format", ann("haproxy-ingress.github.io/timeout-client-fin"),
+		"Set it to \"90s\"",
+	) with input as input_for(ingress({"haproxy-ingress.github.io/timeout-client-fin": "90"}))
 }
 
 test_haproxy_timeout_format_malformed if {
 	key := "haproxy-ingress.github.io/timeout-tunnel"
-	fires(violations(ingress({key: "1h30m"})), "haproxy-timeout-format", ann(key), "Set it to \"90m\"")
-	fires(violations(ingress({key: " 1h"})), "haproxy-timeout-format", ann(key), "Set it to \"1h\"")
-	fires(violations(ingress({key: "1.5s"})), "haproxy-timeout-format", ann(key), "Set it to \"1500ms\"")
-	fires(violations(ingress({key: "1 h"})), "haproxy-timeout-format", ann(key), "Set it to \"1h\"")
-	fires(violations(ingress({"haproxy.org/timeout-server": "soon"})), "haproxy-timeout-format", ann("haproxy.org/timeout-server"), "e.g. \"30s\"")
+	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"90m\"") with input as input_for(ingress({key: "1h30m"}))
+	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: " 1h"}))
+	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1500ms\"") with input as input_for(ingress({key: "1.5s"}))
+	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: "1 h"}))
+	fires(
+		timeouts.violation, "haproxy-timeout-format", ann("haproxy.org/timeout-server"),
+		"e.g. \"30s\"",
+	) with input as input_for(ingress({"haproxy.org/timeout-server": "soon"}))
 }
 
 test_haproxy_timeout_format_compliant if {
 	every v in ["1h", "3600s", "3600000ms", "500us", "1d", "50s", "0s"] {
-		silent(violations(ingress({"haproxy.org/timeout-server": v, "haproxy-ingress.github.io/timeout-tunnel": v})), "haproxy-timeout-format")
+		silent(timeouts.violation, "haproxy-timeout-format") with input as input_for(ingress({
+			"haproxy.org/timeout-server": v,
+			"haproxy-ingress.github.io/timeout-tunnel": v,
+		}))
 	}
 }
 
 test_haproxy_timeout_format_other_keys_ignored if {
-	silent(violations(ingress({"haproxy.org/load-balance": "leastconn", "example.com/timeout-tunnel": "3600", nginx("proxy-read-timeout"): "3600"})), "haproxy-timeout-format")
+	silent(timeouts.violation, "haproxy-timeout-format") with input as input_for(ingress({
+		"haproxy.org/load-balance": "leastconn",
+		"example.com/timeout-tunnel": "3600",
+		nginx("proxy-read-timeout"): "3600",
+	}))
 }
 
 # --- what the mutation injects --------------------------------------------------
@@ -349,7 +402,12 @@ mutated_http_proxy := http_proxy([
 # The values are clean on their own, and also when listed as defaulted.
 test_mutation_defaults_no_timeouts_violation if {
 	every obj in [mutated_nginx, mutated_haproxy, mutated_alb, mutated_service, backend_config(3600), mutated_http_proxy] {
-		count(violations(obj)) == 0
-		count(timeouts.violation) == 0 with input as input_defaulted(obj, ["nginx.ingress.kubernetes.io/proxy-read-timeout", "haproxy-ingress.github.io/timeout-tunnel", "konghq.com/read-timeout", "spec.timeoutSec"])
+		count(timeouts.violation) == 0 with input as input_for(obj)
+		count(timeouts.violation) == 0 with input as input_defaulted(obj, [
+			"nginx.ingress.kubernetes.io/proxy-read-timeout",
+			"haproxy-ingress.github.io/timeout-tunnel",
+			"konghq.com/read-timeout",
+			"spec.timeoutSec",
+		])
 	}
 }

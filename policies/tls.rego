@@ -17,6 +17,75 @@ bool_false := {"0", "f", "F", "FALSE", "false", "False"}
 # tls-required (research §0, §8): a ws:// WebSocket is readable and
 # alterable on the way, and browsers refuse it from https:// pages.
 
+# METADATA
+# title: TLS violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
+violation contains lib.violation("tls-required", "spec.tls", msg) if {
+	lib.is_ingress
+	not terminated_in_front
+	count(uncovered) > 0
+	msg := sprintf(
+		concat(" ", [
+			"spec.tls does not cover %s: WebSocket clients there connect with plaintext ws://,",
+			"which anyone on the path can read or alter and which browsers block from https:// pages.",
+			"Add a spec.tls entry with hosts %s and a certificate secretName (or,",
+			"if TLS ends at a load balancer in front, set %sforce-ssl-redirect: \"true\").",
+		]),
+		[concat(", ", uncovered), json.marshal(uncovered), lib.nginx],
+	)
+}
+
+# An Ingress without host names (default backend or host-less rules) and
+# without any spec.tls serves every request in plaintext.
+violation contains lib.violation("tls-required", "spec.tls", msg) if {
+	lib.is_ingress
+	not terminated_in_front
+	count(rule_hosts) == 0
+	not lib.has_tls
+	msg := sprintf(
+		concat(" ", [
+			"The Ingress has no spec.tls, so its WebSockets are only reachable as plaintext ws://,",
+			"which anyone on the path can read or alter and which browsers block from https:// pages.",
+			"Give its rules a host and add a spec.tls entry with that host and a certificate secretName (or,",
+			"if TLS ends at a load balancer in front, set %sforce-ssl-redirect: \"true\").",
+		]),
+		[lib.nginx],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# ssl-redirect-disabled (research §1.3, §3.2, §3.3, §8): with the redirect
+# off, a TLS host still answers plain http:// and ws://. The ACME HTTP-01
+# path is exempt from the redirect already, so it is no reason to turn it off.
+
+violation contains lib.violation("ssl-redirect-disabled", lib.annotation_field(key), msg) if {
+	lib.is_ingress
+	lib.has_tls
+	some key in ssl_redirect_keys
+	value := lib.annotations[key]
+	value in bool_false
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s on an Ingress with spec.tls: its hosts then also answer plain http:// and ws://,",
+			"so cookies, tokens and WebSocket frames can travel unencrypted (WebSocket clients",
+			"do not follow redirects, they must use wss://). Set it to \"true\" (or remove it",
+			"where redirecting is the controller's default).",
+		]),
+		[key, json.marshal(value)],
+	)
+}
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- tls-required ---
+
 # Hosts the Ingress rules serve (lower case; "" rules serve every host).
 rule_hosts contains lower(host) if {
 	some rule in object.get(lib.spec, "rules", [])
@@ -25,11 +94,11 @@ rule_hosts contains lower(host) if {
 	host != ""
 }
 
-tls_entries := object.get(lib.spec, "tls", [])
+spec_tls := object.get(lib.spec, "tls", [])
 
 # Hosts listed in spec.tls.
-tls_hosts contains lower(host) if {
-	some entry in tls_entries
+listed_hosts contains lower(host) if {
+	some entry in spec_tls
 	some host in object.get(entry, "hosts", [])
 	is_string(host)
 }
@@ -37,19 +106,19 @@ tls_hosts contains lower(host) if {
 # A spec.tls entry without hosts uses its certificate for whatever names it
 # holds (the API's "wildcard host setting of the controller"): which hosts it
 # covers cannot be told from the Ingress, so it is taken to cover all.
-tls_entry_without_hosts if {
-	some entry in tls_entries
+entry_without_hosts if {
+	some entry in spec_tls
 	count(object.get(entry, "hosts", [])) == 0
 }
 
-covered(host) if host in tls_hosts
+covered(host) if host in listed_hosts
 
-covered(_) if tls_entry_without_hosts
+covered(_) if entry_without_hosts
 
 # A wildcard TLS host covers exactly one more label: *.example.com covers
 # ws.example.com, not example.com nor a.ws.example.com.
 covered(host) if {
-	some pattern in tls_hosts
+	some pattern in listed_hosts
 	startswith(pattern, "*.")
 	suffix := substring(pattern, 1, -1)
 	endswith(host, suffix)
@@ -75,48 +144,10 @@ terminated_in_front if {
 
 uncovered := sort([host | some host in rule_hosts; not covered(host)])
 
-violation contains lib.violation("tls-required", "spec.tls", msg) if {
-	lib.is_ingress
-	not terminated_in_front
-	count(uncovered) > 0
-	msg := sprintf(
-		"spec.tls does not cover %s: WebSocket clients there connect with plaintext ws://, which anyone on the path can read or alter and which browsers block from https:// pages. Add a spec.tls entry with hosts %s and a certificate secretName (or, if TLS ends at a load balancer in front, set %sforce-ssl-redirect: \"true\").",
-		[concat(", ", uncovered), json.marshal(uncovered), lib.nginx],
-	)
-}
-
-# An Ingress without host names (default backend or host-less rules) and
-# without any spec.tls serves every request in plaintext.
-violation contains lib.violation("tls-required", "spec.tls", msg) if {
-	lib.is_ingress
-	not terminated_in_front
-	count(rule_hosts) == 0
-	not lib.has_tls
-	msg := sprintf(
-		"The Ingress has no spec.tls, so its WebSockets are only reachable as plaintext ws://, which anyone on the path can read or alter and which browsers block from https:// pages. Give its rules a host and add a spec.tls entry with that host and a certificate secretName (or, if TLS ends at a load balancer in front, set %sforce-ssl-redirect: \"true\").",
-		[lib.nginx],
-	)
-}
-
-# ---------------------------------------------------------------------------
-# ssl-redirect-disabled (research §1.3, §3.2, §3.3, §8): with the redirect
-# off, a TLS host still answers plain http:// and ws://. The ACME HTTP-01
-# path is exempt from the redirect already, so it is no reason to turn it off.
+# --- ssl-redirect-disabled ---
 
 ssl_redirect_keys contains concat("", [lib.nginx, "ssl-redirect"])
 
 ssl_redirect_keys contains concat("", [prefix, "ssl-redirect"]) if {
 	some prefix in array.concat(lib.haproxytech_prefixes, lib.haproxy_ingress_prefixes)
-}
-
-violation contains lib.violation("ssl-redirect-disabled", lib.annotation_field(key), msg) if {
-	lib.is_ingress
-	lib.has_tls
-	some key in ssl_redirect_keys
-	value := lib.annotations[key]
-	value in bool_false
-	msg := sprintf(
-		"%s is %s on an Ingress with spec.tls: its hosts then also answer plain http:// and ws://, so cookies, tokens and WebSocket frames can travel unencrypted (WebSocket clients do not follow redirects, they must use wss://). Set it to \"true\" (or remove it where redirecting is the controller's default).",
-		[key, json.marshal(value)],
-	)
 }

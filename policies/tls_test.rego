@@ -26,10 +26,6 @@ hosts_spec(hosts, tls_hosts) := {"rules": [{"host": h} | some h in hosts]} if {
 	tls_hosts == null
 } else := {"rules": [{"host": h} | some h in hosts], "tls": [{"hosts": tls_hosts, "secretName": "ws-tls"}]}
 
-violations(obj) := vs if {
-	vs := tls.violation with input as input_for(obj)
-}
-
 # The rule fired on field with a message that contains fix.
 fires(vs, rule, field, fix) if {
 	some v in vs
@@ -44,46 +40,50 @@ silent(vs, rule) if count([v | some v in vs; v.rule == rule]) == 0
 
 test_tls_required_no_tls if {
 	obj := ingress({}, hosts_spec(["ws.example.com"], null))
-	fires(violations(obj), "tls-required", "spec.tls", "Add a spec.tls entry with hosts [\"ws.example.com\"]")
+	fires(tls.violation, "tls-required", "spec.tls", "Add a spec.tls entry with hosts [\"ws.example.com\"]") with input as input_for(obj)
 }
 
 test_tls_required_host_not_covered if {
 	obj := ingress({}, hosts_spec(["ws.example.com", "api.example.org"], ["ws.example.com"]))
-	vs := violations(obj)
+	vs := tls.violation with input as input_for(obj)
 	fires(vs, "tls-required", "spec.tls", "does not cover api.example.org:")
 	fires(vs, "tls-required", "spec.tls", "hosts [\"api.example.org\"]")
 }
 
 test_tls_required_all_covered if {
-	silent(violations(ingress({}, hosts_spec(["ws.example.com", "api.example.com"], ["api.example.com", "ws.example.com"]))), "tls-required")
+	obj := ingress({}, hosts_spec(["ws.example.com", "api.example.com"], ["api.example.com", "ws.example.com"]))
+	silent(tls.violation, "tls-required") with input as input_for(obj)
 }
 
 test_tls_required_case_insensitive if {
-	silent(violations(ingress({}, hosts_spec(["ws.example.com"], ["WS.Example.com"]))), "tls-required")
+	silent(tls.violation, "tls-required") with input as input_for(ingress({}, hosts_spec(["ws.example.com"], ["WS.Example.com"])))
 }
 
 test_tls_required_wildcard_one_level if {
-	silent(violations(ingress({}, hosts_spec(["ws.example.com", "api.example.com"], ["*.example.com"]))), "tls-required")
+	silent(tls.violation, "tls-required") with input as input_for(ingress({}, hosts_spec(["ws.example.com", "api.example.com"], ["*.example.com"])))
 }
 
 test_tls_required_wildcard_not_deeper_nor_apex if {
-	vs := violations(ingress({}, hosts_spec(["a.ws.example.com", "example.com"], ["*.example.com"])))
+	vs := tls.violation with input as input_for(ingress({}, hosts_spec(["a.ws.example.com", "example.com"], ["*.example.com"])))
 	fires(vs, "tls-required", "spec.tls", "does not cover a.ws.example.com, example.com:")
 }
 
 test_tls_required_wildcard_rule_host if {
-	silent(violations(ingress({}, hosts_spec(["*.example.com"], ["*.example.com"]))), "tls-required")
-	fires(violations(ingress({}, hosts_spec(["*.example.com"], ["ws.example.com"]))), "tls-required", "spec.tls", "hosts [\"*.example.com\"]")
+	silent(tls.violation, "tls-required") with input as input_for(ingress({}, hosts_spec(["*.example.com"], ["*.example.com"])))
+	fires(
+		tls.violation, "tls-required", "spec.tls",
+		"hosts [\"*.example.com\"]",
+	) with input as input_for(ingress({}, hosts_spec(["*.example.com"], ["ws.example.com"])))
 }
 
 test_tls_required_tls_entry_without_hosts if {
 	obj := ingress({}, {"rules": [{"host": "ws.example.com"}], "tls": [{"secretName": "default-cert"}]})
-	silent(violations(obj), "tls-required")
+	silent(tls.violation, "tls-required") with input as input_for(obj)
 }
 
 test_tls_required_no_hosts_no_tls if {
 	obj := ingress({}, {"defaultBackend": {"service": {"name": "chat", "port": {"number": 80}}}})
-	fires(violations(obj), "tls-required", "spec.tls", "add a spec.tls entry")
+	fires(tls.violation, "tls-required", "spec.tls", "add a spec.tls entry") with input as input_for(obj)
 }
 
 test_tls_required_terminated_in_front if {
@@ -94,7 +94,7 @@ test_tls_required_terminated_in_front if {
 		{"networking.gke.io/managed-certificates": "ws-cert"},
 		{"ingress.gcp.kubernetes.io/pre-shared-cert": "ws-cert"},
 	] {
-		silent(violations(ingress(annotations, spec)), "tls-required")
+		silent(tls.violation, "tls-required") with input as input_for(ingress(annotations, spec))
 	}
 }
 
@@ -105,7 +105,7 @@ test_tls_required_not_terminated_in_front if {
 		{"alb.ingress.kubernetes.io/certificate-arn": ""},
 		{"nginx.org/redirect-to-https": "true"},
 	] {
-		fires(violations(ingress(annotations, spec)), "tls-required", "spec.tls", "force-ssl-redirect: \"true\"")
+		fires(tls.violation, "tls-required", "spec.tls", "force-ssl-redirect: \"true\"") with input as input_for(ingress(annotations, spec))
 	}
 }
 
@@ -113,12 +113,12 @@ test_tls_required_custom_nginx_prefix if {
 	obj := ingress({"nginx.example.com/force-ssl-redirect": "true"}, hosts_spec(["ws.example.com"], null))
 	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}])
 	silent(tls.violation, "tls-required") with input as doc
-	fires(violations(obj), "tls-required", "spec.tls", "nginx.ingress.kubernetes.io/force-ssl-redirect")
+	fires(tls.violation, "tls-required", "spec.tls", "nginx.ingress.kubernetes.io/force-ssl-redirect") with input as input_for(obj)
 }
 
 test_tls_required_only_ingress if {
 	svc := {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "chat"}, "spec": {"ports": [{"name": "ws", "port": 80}]}}
-	silent(violations(svc), "tls-required")
+	silent(tls.violation, "tls-required") with input as input_for(svc)
 }
 
 # --- ssl-redirect-disabled ---------------------------------------------------------
@@ -133,36 +133,49 @@ test_ssl_redirect_disabled_all_prefixes if {
 		"ingress.kubernetes.io/ssl-redirect",
 		"haproxy-ingress.github.io/ssl-redirect",
 	] {
-		fires(violations(ingress({key: "false"}, tls_spec)), "ssl-redirect-disabled", sprintf("metadata.annotations[%s]", [key]), "Set it to \"true\"")
+		fires(
+			tls.violation, "ssl-redirect-disabled", sprintf("metadata.annotations[%s]", [key]),
+			"Set it to \"true\"",
+		) with input as input_for(ingress({key: "false"}, tls_spec))
 	}
 }
 
 test_ssl_redirect_disabled_parse_bool_spellings if {
 	every v in ["False", "FALSE", "0", "f"] {
-		fires(violations(ingress({"nginx.ingress.kubernetes.io/ssl-redirect": v}, tls_spec)), "ssl-redirect-disabled", "metadata.annotations[nginx.ingress.kubernetes.io/ssl-redirect]", "Set it to \"true\"")
+		fires(
+			tls.violation, "ssl-redirect-disabled", "metadata.annotations[nginx.ingress.kubernetes.io/ssl-redirect]",
+			"Set it to \"true\"",
+		) with input as input_for(ingress({"nginx.ingress.kubernetes.io/ssl-redirect": v}, tls_spec))
 	}
 }
 
 test_ssl_redirect_disabled_shared_prefix_once if {
-	vs := violations(ingress({"ingress.kubernetes.io/ssl-redirect": "false"}, tls_spec))
+	vs := tls.violation with input as input_for(ingress({"ingress.kubernetes.io/ssl-redirect": "false"}, tls_spec))
 	count([v | some v in vs; v.rule == "ssl-redirect-disabled"]) == 1
 }
 
 test_ssl_redirect_disabled_without_tls if {
-	silent(violations(ingress({"nginx.ingress.kubernetes.io/ssl-redirect": "false"}, hosts_spec(["ws.example.com"], null))), "ssl-redirect-disabled")
+	obj := ingress({"nginx.ingress.kubernetes.io/ssl-redirect": "false"}, hosts_spec(["ws.example.com"], null))
+	silent(tls.violation, "ssl-redirect-disabled") with input as input_for(obj)
 }
 
 test_ssl_redirect_disabled_compliant if {
-	silent(violations(ingress({"nginx.ingress.kubernetes.io/ssl-redirect": "true", "haproxy.org/ssl-redirect": "true"}, tls_spec)), "ssl-redirect-disabled")
-	silent(violations(ingress({}, tls_spec)), "ssl-redirect-disabled")
-	silent(violations(ingress({"alb.ingress.kubernetes.io/ssl-redirect": "443", "example.com/ssl-redirect": "false"}, tls_spec)), "ssl-redirect-disabled")
+	silent(tls.violation, "ssl-redirect-disabled") with input as input_for(ingress(
+		{"nginx.ingress.kubernetes.io/ssl-redirect": "true", "haproxy.org/ssl-redirect": "true"},
+		tls_spec,
+	))
+	silent(tls.violation, "ssl-redirect-disabled") with input as input_for(ingress({}, tls_spec))
+	silent(tls.violation, "ssl-redirect-disabled") with input as input_for(ingress(
+		{"alb.ingress.kubernetes.io/ssl-redirect": "443", "example.com/ssl-redirect": "false"},
+		tls_spec,
+	))
 }
 
 test_ssl_redirect_disabled_custom_nginx_prefix if {
 	obj := ingress({"nginx.example.com/ssl-redirect": "false"}, tls_spec)
 	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}])
 	fires(tls.violation, "ssl-redirect-disabled", "metadata.annotations[nginx.example.com/ssl-redirect]", "Set it to \"true\"") with input as doc
-	silent(violations(obj), "ssl-redirect-disabled")
+	silent(tls.violation, "ssl-redirect-disabled") with input as input_for(obj)
 }
 
 # --- what the mutation injects --------------------------------------------------
@@ -193,6 +206,6 @@ test_mutation_defaults_no_tls_violation if {
 			"alb.ingress.kubernetes.io/target-group-attributes": "stickiness.enabled=true,stickiness.type=lb_cookie,stickiness.lb_cookie.duration_seconds=86400",
 		},
 	] {
-		count(violations(ingress(annotations, tls_spec))) == 0
+		count(tls.violation) == 0 with input as input_for(ingress(annotations, tls_spec))
 	}
 }

@@ -8,15 +8,32 @@ package wsdefaults.rules.upgrade
 
 import data.wsdefaults.lib
 
-# ingress-nginx sends "Connection: $connection_upgrade" on every location
-# unless connection-proxy-header replaces it (nginx.tmpl), so any value
-# drops the upgrade.
+# ---------------------------------------------------------------------------
+# nginx-upgrade-blocked: ingress-nginx settings that keep the HTTP/1.1
+# Upgrade handshake from reaching the backend.
+#
+# connection-proxy-header (first below): ingress-nginx sends
+# "Connection: $connection_upgrade" on every location unless this annotation
+# replaces it (nginx.tmpl), so any value drops the upgrade.
+
+# METADATA
+# title: Upgrade violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
 	lib.is_ingress
 	key := concat("", [lib.nginx, "connection-proxy-header"])
 	value := lib.annotations[key]
 	msg := sprintf(
-		"%s is %q: it replaces the \"Connection: upgrade\" header ingress-nginx sends for WebSocket handshakes, so the backend never sees the upgrade request. Remove %s.",
+		concat(" ", [
+			"%s is %q: it replaces the \"Connection: upgrade\" header ingress-nginx sends for WebSocket",
+			"handshakes, so the backend never sees the upgrade request. Remove %s.",
+		]),
 		[key, value, key],
 	)
 }
@@ -28,7 +45,10 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 	key := concat("", [lib.nginx, "proxy-http-version"])
 	trim_space(lib.annotations[key]) == "1.0"
 	msg := sprintf(
-		"%s is \"1.0\": HTTP/1.0 has no Upgrade mechanism, so nginx cannot pass the WebSocket handshake to the backend. Remove %s (the default is \"1.1\") or set it to \"1.1\".",
+		concat(" ", [
+			"%s is \"1.0\": HTTP/1.0 has no Upgrade mechanism, so nginx cannot pass the WebSocket handshake to",
+			"the backend. Remove %s (the default is \"1.1\") or set it to \"1.1\".",
+		]),
 		[key, key],
 	)
 }
@@ -44,18 +64,89 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 	protocol in {"GRPC", "GRPCS", "FCGI"}
 	fix := http_for(protocol)
 	msg := sprintf(
-		"%s is %q: ingress-nginx then proxies with %s, which does not pass the HTTP/1.1 Upgrade handshake, so WebSocket connections fail. Set %s to %q (or remove it: the default is HTTP).",
+		concat(" ", [
+			"%s is %q: ingress-nginx then proxies with %s, which does not pass the HTTP/1.1 Upgrade handshake,",
+			"so WebSocket connections fail. Set %s to %q (or remove it: the default is HTTP).",
+		]),
 		[key, value, nginx_directive[protocol], key, fix],
 	)
 }
+
+# ---------------------------------------------------------------------------
+# http2-only-port: WebSocket ports whose protocol makes Istio or Linkerd
+# speak HTTP/2 to the backend.
+
+# A WebSocket port whose appProtocol makes the mesh speak HTTP/2 upstream.
+violation contains lib.violation("http2-only-port", field, msg) if {
+	lib.is_service
+	some i, port in object.get(lib.spec, "ports", [])
+	lib.ws_port(port)
+	app_protocol(port) in h2_app_protocols
+	field := sprintf("spec.ports[%d].appProtocol", [i])
+	msg := sprintf(
+		concat(" ", [
+			"%s is %q on a WebSocket port: Istio and Linkerd then speak HTTP/2 to the backend,",
+			"and a WebSocket server that expects the HTTP/1.1 Upgrade handshake cannot accept it.",
+			"Set %s to \"http\" (or \"kubernetes.io/wss\" if the port serves TLS).",
+		]),
+		[field, port.appProtocol, field],
+	)
+}
+
+# A WebSocket port whose name makes Istio speak HTTP/2 upstream. appProtocol
+# wins over the name in Istio, so this only applies while it is unset.
+violation contains lib.violation("http2-only-port", field, msg) if {
+	lib.is_service
+	some i, port in object.get(lib.spec, "ports", [])
+	lib.ws_port(port)
+	app_protocol(port) == ""
+	protocol := h2_name_protocol(port.name)
+	field := sprintf("spec.ports[%d].name", [i])
+	msg := sprintf(
+		concat(" ", [
+			"%s %q makes Istio treat this WebSocket port as %s and speak HTTP/2 to the backend,",
+			"which cannot carry the HTTP/1.1 Upgrade handshake a WebSocket server expects.",
+			"Set spec.ports[%d].appProtocol to \"http\" (it takes precedence over the name),",
+			"or rename the port without the %s prefix.",
+		]),
+		[field, port.name, protocol, i, protocol],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# linkerd-http2-protocol: Linkerd Servers declared HTTP/2 only.
+
+# Linkerd serves a Server's port with the protocol it declares; HTTP/2 and
+# gRPC leave no room for the HTTP/1.1 Upgrade (research §5, inference).
+violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol", msg) if {
+	lib.kind == "Server"
+	lib.group == "policy.linkerd.io"
+	protocol := lib.spec.proxyProtocol
+	protocol in {"HTTP/2", "gRPC"}
+	msg := sprintf(
+		concat(" ", [
+			"spec.proxyProtocol is %q: Linkerd then handles this port as HTTP/2 only,",
+			"so a WebSocket client's HTTP/1.1 Upgrade handshake cannot get through.",
+			"Set spec.proxyProtocol to \"HTTP/1\", or remove it to let Linkerd detect the protocol.",
+		]),
+		[protocol],
+	)
+}
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- nginx-upgrade-blocked ---
 
 # The nginx directive each backend protocol turns into.
 nginx_directive := {"GRPC": "grpc_pass", "GRPCS": "grpc_pass", "FCGI": "fastcgi_pass"}
 
 # A TLS backend keeps TLS when moved off gRPC.
-http_for(protocol) := "HTTPS" if protocol == "GRPCS"
+http_for("GRPCS") := "HTTPS"
 
 http_for(protocol) := "HTTP" if protocol != "GRPCS"
+
+# --- http2-only-port ---
 
 # appProtocol values Istio (ConvertProtocol, case-insensitive) and Linkerd
 # (kubernetes.io/h2c) turn into HTTP/2 to the backend.
@@ -82,44 +173,3 @@ prefix_or_equal(n, p) if startswith(n, concat("", [p, "-"]))
 app_protocol(port) := lower(object.get(port, "appProtocol", "")) if {
 	is_string(object.get(port, "appProtocol", ""))
 } else := ""
-
-# A WebSocket port whose appProtocol makes the mesh speak HTTP/2 upstream.
-violation contains lib.violation("http2-only-port", field, msg) if {
-	lib.is_service
-	some i, port in object.get(lib.spec, "ports", [])
-	lib.ws_port(port)
-	app_protocol(port) in h2_app_protocols
-	field := sprintf("spec.ports[%d].appProtocol", [i])
-	msg := sprintf(
-		"%s is %q on a WebSocket port: Istio and Linkerd then speak HTTP/2 to the backend, and a WebSocket server that expects the HTTP/1.1 Upgrade handshake cannot accept it. Set %s to \"http\" (or \"kubernetes.io/wss\" if the port serves TLS).",
-		[field, port.appProtocol, field],
-	)
-}
-
-# A WebSocket port whose name makes Istio speak HTTP/2 upstream. appProtocol
-# wins over the name in Istio, so this only applies while it is unset.
-violation contains lib.violation("http2-only-port", field, msg) if {
-	lib.is_service
-	some i, port in object.get(lib.spec, "ports", [])
-	lib.ws_port(port)
-	app_protocol(port) == ""
-	protocol := h2_name_protocol(port.name)
-	field := sprintf("spec.ports[%d].name", [i])
-	msg := sprintf(
-		"%s %q makes Istio treat this WebSocket port as %s and speak HTTP/2 to the backend, which cannot carry the HTTP/1.1 Upgrade handshake a WebSocket server expects. Set spec.ports[%d].appProtocol to \"http\" (it takes precedence over the name), or rename the port without the %s prefix.",
-		[field, port.name, protocol, i, protocol],
-	)
-}
-
-# Linkerd serves a Server's port with the protocol it declares; HTTP/2 and
-# gRPC leave no room for the HTTP/1.1 Upgrade (research §5, inference).
-violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol", msg) if {
-	lib.kind == "Server"
-	lib.group == "policy.linkerd.io"
-	protocol := lib.spec.proxyProtocol
-	protocol in {"HTTP/2", "gRPC"}
-	msg := sprintf(
-		"spec.proxyProtocol is %q: Linkerd then handles this port as HTTP/2 only, so a WebSocket client's HTTP/1.1 Upgrade handshake cannot get through. Set spec.proxyProtocol to \"HTTP/1\", or remove it to let Linkerd detect the protocol.",
-		[protocol],
-	)
-}

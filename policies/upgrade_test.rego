@@ -18,13 +18,6 @@ input_for(obj) := {
 # input_for(obj) with some top-level fields replaced.
 input_with(obj, extra) := object.union(input_for(obj), extra)
 
-# The family's violations for a whole input document.
-violations_in(doc) := vs if {
-	vs := upgrade.violation with input as doc
-}
-
-violations(obj) := violations_in(input_for(obj))
-
 # A violation of rule on field whose message contains fix.
 fired(vs, rule, field, fix) if {
 	some v in vs
@@ -75,44 +68,44 @@ linkerd_server(api_version, protocol) := {
 
 test_nginx_upgrade_blocked_connection_proxy_header if {
 	every value in ["close", "keep-alive", "upgrade"] {
-		vs := violations(ingress({nginx("connection-proxy-header"): value}))
+		vs := upgrade.violation with input as input_for(ingress({nginx("connection-proxy-header"): value}))
 		fired(vs, "nginx-upgrade-blocked", field(nginx("connection-proxy-header")), "Remove nginx.ingress.kubernetes.io/connection-proxy-header")
 	}
 }
 
 test_nginx_upgrade_blocked_http_version_10 if {
-	vs := violations(ingress({nginx("proxy-http-version"): "1.0"}))
+	vs := upgrade.violation with input as input_for(ingress({nginx("proxy-http-version"): "1.0"}))
 	fired(vs, "nginx-upgrade-blocked", field(nginx("proxy-http-version")), `set it to "1.1"`)
 }
 
 test_nginx_upgrade_blocked_http_version_11 if {
-	vs := violations(ingress({nginx("proxy-http-version"): "1.1"}))
+	vs := upgrade.violation with input as input_for(ingress({nginx("proxy-http-version"): "1.1"}))
 	count(vs) == 0
 }
 
 test_nginx_upgrade_blocked_backend_protocol if {
 	every value in ["GRPC", "grpc", "Grpc", "FCGI", "fcgi"] {
-		vs := violations(ingress({nginx("backend-protocol"): value}))
+		vs := upgrade.violation with input as input_for(ingress({nginx("backend-protocol"): value}))
 		fired(vs, "nginx-upgrade-blocked", field(nginx("backend-protocol")), `Set nginx.ingress.kubernetes.io/backend-protocol to "HTTP"`)
 	}
 }
 
 test_nginx_upgrade_blocked_backend_protocol_grpcs if {
 	every value in ["GRPCS", "grpcs"] {
-		vs := violations(ingress({nginx("backend-protocol"): value}))
+		vs := upgrade.violation with input as input_for(ingress({nginx("backend-protocol"): value}))
 		fired(vs, "nginx-upgrade-blocked", field(nginx("backend-protocol")), `Set nginx.ingress.kubernetes.io/backend-protocol to "HTTPS"`)
 	}
 }
 
 test_nginx_upgrade_blocked_backend_protocol_http if {
 	every value in ["HTTP", "HTTPS", "AUTO_HTTP", "http"] {
-		vs := violations(ingress({nginx("backend-protocol"): value}))
+		vs := upgrade.violation with input as input_for(ingress({nginx("backend-protocol"): value}))
 		count(vs) == 0
 	}
 }
 
 test_nginx_upgrade_blocked_all_three if {
-	vs := violations(ingress({
+	vs := upgrade.violation with input as input_for(ingress({
 		nginx("connection-proxy-header"): "keep-alive",
 		nginx("proxy-http-version"): "1.0",
 		nginx("backend-protocol"): "GRPC",
@@ -125,14 +118,14 @@ test_nginx_upgrade_blocked_custom_prefix if {
 		ingress({"custom.example.com/proxy-http-version": "1.0", nginx("proxy-http-version"): "1.0"}),
 		{"parameters": {"nginxAnnotationPrefix": "custom.example.com/"}},
 	)
-	vs := violations_in(doc)
+	vs := upgrade.violation with input as doc
 	fired(vs, "nginx-upgrade-blocked", field("custom.example.com/proxy-http-version"), `"1.1"`)
 	count(vs) == 1
 }
 
 # The seed guide's nginx Ingress sets backend-protocol HTTP: fine.
 test_nginx_upgrade_blocked_seed_guide if {
-	vs := violations(ingress({
+	vs := upgrade.violation with input as input_for(ingress({
 		nginx("proxy-read-timeout"): "3600",
 		nginx("proxy-send-timeout"): "3600",
 		nginx("proxy-buffering"): "off",
@@ -143,7 +136,7 @@ test_nginx_upgrade_blocked_seed_guide if {
 }
 
 test_nginx_upgrade_blocked_not_on_service if {
-	vs := violations(service_meta([{"name": "web", "port": 80}], {"annotations": {nginx("connection-proxy-header"): "close"}}))
+	vs := upgrade.violation with input as input_for(service_meta([{"name": "web", "port": 80}], {"annotations": {nginx("connection-proxy-header"): "close"}}))
 	count(vs) == 0
 }
 
@@ -151,33 +144,34 @@ test_nginx_upgrade_blocked_not_on_service if {
 
 test_http2_only_port_app_protocol if {
 	every ap in ["http2", "grpc", "grpc-web", "kubernetes.io/h2c", "HTTP2", "GRPC", "Kubernetes.io/H2C"] {
-		vs := violations(service([{"name": "metrics", "port": 9090}, {"name": "ws", "port": 8080, "appProtocol": ap}]))
+		vs := upgrade.violation with input as input_for(service([{"name": "metrics", "port": 9090}, {"name": "ws", "port": 8080, "appProtocol": ap}]))
 		fired(vs, "http2-only-port", "spec.ports[1].appProtocol", `Set spec.ports[1].appProtocol to "http"`)
 	}
 }
 
 test_http2_only_port_name_prefix if {
 	every name in ["http2-ws", "grpc-ws", "grpc-web-ws", "GRPC-websocket", "http2-wss"] {
-		vs := violations(service([{"name": name, "port": 8080}]))
+		vs := upgrade.violation with input as input_for(service([{"name": name, "port": 8080}]))
 		fired(vs, "http2-only-port", "spec.ports[0].name", `Set spec.ports[0].appProtocol to "http"`)
 	}
 }
 
 test_http2_only_port_name_grpc_web_protocol if {
-	vs := violations(service([{"name": "grpc-web-ws", "port": 8080}]))
+	vs := upgrade.violation with input as input_for(service([{"name": "grpc-web-ws", "port": 8080}]))
 	fired(vs, "http2-only-port", "spec.ports[0].name", "as grpc-web")
 }
 
 # Exact names count when the port is known to carry WebSockets some other way.
 test_http2_only_port_exact_names if {
 	every name in ["http2", "grpc", "grpc-web"] {
-		vs := violations(service_meta([{"name": "web", "port": 80}, {"name": name, "port": 8080}], {"labels": {"ws-defaults": "enabled"}}))
+		obj := service_meta([{"name": "web", "port": 80}, {"name": name, "port": 8080}], {"labels": {"ws-defaults": "enabled"}})
+		vs := upgrade.violation with input as input_for(obj)
 		fired(vs, "http2-only-port", "spec.ports[1].name", `Set spec.ports[1].appProtocol to "http"`)
 	}
 }
 
 test_http2_only_port_listed_by_number if {
-	vs := violations(service_meta(
+	vs := upgrade.violation with input as input_for(service_meta(
 		[{"name": "http2-chat", "port": 8080}, {"name": "http2-api", "port": 9000}],
 		{"annotations": {"ws-defaults.io/websocket-ports": "8080"}},
 	))
@@ -186,7 +180,7 @@ test_http2_only_port_listed_by_number if {
 }
 
 test_http2_only_port_listed_by_name if {
-	vs := violations(service_meta(
+	vs := upgrade.violation with input as input_for(service_meta(
 		[{"name": "api", "port": 9000, "appProtocol": "grpc"}, {"name": "chat", "port": 8080, "appProtocol": "kubernetes.io/h2c"}],
 		{"annotations": {"ws-defaults.io/websocket-ports": "api, chat"}},
 	))
@@ -196,18 +190,18 @@ test_http2_only_port_listed_by_name if {
 
 # A port not known to carry WebSockets may be real gRPC.
 test_http2_only_port_not_ws if {
-	vs := violations(service([{"name": "grpc-api", "port": 9000}, {"name": "metrics", "port": 9090, "appProtocol": "http2"}]))
+	vs := upgrade.violation with input as input_for(service([{"name": "grpc-api", "port": 9000}, {"name": "metrics", "port": 9090, "appProtocol": "http2"}]))
 	count(vs) == 0
 }
 
 # appProtocol wins over the port name in Istio.
 test_http2_only_port_app_protocol_overrides_name if {
-	vs := violations(service([{"name": "grpc-ws", "port": 8080, "appProtocol": "http"}]))
+	vs := upgrade.violation with input as input_for(service([{"name": "grpc-ws", "port": 8080, "appProtocol": "http"}]))
 	count(vs) == 0
 }
 
 test_http2_only_port_compliant if {
-	vs := violations(service([
+	vs := upgrade.violation with input as input_for(service([
 		{"name": "ws", "port": 8080, "appProtocol": "http"},
 		{"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"},
 		{"name": "http-websocket", "port": 8081},
@@ -223,7 +217,7 @@ test_http2_only_port_mutation_defaults if {
 		service([{"name": "ws", "port": 8080, "appProtocol": "http"}, {"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"}]),
 		{"defaulted": ["spec.ports[0].appProtocol", "spec.ports[1].appProtocol", "spec.sessionAffinity"]},
 	)
-	count(violations_in(doc)) == 0
+	count(upgrade.violation) == 0 with input as doc
 }
 
 # --- linkerd-http2-protocol ---
@@ -231,7 +225,7 @@ test_http2_only_port_mutation_defaults if {
 test_linkerd_http2_protocol_fires if {
 	every version in ["policy.linkerd.io/v1beta1", "policy.linkerd.io/v1beta2", "policy.linkerd.io/v1beta3", "policy.linkerd.io/v1alpha1"] {
 		every protocol in ["HTTP/2", "gRPC"] {
-			vs := violations(linkerd_server(version, protocol))
+			vs := upgrade.violation with input as input_for(linkerd_server(version, protocol))
 			fired(vs, "linkerd-http2-protocol", "spec.proxyProtocol", `Set spec.proxyProtocol to "HTTP/1"`)
 		}
 	}
@@ -239,7 +233,7 @@ test_linkerd_http2_protocol_fires if {
 
 test_linkerd_http2_protocol_other_values if {
 	every protocol in ["HTTP/1", "unknown", "opaque", "TLS"] {
-		vs := violations(linkerd_server("policy.linkerd.io/v1beta3", protocol))
+		vs := upgrade.violation with input as input_for(linkerd_server("policy.linkerd.io/v1beta3", protocol))
 		count(vs) == 0
 	}
 }
@@ -247,16 +241,16 @@ test_linkerd_http2_protocol_other_values if {
 # The seed guide's Server says "HTTP/1.1", which is not one of Linkerd's
 # values (the CRD rejects it) but does not force HTTP/2.
 test_linkerd_http2_protocol_seed_guide if {
-	vs := violations(linkerd_server("policy.linkerd.io/v1beta1", "HTTP/1.1"))
+	vs := upgrade.violation with input as input_for(linkerd_server("policy.linkerd.io/v1beta1", "HTTP/1.1"))
 	count(vs) == 0
 }
 
 test_linkerd_http2_protocol_unset if {
 	obj := json.remove(linkerd_server("policy.linkerd.io/v1beta3", ""), ["spec/proxyProtocol"])
-	count(violations(obj)) == 0
+	count(upgrade.violation) == 0 with input as input_for(obj)
 }
 
 test_linkerd_http2_protocol_other_group if {
-	vs := violations(linkerd_server("example.com/v1", "HTTP/2"))
+	vs := upgrade.violation with input as input_for(linkerd_server("example.com/v1", "HTTP/2"))
 	count(vs) == 0
 }

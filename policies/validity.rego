@@ -26,15 +26,27 @@ go_int(s) if {
 # kubernetes.io/ingress.class on create only; on update the two can drift and
 # controllers disagree about who serves the Ingress.
 
-class_annotation := "kubernetes.io/ingress.class"
-
+# METADATA
+# title: Validity violations
+# description: >-
+#   Everything this family reports, one lib.violation object per finding:
+#   the webhook evaluates data.wsdefaults.rules[_].violation. The rules'
+#   definitions follow, one section per catalog rule; their helpers come
+#   after the last one.
+# scope: document
+# entrypoint: true
 violation contains lib.violation("ingress-class-mismatch", lib.annotation_field(class_annotation), msg) if {
 	lib.is_ingress
 	annotated := lib.annotations[class_annotation]
 	name := lib.spec.ingressClassName
 	annotated != name
 	msg := sprintf(
-		"%s is %s but spec.ingressClassName is %s: the API server refuses this on create, and after an update controllers disagree about which of them serves the Ingress, so the WebSocket settings can end up on the wrong one. Remove the %s annotation (spec.ingressClassName is the field that counts).",
+		concat(" ", [
+			"%s is %s but spec.ingressClassName is %s: the API server refuses this on create,",
+			"and after an update controllers disagree about which of them serves the Ingress,",
+			"so the WebSocket settings can end up on the wrong one.",
+			"Remove the %s annotation (spec.ingressClassName is the field that counts).",
+		]),
 		[class_annotation, show(annotated), show(name), class_annotation],
 	)
 }
@@ -43,20 +55,17 @@ violation contains lib.violation("ingress-class-mismatch", lib.annotation_field(
 # service-affinity-timeout-range (research §7): validateAffinityTimeout
 # accepts 1..86400 only.
 
-valid_affinity_timeout(t) if {
-	is_number(t)
-	t >= 1
-	t <= 86400
-	t == round(t)
-}
-
 violation contains lib.violation("service-affinity-timeout-range", field, msg) if {
 	lib.is_service
 	t := lib.spec.sessionAffinityConfig.clientIP.timeoutSeconds
 	not valid_affinity_timeout(t)
 	field := "spec.sessionAffinityConfig.clientIP.timeoutSeconds"
 	msg := sprintf(
-		"%s is %s, but the API server only accepts a whole number of seconds from 1 to 86400 and will reject the Service. Set it to 10800 (the Kubernetes default, 3 h), or to another value from 1 to 86400.",
+		concat(" ", [
+			"%s is %s, but the API server only accepts a whole number of seconds from 1 to 86400",
+			"and will reject the Service. Set it to 10800 (the Kubernetes default, 3 h),",
+			"or to another value from 1 to 86400.",
+		]),
 		[field, show(t)],
 	)
 }
@@ -65,6 +74,128 @@ violation contains lib.violation("service-affinity-timeout-range", field, msg) i
 # alb-ssl-redirect-format (research §6): the AWS Load Balancer Controller
 # reads ssl-redirect with ParseInt32Annotation: it is the HTTPS port to
 # redirect to, not a boolean.
+
+violation contains lib.violation("alb-ssl-redirect-format", lib.annotation_field(alb_ssl_redirect), msg) if {
+	lib.is_ingress
+	value := lib.annotations[alb_ssl_redirect]
+	not valid_port(value)
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s, but the AWS Load Balancer Controller expects the number of the HTTPS listener port",
+			"to redirect to and fails to reconcile the load balancer otherwise, so plain ws:// stays open",
+			"or the Ingress is not updated. Set it to \"443\" (with a 443 HTTPS listener in listen-ports).",
+		]),
+		[alb_ssl_redirect, show(value)],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# alb-idle-timeout-range (research §6): idle_timeout.timeout_seconds inside
+# load-balancer-attributes; AWS accepts 1..4000 s ([Unverified] in the
+# research, AWS ELB documentation).
+
+violation contains lib.violation("alb-idle-timeout-range", lib.annotation_field(alb_attributes), msg) if {
+	lib.is_ingress
+	some value in alb_idle_timeouts
+	not valid_alb_idle(value)
+	fix := min([input.parameters.minIdleTimeoutSeconds, 4000])
+	msg := sprintf(
+		concat(" ", [
+			"idle_timeout.timeout_seconds=%s in %s is not a whole number of seconds from 1 to 4000:",
+			"AWS rejects the attribute, the controller cannot reconcile the load balancer,",
+			"and WebSockets keep the previous idle timeout (60 s by default).",
+			"Set idle_timeout.timeout_seconds=%d.",
+		]),
+		[value, alb_attributes, fix],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# traefik-annotation-type (research §2.1): Traefik decodes its annotations
+# into typed structs (traefik/paerser). Integers use strconv.ParseInt and
+# booleans strconv.ParseBool; a failure drops the whole Ingress (router.*)
+# or every route to the Service (service.*). router.tls and
+# service.sticky.cookie are "allowEmpty" sections, not booleans: paerser
+# never fails on them but treats every value other than "true" (any case)
+# as off, so "1" or "yes" silently disable TLS or stickiness.
+
+violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	some [key, "int"] in traefik_annotations
+	value := lib.annotations[key]
+	not go_int(value)
+	msg := sprintf(
+		"%s is %s, which is not a whole number: %s. Set it to %s.",
+		[key, show(value), traefik_loss[lib.kind], int_fix(key, sprintf("%v", [value]))],
+	)
+}
+
+violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	some [key, "bool"] in traefik_annotations
+	value := lib.annotations[key]
+	not value in parse_bool
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s, which Go's strconv.ParseBool does not accept (only 1, t, T, TRUE, true, True, 0, f, F,",
+			"FALSE, false, False): %s. Set it to %s.",
+		]),
+		[key, show(value), traefik_loss[lib.kind], bool_fix(sprintf("%v", [value]))],
+	)
+}
+
+violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	some [key, "switch"] in traefik_annotations
+	value := lib.annotations[key]
+	value != ""
+	not lower(sprintf("%v", [value])) in {"true", "false"}
+	what := {"Ingress": "TLS on this router", "Service": "the sticky cookie"}[lib.kind]
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s: Traefik reads this switch as on only when it is \"true\" (in any case)",
+			"and silently treats every other value as off, so %s is disabled. Set it to %s.",
+		]),
+		[key, show(value), what, bool_fix(sprintf("%v", [value]))],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# haproxy-cookie-conflict (research §3.2): haproxytech's cookie.go refuses
+# cookie-persistence together with cookie-persistence-no-dynamic ("cannot use
+# both"), whichever of the three prefixes each one uses.
+
+violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field(static), msg) if {
+	some p in lib.haproxytech_prefixes
+	dynamic := concat("", [p, "cookie-persistence"])
+	dynamic in object.keys(lib.annotations)
+	some q in lib.haproxytech_prefixes
+	static := concat("", [q, "cookie-persistence-no-dynamic"])
+	static in object.keys(lib.annotations)
+	msg := sprintf(
+		concat(" ", [
+			"%s and %s are both set: the haproxytech controller refuses to combine dynamic and static cookie",
+			"persistence, so the backend gets no sticky cookie and WebSocket reconnects can land on another pod.",
+			"Remove %s and keep %s (or remove %s if you need static cookies).",
+		]),
+		[dynamic, static, static, dynamic, dynamic],
+	)
+}
+
+# ===========================================================================
+# Helpers, by rule, in the order of the sections above.
+
+# --- ingress-class-mismatch ---
+
+class_annotation := "kubernetes.io/ingress.class"
+
+# --- service-affinity-timeout-range ---
+
+valid_affinity_timeout(t) if {
+	is_number(t)
+	t >= 1
+	t <= 86400
+	t == round(t)
+}
+
+# --- alb-ssl-redirect-format ---
 
 alb_ssl_redirect := "alb.ingress.kubernetes.io/ssl-redirect"
 
@@ -75,20 +206,7 @@ valid_port(v) if {
 	to_number(v) <= 65535
 }
 
-violation contains lib.violation("alb-ssl-redirect-format", lib.annotation_field(alb_ssl_redirect), msg) if {
-	lib.is_ingress
-	value := lib.annotations[alb_ssl_redirect]
-	not valid_port(value)
-	msg := sprintf(
-		"%s is %s, but the AWS Load Balancer Controller expects the number of the HTTPS listener port to redirect to and fails to reconcile the load balancer otherwise, so plain ws:// stays open or the Ingress is not updated. Set it to \"443\" (with a 443 HTTPS listener in listen-ports).",
-		[alb_ssl_redirect, show(value)],
-	)
-}
-
-# ---------------------------------------------------------------------------
-# alb-idle-timeout-range (research §6): idle_timeout.timeout_seconds inside
-# load-balancer-attributes; AWS accepts 1..4000 s ([Unverified] in the
-# research, AWS ELB documentation).
+# --- alb-idle-timeout-range ---
 
 alb_attributes := "alb.ingress.kubernetes.io/load-balancer-attributes"
 
@@ -109,25 +227,7 @@ valid_alb_idle(v) if {
 	to_number(v) <= 4000
 }
 
-violation contains lib.violation("alb-idle-timeout-range", lib.annotation_field(alb_attributes), msg) if {
-	lib.is_ingress
-	some value in alb_idle_timeouts
-	not valid_alb_idle(value)
-	fix := min([input.parameters.minIdleTimeoutSeconds, 4000])
-	msg := sprintf(
-		"idle_timeout.timeout_seconds=%s in %s is not a whole number of seconds from 1 to 4000: AWS rejects the attribute, the controller cannot reconcile the load balancer, and WebSockets keep the previous idle timeout (60 s by default). Set idle_timeout.timeout_seconds=%d.",
-		[value, alb_attributes, fix],
-	)
-}
-
-# ---------------------------------------------------------------------------
-# traefik-annotation-type (research §2.1): Traefik decodes its annotations
-# into typed structs (traefik/paerser). Integers use strconv.ParseInt and
-# booleans strconv.ParseBool; a failure drops the whole Ingress (router.*)
-# or every route to the Service (service.*). router.tls and
-# service.sticky.cookie are "allowEmpty" sections, not booleans: paerser
-# never fails on them but treats every value other than "true" (any case)
-# as off, so "1" or "yes" silently disable TLS or stickiness.
+# --- traefik-annotation-type ---
 
 traefik := "traefik.ingress.kubernetes.io/"
 
@@ -184,53 +284,3 @@ bool_fix(v) := "\"true\"" if {
 } else := "\"false\"" if {
 	lower(trim_space(v)) in {"false", "no", "n", "off", "0", "f", "disabled", "disable"}
 } else := "\"true\" or \"false\""
-
-violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
-	some [key, "int"] in traefik_annotations
-	value := lib.annotations[key]
-	not go_int(value)
-	msg := sprintf(
-		"%s is %s, which is not a whole number: %s. Set it to %s.",
-		[key, show(value), traefik_loss[lib.kind], int_fix(key, sprintf("%v", [value]))],
-	)
-}
-
-violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
-	some [key, "bool"] in traefik_annotations
-	value := lib.annotations[key]
-	not value in parse_bool
-	msg := sprintf(
-		"%s is %s, which Go's strconv.ParseBool does not accept (only 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False): %s. Set it to %s.",
-		[key, show(value), traefik_loss[lib.kind], bool_fix(sprintf("%v", [value]))],
-	)
-}
-
-violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
-	some [key, "switch"] in traefik_annotations
-	value := lib.annotations[key]
-	value != ""
-	not lower(sprintf("%v", [value])) in {"true", "false"}
-	what := {"Ingress": "TLS on this router", "Service": "the sticky cookie"}[lib.kind]
-	msg := sprintf(
-		"%s is %s: Traefik reads this switch as on only when it is \"true\" (in any case) and silently treats every other value as off, so %s is disabled. Set it to %s.",
-		[key, show(value), what, bool_fix(sprintf("%v", [value]))],
-	)
-}
-
-# ---------------------------------------------------------------------------
-# haproxy-cookie-conflict (research §3.2): haproxytech's cookie.go refuses
-# cookie-persistence together with cookie-persistence-no-dynamic ("cannot use
-# both"), whichever of the three prefixes each one uses.
-
-violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field(static), msg) if {
-	some p in lib.haproxytech_prefixes
-	dynamic := concat("", [p, "cookie-persistence"])
-	dynamic in object.keys(lib.annotations)
-	some q in lib.haproxytech_prefixes
-	static := concat("", [q, "cookie-persistence-no-dynamic"])
-	static in object.keys(lib.annotations)
-	msg := sprintf(
-		"%s and %s are both set: the haproxytech controller refuses to combine dynamic and static cookie persistence, so the backend gets no sticky cookie and WebSocket reconnects can land on another pod. Remove %s and keep %s (or remove %s if you need static cookies).",
-		[dynamic, static, static, dynamic, dynamic],
-	)
-}

@@ -32,10 +32,6 @@ service_spec(annotations, spec) := {
 	"spec": spec,
 }
 
-violations(obj) := vs if {
-	vs := validity.violation with input as input_for(obj)
-}
-
 # The rule fired on field with a message that contains fix.
 fires(vs, rule, field, fix) if {
 	some v in vs
@@ -52,7 +48,7 @@ class_field := "metadata.annotations[kubernetes.io/ingress.class]"
 
 test_ingress_class_mismatch_fires if {
 	obj := ingress_spec({"kubernetes.io/ingress.class": "nginx"}, {"ingressClassName": "traefik"})
-	fires(violations(obj), "ingress-class-mismatch", class_field, "Remove the kubernetes.io/ingress.class annotation")
+	fires(validity.violation, "ingress-class-mismatch", class_field, "Remove the kubernetes.io/ingress.class annotation") with input as input_for(obj)
 }
 
 test_ingress_class_mismatch_on_update if {
@@ -64,13 +60,14 @@ test_ingress_class_mismatch_on_update if {
 
 test_ingress_class_mismatch_empty_annotation if {
 	obj := ingress_spec({"kubernetes.io/ingress.class": ""}, {"ingressClassName": "nginx"})
-	fires(violations(obj), "ingress-class-mismatch", class_field, "Remove")
+	fires(validity.violation, "ingress-class-mismatch", class_field, "Remove") with input as input_for(obj)
 }
 
 test_ingress_class_mismatch_compliant if {
-	silent(violations(ingress_spec({"kubernetes.io/ingress.class": "nginx"}, {"ingressClassName": "nginx"})), "ingress-class-mismatch")
-	silent(violations(ingress_spec({"kubernetes.io/ingress.class": "nginx"}, {})), "ingress-class-mismatch")
-	silent(violations(ingress_spec({}, {"ingressClassName": "nginx"})), "ingress-class-mismatch")
+	obj := ingress_spec({"kubernetes.io/ingress.class": "nginx"}, {"ingressClassName": "nginx"})
+	silent(validity.violation, "ingress-class-mismatch") with input as input_for(obj)
+	silent(validity.violation, "ingress-class-mismatch") with input as input_for(ingress_spec({"kubernetes.io/ingress.class": "nginx"}, {}))
+	silent(validity.violation, "ingress-class-mismatch") with input as input_for(ingress_spec({}, {"ingressClassName": "nginx"}))
 }
 
 # --- service-affinity-timeout-range ------------------------------------------------
@@ -81,18 +78,18 @@ affinity(t) := service_spec({}, {"sessionAffinity": "ClientIP", "sessionAffinity
 
 test_service_affinity_timeout_range_out_of_range if {
 	every t in [0, -5, 86401, 100000, 1.5, "3600"] {
-		fires(violations(affinity(t)), "service-affinity-timeout-range", affinity_field, "Set it to 10800")
+		fires(validity.violation, "service-affinity-timeout-range", affinity_field, "Set it to 10800") with input as input_for(affinity(t))
 	}
 }
 
 test_service_affinity_timeout_range_bounds_ok if {
 	every t in [1, 60, 10800, 86400] {
-		silent(violations(affinity(t)), "service-affinity-timeout-range")
+		silent(validity.violation, "service-affinity-timeout-range") with input as input_for(affinity(t))
 	}
 }
 
 test_service_affinity_timeout_range_unset if {
-	silent(violations(service({})), "service-affinity-timeout-range")
+	silent(validity.violation, "service-affinity-timeout-range") with input as input_for(service({}))
 }
 
 # --- alb-ssl-redirect-format -------------------------------------------------------
@@ -101,18 +98,21 @@ alb_redirect_field := "metadata.annotations[alb.ingress.kubernetes.io/ssl-redire
 
 test_alb_ssl_redirect_format_not_a_port if {
 	every v in ["true", "443s", " 443", "0", "-443", "65536", "", "https"] {
-		fires(violations(ingress({"alb.ingress.kubernetes.io/ssl-redirect": v})), "alb-ssl-redirect-format", alb_redirect_field, "Set it to \"443\"")
+		fires(
+			validity.violation, "alb-ssl-redirect-format", alb_redirect_field,
+			"Set it to \"443\"",
+		) with input as input_for(ingress({"alb.ingress.kubernetes.io/ssl-redirect": v}))
 	}
 }
 
 test_alb_ssl_redirect_format_compliant if {
 	every v in ["443", "8443", "1", "65535"] {
-		silent(violations(ingress({"alb.ingress.kubernetes.io/ssl-redirect": v})), "alb-ssl-redirect-format")
+		silent(validity.violation, "alb-ssl-redirect-format") with input as input_for(ingress({"alb.ingress.kubernetes.io/ssl-redirect": v}))
 	}
 }
 
 test_alb_ssl_redirect_format_only_ingress if {
-	silent(violations(service({"alb.ingress.kubernetes.io/ssl-redirect": "true"})), "alb-ssl-redirect-format")
+	silent(validity.violation, "alb-ssl-redirect-format") with input as input_for(service({"alb.ingress.kubernetes.io/ssl-redirect": "true"}))
 }
 
 # --- alb-idle-timeout-range --------------------------------------------------------
@@ -122,14 +122,20 @@ alb_attributes_field := "metadata.annotations[alb.ingress.kubernetes.io/load-bal
 alb(attributes) := ingress({"alb.ingress.kubernetes.io/load-balancer-attributes": attributes})
 
 test_alb_idle_timeout_range_out_of_range if {
-	every v in ["idle_timeout.timeout_seconds=0", "idle_timeout.timeout_seconds=4001", "idle_timeout.timeout_seconds=-5", "idle_timeout.timeout_seconds=3600s", "idle_timeout.timeout_seconds="] {
-		fires(violations(alb(v)), "alb-idle-timeout-range", alb_attributes_field, "Set idle_timeout.timeout_seconds=3600")
+	every v in [
+		"idle_timeout.timeout_seconds=0",
+		"idle_timeout.timeout_seconds=4001",
+		"idle_timeout.timeout_seconds=-5",
+		"idle_timeout.timeout_seconds=3600s",
+		"idle_timeout.timeout_seconds=",
+	] {
+		fires(validity.violation, "alb-idle-timeout-range", alb_attributes_field, "Set idle_timeout.timeout_seconds=3600") with input as input_for(alb(v))
 	}
 }
 
 test_alb_idle_timeout_range_among_other_attributes if {
 	v := "deletion_protection.enabled=true, idle_timeout.timeout_seconds = 5000,routing.http2.enabled=false"
-	fires(violations(alb(v)), "alb-idle-timeout-range", alb_attributes_field, "idle_timeout.timeout_seconds=5000")
+	fires(validity.violation, "alb-idle-timeout-range", alb_attributes_field, "idle_timeout.timeout_seconds=5000") with input as input_for(alb(v))
 }
 
 test_alb_idle_timeout_range_high_policy_minimum_capped if {
@@ -139,8 +145,14 @@ test_alb_idle_timeout_range_high_policy_minimum_capped if {
 }
 
 test_alb_idle_timeout_range_compliant if {
-	every v in ["idle_timeout.timeout_seconds=1", "idle_timeout.timeout_seconds=60", "idle_timeout.timeout_seconds=4000", "deletion_protection.enabled=true", " idle_timeout.timeout_seconds = 3600 "] {
-		silent(violations(alb(v)), "alb-idle-timeout-range")
+	every v in [
+		"idle_timeout.timeout_seconds=1",
+		"idle_timeout.timeout_seconds=60",
+		"idle_timeout.timeout_seconds=4000",
+		"deletion_protection.enabled=true",
+		" idle_timeout.timeout_seconds = 3600 ",
+	] {
+		silent(validity.violation, "alb-idle-timeout-range") with input as input_for(alb(v))
 	}
 }
 
@@ -151,79 +163,121 @@ tr(name) := concat("", ["traefik.ingress.kubernetes.io/", name])
 tr_field(name) := sprintf("metadata.annotations[traefik.ingress.kubernetes.io/%s]", [name])
 
 test_traefik_annotation_type_priority_not_int if {
-	fires(violations(ingress({tr("router.priority"): "high"})), "traefik-annotation-type", tr_field("router.priority"), "Set it to a whole number, e.g. \"100\"")
-	fires(violations(ingress({tr("router.priority"): "10.0"})), "traefik-annotation-type", tr_field("router.priority"), "Set it to \"10\"")
-	fires(violations(ingress({tr("router.priority"): " 10"})), "traefik-annotation-type", tr_field("router.priority"), "Set it to \"10\"")
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("router.priority"),
+		"Set it to a whole number, e.g. \"100\"",
+	) with input as input_for(ingress({tr("router.priority"): "high"}))
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("router.priority"),
+		"Set it to \"10\"",
+	) with input as input_for(ingress({tr("router.priority"): "10.0"}))
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("router.priority"),
+		"Set it to \"10\"",
+	) with input as input_for(ingress({tr("router.priority"): " 10"}))
 }
 
 test_traefik_annotation_type_priority_int if {
 	every v in ["10", "0", "-5", "+3"] {
-		silent(violations(ingress({tr("router.priority"): v})), "traefik-annotation-type")
+		silent(validity.violation, "traefik-annotation-type") with input as input_for(ingress({tr("router.priority"): v}))
 	}
 }
 
 test_traefik_annotation_type_maxage_not_int if {
-	fires(violations(service({tr("service.sticky.cookie.maxage"): "1d"})), "traefik-annotation-type", tr_field("service.sticky.cookie.maxage"), "Set it to a whole number of seconds, e.g. \"86400\"")
-	fires(violations(service({tr("service.sticky.cookie.maxage"): "3600s"})), "traefik-annotation-type", tr_field("service.sticky.cookie.maxage"), "drops every Ingress route to it")
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("service.sticky.cookie.maxage"),
+		"Set it to a whole number of seconds, e.g. \"86400\"",
+	) with input as input_for(service({tr("service.sticky.cookie.maxage"): "1d"}))
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("service.sticky.cookie.maxage"),
+		"drops every Ingress route to it",
+	) with input as input_for(service({tr("service.sticky.cookie.maxage"): "3600s"}))
 }
 
 test_traefik_annotation_type_maxage_int if {
-	silent(violations(service({tr("service.sticky.cookie.maxage"): "86400"})), "traefik-annotation-type")
+	silent(validity.violation, "traefik-annotation-type") with input as input_for(service({tr("service.sticky.cookie.maxage"): "86400"}))
 }
 
 test_traefik_annotation_type_bool_not_parse_bool if {
 	every name in ["service.sticky.cookie.secure", "service.sticky.cookie.httponly", "service.passhostheader", "service.nativelb", "service.nodeportlb"] {
-		fires(violations(service({tr(name): "yes"})), "traefik-annotation-type", tr_field(name), "Set it to \"true\"")
-		fires(violations(service({tr(name): "off"})), "traefik-annotation-type", tr_field(name), "Set it to \"false\"")
-		fires(violations(service({tr(name): "tRuE"})), "traefik-annotation-type", tr_field(name), "Set it to \"true\"")
+		fires(validity.violation, "traefik-annotation-type", tr_field(name), "Set it to \"true\"") with input as input_for(service({tr(name): "yes"}))
+		fires(validity.violation, "traefik-annotation-type", tr_field(name), "Set it to \"false\"") with input as input_for(service({tr(name): "off"}))
+		fires(validity.violation, "traefik-annotation-type", tr_field(name), "Set it to \"true\"") with input as input_for(service({tr(name): "tRuE"}))
 	}
 }
 
 test_traefik_annotation_type_bool_go_spellings if {
 	every v in ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"] {
-		silent(violations(service({tr("service.sticky.cookie.secure"): v, tr("service.passhostheader"): v, tr("service.nodeportlb"): v})), "traefik-annotation-type")
+		silent(validity.violation, "traefik-annotation-type") with input as input_for(service({
+			tr("service.sticky.cookie.secure"): v,
+			tr("service.passhostheader"): v,
+			tr("service.nodeportlb"): v,
+		}))
 	}
 }
 
 test_traefik_annotation_type_switch_not_true if {
-	fires(violations(ingress({tr("router.tls"): "1"})), "traefik-annotation-type", tr_field("router.tls"), "TLS on this router is disabled. Set it to \"true\"")
-	fires(violations(ingress({tr("router.tls"): "enabled"})), "traefik-annotation-type", tr_field("router.tls"), "Set it to \"true\"")
-	fires(violations(service({tr("service.sticky.cookie"): "yes"})), "traefik-annotation-type", tr_field("service.sticky.cookie"), "the sticky cookie is disabled")
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("router.tls"),
+		"TLS on this router is disabled. Set it to \"true\"",
+	) with input as input_for(ingress({tr("router.tls"): "1"}))
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("router.tls"),
+		"Set it to \"true\"",
+	) with input as input_for(ingress({tr("router.tls"): "enabled"}))
+	fires(
+		validity.violation, "traefik-annotation-type", tr_field("service.sticky.cookie"),
+		"the sticky cookie is disabled",
+	) with input as input_for(service({tr("service.sticky.cookie"): "yes"}))
 }
 
 test_traefik_annotation_type_switch_ok if {
 	every v in ["true", "TRUE", "True", "false", "False"] {
-		silent(violations(ingress({tr("router.tls"): v})), "traefik-annotation-type")
-		silent(violations(service({tr("service.sticky.cookie"): v})), "traefik-annotation-type")
+		silent(validity.violation, "traefik-annotation-type") with input as input_for(ingress({tr("router.tls"): v}))
+		silent(validity.violation, "traefik-annotation-type") with input as input_for(service({tr("service.sticky.cookie"): v}))
 	}
 }
 
 test_traefik_annotation_type_kind_specific if {
 	# router.* is read from the Ingress, service.* from the Service only.
-	silent(violations(service({tr("router.priority"): "high"})), "traefik-annotation-type")
-	silent(violations(ingress({tr("service.passhostheader"): "yes"})), "traefik-annotation-type")
+	silent(validity.violation, "traefik-annotation-type") with input as input_for(service({tr("router.priority"): "high"}))
+	silent(validity.violation, "traefik-annotation-type") with input as input_for(ingress({tr("service.passhostheader"): "yes"}))
 }
 
 test_traefik_annotation_type_untyped_ignored if {
-	silent(violations(ingress({tr("router.entrypoints"): "websecure", tr("router.middlewares"): "chat-auth@kubernetescrd"})), "traefik-annotation-type")
+	silent(validity.violation, "traefik-annotation-type") with input as input_for(ingress({
+		tr("router.entrypoints"): "websecure",
+		tr("router.middlewares"): "chat-auth@kubernetescrd",
+	}))
 }
 
 # --- haproxy-cookie-conflict -------------------------------------------------------
 
 test_haproxy_cookie_conflict_same_prefix if {
 	obj := service({"haproxy.org/cookie-persistence": "ws", "haproxy.org/cookie-persistence-no-dynamic": "ws"})
-	fires(violations(obj), "haproxy-cookie-conflict", "metadata.annotations[haproxy.org/cookie-persistence-no-dynamic]", "Remove haproxy.org/cookie-persistence-no-dynamic")
+	fires(
+		validity.violation, "haproxy-cookie-conflict",
+		"metadata.annotations[haproxy.org/cookie-persistence-no-dynamic]",
+		"Remove haproxy.org/cookie-persistence-no-dynamic",
+	) with input as input_for(obj)
 }
 
 test_haproxy_cookie_conflict_mixed_prefixes if {
 	obj := service({"haproxy.com/cookie-persistence": "ws", "ingress.kubernetes.io/cookie-persistence-no-dynamic": "ws"})
-	fires(violations(obj), "haproxy-cookie-conflict", "metadata.annotations[ingress.kubernetes.io/cookie-persistence-no-dynamic]", "keep haproxy.com/cookie-persistence")
+	fires(
+		validity.violation, "haproxy-cookie-conflict",
+		"metadata.annotations[ingress.kubernetes.io/cookie-persistence-no-dynamic]",
+		"keep haproxy.com/cookie-persistence",
+	) with input as input_for(obj)
 }
 
 test_haproxy_cookie_conflict_compliant if {
-	silent(violations(service({"haproxy.org/cookie-persistence": "ws"})), "haproxy-cookie-conflict")
-	silent(violations(service({"haproxy.org/cookie-persistence-no-dynamic": "ws"})), "haproxy-cookie-conflict")
-	silent(violations(service({"haproxy.org/cookie-persistence": "ws", "haproxy.com/cookie-persistence": "ws"})), "haproxy-cookie-conflict")
+	silent(validity.violation, "haproxy-cookie-conflict") with input as input_for(service({"haproxy.org/cookie-persistence": "ws"}))
+	silent(validity.violation, "haproxy-cookie-conflict") with input as input_for(service({"haproxy.org/cookie-persistence-no-dynamic": "ws"}))
+	silent(validity.violation, "haproxy-cookie-conflict") with input as input_for(service({
+		"haproxy.org/cookie-persistence": "ws",
+		"haproxy.com/cookie-persistence": "ws",
+	}))
 }
 
 # --- what the mutation injects --------------------------------------------------
@@ -269,15 +323,24 @@ mutated_service := service_spec(
 		"konghq.com/read-timeout": "3600000",
 		"konghq.com/write-timeout": "3600000",
 	},
-	{"ports": [{"name": "ws", "port": 8080, "appProtocol": "http"}], "sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}}},
+	{
+		"ports": [{"name": "ws", "port": 8080, "appProtocol": "http"}],
+		"sessionAffinity": "ClientIP",
+		"sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}},
+	},
 )
 
 mutated_backend_config := {"apiVersion": "cloud.google.com/v1", "kind": "BackendConfig", "metadata": {"name": "ws"}, "spec": {"timeoutSec": 3600}}
 
-mutated_http_proxy := {"apiVersion": "projectcontour.io/v1", "kind": "HTTPProxy", "metadata": {"name": "ws"}, "spec": {"routes": [{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity"}}]}}
+mutated_http_proxy := {
+	"apiVersion": "projectcontour.io/v1",
+	"kind": "HTTPProxy",
+	"metadata": {"name": "ws"},
+	"spec": {"routes": [{"enableWebsockets": true, "timeoutPolicy": {"response": "infinity"}}]},
+}
 
 test_mutation_defaults_no_validity_violation if {
 	every obj in [mutated_nginx, mutated_haproxy, mutated_alb, mutated_service, mutated_backend_config, mutated_http_proxy] {
-		count(violations(obj)) == 0
+		count(validity.violation) == 0 with input as input_for(obj)
 	}
 }
