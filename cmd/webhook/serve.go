@@ -8,6 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/ws-defaults/ws-defaults/webhook/registration"
 	"github.com/ws-defaults/ws-defaults/webhook/server"
 )
 
@@ -45,5 +46,11 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default: POD_NAMESPACE); never mutated or validated")
 	f.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 25*time.Second, "how long in-flight requests may finish after SIGTERM")
 	f.BoolVar(&dev, "dev", false, "human-readable console logs instead of JSON")
+	f.BoolVar(&o.CertRotation.Enabled, "cert-rotation", false, "manage the CA and serving certificate in a Secret and inject the CA into the webhook configurations (without cert-manager)")
+	f.StringVar(&o.CertRotation.SecretName, "cert-secret-name", "ws-defaults-webhook-tls", "with --cert-rotation: the Secret, in --namespace, holding the certificates")
+	f.StringVar(&o.CertRotation.ServiceName, "cert-service-name", "ws-defaults", "with --cert-rotation: the webhook Service the certificate is for")
+	f.StringSliceVar(&o.CertRotation.ExtraDNSNames, "cert-extra-dns-names", nil, "with --cert-rotation: further DNS names for the serving certificate")
+	f.StringVar(&o.CertRotation.MutatingConfiguration, "mutating-webhook-configuration", registration.MutatingName, "with --cert-rotation: the MutatingWebhookConfiguration to inject the CA into")
+	f.StringVar(&o.CertRotation.ValidatingConfiguration, "validating-webhook-configuration", registration.ValidatingName, "with --cert-rotation: the ValidatingWebhookConfiguration to inject the CA into")
 	return cmd
 }

@@ -149,6 +149,20 @@ type Webhook struct {
 // StartWebhook runs `webhook serve` against c and waits until /readyz
 // answers 200. Its logs go to logs.
 func StartWebhook(ctx context.Context, binary string, c *Cluster, logs io.Writer, extraArgs ...string) (*Webhook, error) {
+	w, err := StartWebhookProcess(binary, c, logs, extraArgs...)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.WaitReady(ctx, 60*time.Second); err != nil {
+		_ = w.Stop()
+		return nil, err
+	}
+	return w, nil
+}
+
+// StartWebhookProcess runs `webhook serve` against c without waiting for it
+// to be ready.
+func StartWebhookProcess(binary string, c *Cluster, logs io.Writer, extraArgs ...string) (*Webhook, error) {
 	probe, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -175,16 +189,22 @@ func StartWebhook(ctx context.Context, binary string, c *Cluster, logs io.Writer
 	}
 	w := &Webhook{cmd: cmd, done: make(chan error, 1), ProbeAddr: probe}
 	go func() { w.done <- cmd.Wait() }()
-	if err := w.waitReady(ctx, 60*time.Second); err != nil {
-		_ = w.Stop()
-		return nil, err
-	}
 	return w, nil
 }
 
-func (w *Webhook) waitReady(ctx context.Context, limit time.Duration) error {
+// Ready reports whether /readyz answers 200 now.
+func (w *Webhook) Ready() bool {
+	resp, err := http.Get("http://" + w.ProbeAddr + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// WaitReady waits until /readyz answers 200.
+func (w *Webhook) WaitReady(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	url := "http://" + w.ProbeAddr + "/readyz"
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-w.done:
@@ -194,12 +214,8 @@ func (w *Webhook) waitReady(ctx context.Context, limit time.Duration) error {
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if w.Ready() {
+			return nil
 		}
 	}
 	return fmt.Errorf("webhook not ready after %s", limit)

@@ -9,11 +9,14 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -47,6 +50,26 @@ type Options struct {
 	// GracefulShutdownTimeout bounds how long in-flight requests may finish
 	// after SIGTERM.
 	GracefulShutdownTimeout time.Duration
+	// CertRotation makes the webhook manage its own CA and serving
+	// certificate (for clusters without cert-manager).
+	CertRotation CertRotation
+}
+
+// CertRotation configures self-managed certificates: a CA and serving
+// certificate kept in a Secret, written to CertDir, renewed before expiry,
+// and injected as caBundle into the webhook configurations.
+type CertRotation struct {
+	Enabled bool
+	// SecretName is the Secret (in Namespace) holding the certificates.
+	SecretName string
+	// ServiceName is the webhook Service; the certificate is for
+	// <service>.<namespace>.svc.
+	ServiceName string
+	// ExtraDNSNames are further names the certificate is for.
+	ExtraDNSNames []string
+	// MutatingConfiguration and ValidatingConfiguration are the webhook
+	// configurations whose caBundle is kept current.
+	MutatingConfiguration, ValidatingConfiguration string
 }
 
 // Run serves until ctx is cancelled, then stops accepting connections and
@@ -91,20 +114,41 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return err
 	}
 	reader := &cluster.Cached{Client: mgr.GetCache()}
-	srv := mgr.GetWebhookServer()
-	srv.Register(MutatePath, &admission.Webhook{
-		Handler:      &mutate.Handler{Cluster: reader, OwnNamespace: o.Namespace},
-		RecoverPanic: ptr(true),
-	})
-	srv.Register(ValidatePath, &admission.Webhook{
-		Handler:      &validate.Handler{Engine: engine, Cluster: reader, OwnNamespace: o.Namespace},
-		RecoverPanic: ptr(true),
-	})
+	// The webhook server joins the manager only once serving certificates
+	// exist: at once with cert-manager, after the first rotation otherwise.
+	serving := make(chan webhook.Server, 1)
+	startWebhooks := func() {
+		srv := mgr.GetWebhookServer()
+		srv.Register(MutatePath, &admission.Webhook{
+			Handler:      &mutate.Handler{Cluster: reader, OwnNamespace: o.Namespace},
+			RecoverPanic: ptr(true),
+		})
+		srv.Register(ValidatePath, &admission.Webhook{
+			Handler:      &validate.Handler{Engine: engine, Cluster: reader, OwnNamespace: o.Namespace},
+			RecoverPanic: ptr(true),
+		})
+		serving <- srv
+	}
+	if o.CertRotation.Enabled {
+		certsReady, err := addCertRotator(mgr, o)
+		if err != nil {
+			return err
+		}
+		go func() {
+			select {
+			case <-certsReady:
+				startWebhooks()
+			case <-ctx.Done():
+			}
+		}()
+	} else {
+		startWebhooks()
+	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("webhook-server", srv.StartedChecker()); err != nil {
+	if err := mgr.AddReadyzCheck("webhook-server", webhookStarted(serving)); err != nil {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("informers-synced", cacheSynced(mgr)); err != nil {
@@ -119,6 +163,56 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 func hardenTLS(c *tls.Config) {
 	c.MinVersion = tls.VersionTLS12
 	c.NextProtos = []string{"http/1.1"}
+}
+
+// webhookStarted is ready once the webhook server exists and serves.
+func webhookStarted(serving <-chan webhook.Server) healthz.Checker {
+	var srv webhook.Server
+	var mu sync.Mutex
+	return func(req *http.Request) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if srv == nil {
+			select {
+			case srv = <-serving:
+			default:
+				return fmt.Errorf("serving certificates are not ready yet")
+			}
+		}
+		return srv.StartedChecker()(req)
+	}
+}
+
+// addCertRotator adds open-policy-agent/cert-controller's rotator: it
+// creates and renews the CA and serving certificate in the Secret, writes
+// them to the cert dir, and injects the CA into both webhook
+// configurations. The returned channel closes when certificates are ready.
+func addCertRotator(mgr ctrl.Manager, o Options) (<-chan struct{}, error) {
+	c := o.CertRotation
+	if o.Namespace == "" || c.SecretName == "" || c.ServiceName == "" {
+		return nil, fmt.Errorf("certificate rotation needs --namespace, --cert-secret-name and --cert-service-name")
+	}
+	ready := make(chan struct{})
+	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+		SecretKey:      types.NamespacedName{Namespace: o.Namespace, Name: c.SecretName},
+		CertDir:        o.CertDir,
+		CAName:         "ws-defaults-ca",
+		CAOrganization: "ws-defaults",
+		DNSName:        fmt.Sprintf("%s.%s.svc", c.ServiceName, o.Namespace),
+		ExtraDNSNames:  append([]string{fmt.Sprintf("%s.%s.svc.cluster.local", c.ServiceName, o.Namespace)}, c.ExtraDNSNames...),
+		IsReady:        ready,
+		Webhooks: []rotator.WebhookInfo{
+			{Name: c.MutatingConfiguration, Type: rotator.Mutating},
+			{Name: c.ValidatingConfiguration, Type: rotator.Validating},
+		},
+		// Every replica must inject and serve; none waits for a lease.
+		RequireLeaderElection: false,
+		EnableReadinessCheck:  true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("adding certificate rotator: %w", err)
+	}
+	return ready, nil
 }
 
 // cacheSynced is ready once the informers the handlers read have synced.
