@@ -12,7 +12,7 @@ dir=$root/hack/tools/$name
 export GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
 # The tool's main package is the blank import in tools.go.
 pkg=$(sed -n 's/^import _ "\(.*\)"$/\1/p' "$dir/tools.go")
-version=$(cd "$dir" && go list -m -f '{{.Version}}' "$pkg")
+version=$(cd "$dir" && go list -f '{{.Module.Version}}' "$pkg")
 bin=$root/.cache/tools/$name-$version
 if [[ ! -x $bin ]]; then
 	echo "tools: building $name $version (first run only)" >&2

@@ -28,11 +28,12 @@ is_true(v) if v in true_values
 # scope: document
 # entrypoint: true
 violation contains lib.violation("affinity-hash-conflict", lib.annotation_field(hash_key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
+	trim_space(lib.nginx_annotations.affinity) == "cookie"
+	trim_space(lib.nginx_annotations["upstream-hash-by"]) != ""
 	affinity_key := concat("", [lib.nginx, "affinity"])
-	trim_space(lib.annotations[affinity_key]) == "cookie"
 	hash_key := concat("", [lib.nginx, "upstream-hash-by"])
-	trim_space(lib.annotations[hash_key]) != ""
 	msg := sprintf(
 		concat(" ", [
 			"%s is ignored because %s is \"cookie\": ingress-nginx",
@@ -51,9 +52,10 @@ violation contains lib.violation("affinity-hash-conflict", lib.annotation_field(
 # affinity silently stops working (rfc6265bis). Skipped when the mutation
 # injected SameSite None itself (a policy choice).
 violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
+	lower(trim_space(lib.nginx_annotations["session-cookie-samesite"])) == "none"
 	samesite_key := concat("", [lib.nginx, "session-cookie-samesite"])
-	lower(trim_space(lib.annotations[samesite_key])) == "none"
 	not lib.defaulted(samesite_key)
 	secure_key := concat("", [lib.nginx, "session-cookie-secure"])
 	not is_true(object.get(lib.annotations, secure_key, ""))
@@ -70,6 +72,7 @@ violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation
 # Traefik: the same browser rule for the Service's sticky cookie, which
 # Traefik never marks Secure by default (http_config.go Cookie).
 violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
+	input.object.kind == "Service"
 	lib.is_service
 	traefik_sticky_on
 	samesite_key := traefik_cookie_key("samesite")
@@ -93,6 +96,7 @@ violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation
 # see whether the Ingress in front of it has TLS, so this warns whenever the
 # cookie is not Secure.
 violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(secure_key), msg) if {
+	input.object.kind == "Service"
 	lib.is_service
 	traefik_sticky_on
 	not traefik_secure
@@ -114,7 +118,9 @@ violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(
 # not. Skipped when the affinity itself was injected without keywords (a
 # policy with secureOnTLS off).
 violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(haproxy_keywords_key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
+	lib.haproxy_ingress_annotated
 	lib.has_tls
 	affinity_key := haproxy_ingress_key("affinity")
 	haproxy_ingress_serves(affinity_key)
@@ -148,7 +154,7 @@ traefik_cookie_key(attr) := concat(".", [traefik_cookie, attr])
 traefik_sticky_on if is_true(lib.annotations[traefik_cookie])
 
 traefik_sticky_on if {
-	not traefik_cookie in object.keys(lib.annotations)
+	not traefik_cookie in lib.annotation_keys
 	some key, _ in lib.annotations
 	startswith(key, concat("", [traefik_cookie, "."]))
 }
@@ -164,7 +170,7 @@ haproxy_ingress_key(name) := key if {
 	keys := [k |
 		some prefix in lib.haproxy_ingress_prefixes
 		k := concat("", [prefix, name])
-		k in object.keys(lib.annotations)
+		k in lib.annotation_keys
 	]
 	key := keys[0]
 }

@@ -21,7 +21,7 @@ import data.wsdefaults.lib
 # scope: document
 # entrypoint: true
 violation contains lib.violation("traefik-legacy-api-group", "apiVersion", msg) if {
-	lib.group == "traefik.containo.us"
+	startswith(input.object.apiVersion, "traefik.containo.us/") # lib.group == "traefik.containo.us", for the rule index
 	msg := sprintf(
 		concat(" ", [
 			"apiVersion %s is in the traefik.containo.us API group, which Traefik deprecated in v2.10 and",
@@ -38,7 +38,7 @@ violation contains lib.violation("traefik-legacy-api-group", "apiVersion", msg) 
 # Linkerd prefers AuthorizationPolicy and has announced that
 # ServerAuthorization will be deprecated (reference/authorization-policy.md).
 violation contains lib.violation("linkerd-server-authorization-deprecated", "kind", msg) if {
-	lib.kind == "ServerAuthorization"
+	input.object.kind == "ServerAuthorization"
 	lib.group == "policy.linkerd.io"
 	msg := concat(" ", [
 		"ServerAuthorization is Linkerd's legacy way to authorize clients of a Server:",
@@ -57,10 +57,11 @@ violation contains lib.violation("linkerd-server-authorization-deprecated", "kin
 # F5 NGINX Ingress Controller's WebSocket annotation; ingress-nginx has no
 # such key and proxies WebSockets without one.
 violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
-	lib.controller_is("k8s.io/ingress-nginx")
 	key := "nginx.org/websocket-services"
-	key in object.keys(lib.annotations)
+	key in lib.annotation_keys
+	lib.controller_is("k8s.io/ingress-nginx")
 	msg := sprintf(
 		concat(" ", [
 			"%s is an F5 NGINX Ingress Controller annotation; ingress-nginx, which serves this Ingress,",
@@ -75,7 +76,7 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 # Kong has no send-timeout annotation (kong/kubernetes-ingress-controller#6300).
 violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
 	key := "konghq.com/send-timeout"
-	key in object.keys(lib.annotations)
+	key in lib.annotation_keys
 	msg := sprintf(
 		concat(" ", [
 			"%s does not exist, so Kong ignores it and keeps its default write timeout for WebSocket connections.",

@@ -66,6 +66,7 @@ has(o, key) if object.get(o, key, null) != null
 # scope: document
 # entrypoint: true
 violation contains lib.violation("istio-lb-policy-conflict", field, msg) if {
+	input.object.kind == "DestinationRule"
 	some path, policy in traffic_policies
 	lb := policy.loadBalancer
 	has(lb, "simple")
@@ -86,6 +87,7 @@ violation contains lib.violation("istio-lb-policy-conflict", field, msg) if {
 # must not be true when H2UpgradePolicy is UPGRADE".
 
 violation contains lib.violation("istio-h2-upgrade-client-protocol", field, msg) if {
+	input.object.kind == "DestinationRule"
 	some http_path, settings in h2_upgrades
 	settings.useClientProtocol == true
 	field := sprintf("%s.useClientProtocol", [http_path])
@@ -106,6 +108,7 @@ violation contains lib.violation("istio-h2-upgrade-client-protocol", field, msg)
 # host.
 
 violation contains lib.violation("istio-h2-upgrade", field, msg) if {
+	input.object.kind == "DestinationRule"
 	some http_path, _ in h2_upgrades
 	field := sprintf("%s.h2UpgradePolicy", [http_path])
 	msg := sprintf(
@@ -123,6 +126,7 @@ violation contains lib.violation("istio-h2-upgrade", field, msg) if {
 # (destination_rule.proto).
 
 violation contains lib.violation("istio-cookie-hash-ttl", field, msg) if {
+	input.object.kind == "DestinationRule"
 	some path, policy in traffic_policies
 	cookie := policy.loadBalancer.consistentHash.httpCookie
 	is_object(cookie)
@@ -144,6 +148,7 @@ violation contains lib.violation("istio-cookie-hash-ttl", field, msg) if {
 # 1.23+) refuse route timeouts under 1ms; a zero does not mean "no timeout".
 
 violation contains lib.violation("istio-zero-timeout", field, msg) if {
+	input.object.kind == "VirtualService"
 	some field, timeout in route_timeouts
 	not_positive(timeout)
 	msg := sprintf(
@@ -162,6 +167,7 @@ violation contains lib.violation("istio-zero-timeout", field, msg) if {
 # and negative values are istio-zero-timeout's.
 
 violation contains lib.violation("istio-route-timeout", field, msg) if {
+	input.object.kind == "VirtualService"
 	some field, timeout in route_timeouts
 	is_string(timeout)
 	lib.duration_seconds(timeout) > 0

@@ -16,10 +16,19 @@ group := split(obj.apiVersion, "/")[0] if contains(obj.apiVersion, "/")
 
 annotations := object.get(obj, ["metadata", "annotations"], {})
 
+# The annotation keys, as a set (computed once per object, like every rule
+# without arguments: rules test `key in lib.annotation_keys` rather than
+# calling object.keys each time).
+annotation_keys := object.keys(annotations)
+
 labels := object.get(obj, ["metadata", "labels"], {})
 
 spec := object.get(obj, "spec", {})
 
+# Rules about one kind begin with `input.object.kind == "<Kind>"` (then
+# lib.is_ingress or lib.is_service for the API group): OPA's rule index uses
+# comparisons of input with constants, not virtual documents like lib.kind,
+# so only written that way does a rule for another kind cost nothing at all.
 is_ingress if {
 	kind == "Ingress"
 	group == "networking.k8s.io"
@@ -38,10 +47,40 @@ controller_is(c) if startswith(input.controller, concat("", [c, "/"]))
 # Annotation prefix of ingress-nginx, with the trailing slash.
 nginx := concat("", [trim_suffix(input.parameters.nginxAnnotationPrefix, "/"), "/"])
 
+# The ingress-nginx annotations by name (the key without the nginx prefix):
+# nginx_annotations[name] is annotations[concat("", [nginx, name])], found in
+# one pass over the object instead of one concat and lookup per rule.
+nginx_annotations := {name: value |
+	some key, value in annotations
+	startswith(key, nginx)
+	name := substring(key, count(nginx), -1)
+}
+
 # Prefixes that address the same keys.
 haproxytech_prefixes := ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/"]
 
 haproxy_ingress_prefixes := ["haproxy-ingress.github.io/", "ingress.kubernetes.io/"]
+
+# Whether some annotation key starts with one of the prefixes of a HAProxy
+# controller. Every rule about those annotations needs one, so rules test
+# these first: an object without HAProxy annotations skips them for the price
+# of one lookup (each is computed once per object).
+haproxytech_annotated if {
+	some key, _ in annotations
+	some prefix in haproxytech_prefixes
+	startswith(key, prefix)
+}
+
+haproxy_ingress_annotated if {
+	some key, _ in annotations
+	some prefix in haproxy_ingress_prefixes
+	startswith(key, prefix)
+}
+
+# Either controller.
+haproxy_annotated if haproxytech_annotated
+
+haproxy_annotated if haproxy_ingress_annotated
 
 # The field path of an annotation, as messages and reports name it.
 annotation_field(key) := sprintf("metadata.annotations[%s]", [key])

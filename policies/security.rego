@@ -41,8 +41,9 @@ prefixed(prefixes) := {[key, name] |
 # scope: document
 # entrypoint: true
 violation contains lib.violation("nginx-snippet-annotation", lib.annotation_field(key), msg) if {
-	some [key, name] in prefixed([lib.nginx])
+	some name, _ in lib.nginx_annotations
 	endswith(name, "-snippet")
+	key := concat("", [lib.nginx, name])
 	msg := sprintf(
 		concat(" ", [
 			"%s injects raw nginx configuration that ingress-nginx does not validate:",
@@ -59,11 +60,13 @@ violation contains lib.violation("nginx-snippet-annotation", lib.annotation_fiel
 # these annotations into haproxy.cfg without any validation.
 
 violation contains lib.violation("haproxy-config-snippet", lib.annotation_field(key), snippet_message(key)) if {
+	lib.haproxytech_annotated
 	some [key, name] in prefixed(lib.haproxytech_prefixes)
 	name in haproxytech_snippets
 }
 
 violation contains lib.violation("haproxy-config-snippet", lib.annotation_field(key), snippet_message(key)) if {
+	lib.haproxy_ingress_annotated
 	some [key, name] in prefixed(lib.haproxy_ingress_prefixes)
 	haproxy_ingress_snippet(name)
 }
@@ -74,7 +77,7 @@ violation contains lib.violation("haproxy-config-snippet", lib.annotation_field(
 # intercepted. Both API groups (traefik.containo.us is the pre-v3 one).
 
 violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if {
-	lib.kind == "ServersTransport"
+	input.object.kind == "ServersTransport"
 	lib.group in traefik_groups
 	lib.spec.insecureSkipVerify == true
 	field := "spec.insecureSkipVerify"
@@ -82,7 +85,7 @@ violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if 
 }
 
 violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if {
-	lib.kind == "ServersTransportTCP"
+	input.object.kind == "ServersTransportTCP"
 	lib.group in traefik_groups
 	lib.spec.tls.insecureSkipVerify == true
 	field := "spec.tls.insecureSkipVerify"
@@ -97,8 +100,8 @@ violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if 
 # ingress-nginx: credentials default to true and anything ParseBool cannot
 # read also falls back to true; the origin defaults to "*" (cors/main.go).
 violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	lib.nginx_annotations["enable-cors"] in bool_true
 	enable := concat("", [lib.nginx, "enable-cors"])
-	lib.annotations[enable] in bool_true
 	origin := concat("", [lib.nginx, "cors-allow-origin"])
 	wildcard_origin(object.get(lib.annotations, origin, "*"))
 	credentials := concat("", [lib.nginx, "cors-allow-credentials"])
@@ -117,6 +120,7 @@ violation contains lib.violation("cors-wildcard-credentials", lib.annotation_fie
 
 # haproxy-ingress (both prefixes): see haproxy_ingress_cors below.
 violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	lib.haproxy_ingress_annotated
 	some [enable, origin, credentials] in haproxy_ingress_cors
 	msg := sprintf(
 		concat(" ", [
@@ -135,6 +139,7 @@ violation contains lib.violation("cors-wildcard-credentials", lib.annotation_fie
 # haproxy-ingress: when that branch already reports the key, this one stays
 # quiet so the object gets one violation for one mistake.
 violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	lib.haproxytech_annotated
 	enable := first_set(keys_of(lib.haproxytech_prefixes, "cors-enable"))
 	lib.annotations[enable] in bool_true
 	not enable in {e | some [e, _, _] in haproxy_ingress_cors}
@@ -157,7 +162,7 @@ violation contains lib.violation("cors-wildcard-credentials", lib.annotation_fie
 # Traefik Headers middleware (research §2.5): "*" in the origin list matches
 # every request; with credentials on that is a credentialed wildcard.
 violation contains lib.violation("cors-wildcard-credentials", "spec.headers.accessControlAllowOriginList", msg) if {
-	lib.kind == "Middleware"
+	input.object.kind == "Middleware"
 	lib.group in traefik_groups
 	headers := lib.spec.headers
 	headers.accessControlAllowCredentials == true
@@ -220,13 +225,13 @@ wildcard_origin(list) if {
 
 # The origin annotation as messages show it.
 origin_text(key) := sprintf("%s is %s", [key, show(lib.annotations[key])]) if {
-	key in object.keys(lib.annotations)
+	key in lib.annotation_keys
 } else := sprintf("%s is unset (it defaults to \"*\")", [key])
 
 # The first of keys that the object sets, in the controller's precedence
 # order; undefined when none is set.
 first_set(keys) := present[0] if {
-	present := [k | some k in keys; k in object.keys(lib.annotations)]
+	present := [k | some k in keys; k in lib.annotation_keys]
 	count(present) > 0
 }
 
@@ -243,6 +248,7 @@ key_of(prefixes, name, fallback) := first_set(keys_of(prefixes, name)) if {
 # Origin header is copied into Access-Control-Allow-Origin; credentials
 # default to true, and any set value other than a ParseBool true is false.
 haproxy_ingress_cors contains [enable, origin, credentials] if {
+	lib.haproxy_ingress_annotated
 	enable := first_set(keys_of(lib.haproxy_ingress_prefixes, "cors-enable"))
 	lib.annotations[enable] in bool_true
 	prefix := trim_suffix(enable, "cors-enable")

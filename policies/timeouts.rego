@@ -37,9 +37,9 @@ duration_ns(v) := time.parse_duration_ns(v) if {
 # entrypoint: true
 violation contains lib.violation("nginx-timeout-format", lib.annotation_field(key), msg) if {
 	some name in nginx_timeouts
-	key := concat("", [lib.nginx, name])
-	value := lib.annotations[key]
+	value := lib.nginx_annotations[name]
 	not nginx_seconds(value)
+	key := concat("", [lib.nginx, name])
 	msg := nginx_format_message(key, name, value, min_idle)
 }
 
@@ -48,9 +48,9 @@ violation contains lib.violation("nginx-timeout-format", lib.annotation_field(ke
 # "cannot usually exceed 75 seconds" and is not the WebSocket idle timeout.
 
 violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_field(key), msg) if {
-	key := concat("", [lib.nginx, "proxy-connect-timeout"])
-	value := lib.annotations[key]
+	value := lib.nginx_annotations["proxy-connect-timeout"]
 	nginx_seconds(value) > 75
+	key := concat("", [lib.nginx, "proxy-connect-timeout"])
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s: it only bounds opening the TCP connection to a pod, nginx cannot usually wait",
@@ -72,10 +72,10 @@ violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_f
 # nginx-timeout-format's).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
 	some name in nginx_idle_timeouts
+	value := lib.nginx_annotations[name]
+	nginx_seconds(value) < min_idle
 	key := concat("", [lib.nginx, name])
 	not lib.defaulted(key)
-	value := lib.annotations[key]
-	nginx_seconds(value) < min_idle
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s seconds, below the policy minimum of %d s: ingress-nginx closes a WebSocket that carries no",
@@ -88,10 +88,11 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 # HAProxy: timeout-tunnel under every prefix of both controllers (see
 # haproxy_prefixes below).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	lib.haproxy_annotated
 	some prefix in haproxy_prefixes
 	key := concat("", [prefix, "timeout-tunnel"])
-	not lib.defaulted(key)
 	value := lib.annotations[key]
+	not lib.defaulted(key)
 	micros := haproxy_micros(value)
 	micros < min_idle * 1000000
 	seconds := micros / 1000000
@@ -109,9 +110,11 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 # "<annotation>[idle_timeout.timeout_seconds]". ALB caps the value at 4000 s,
 # so a higher policy minimum asks for 4000.
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(alb_attributes), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
-	not alb_idle_defaulted
+	input.object.metadata.annotations["alb.ingress.kubernetes.io/load-balancer-attributes"] # alb_attributes, for the rule index
 	some value in alb_idle_timeouts
+	not alb_idle_defaulted
 	regex.match(`^[0-9]{1,4}$`, value)
 	seconds := to_number(value)
 	seconds >= 1 # 0 and out-of-range values are alb-idle-timeout-range's
@@ -128,11 +131,12 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 
 # Kong: read/write timeouts on the Service, in milliseconds (strconv.Atoi).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	input.object.kind == "Service"
 	lib.is_service
 	some key in kong_timeouts
-	not lib.defaulted(key)
 	value := lib.annotations[key]
 	is_string(value)
+	not lib.defaulted(key)
 	regex.match(`^-?[0-9]{1,15}$`, value)
 	to_number(value) < min_idle * 1000
 	seconds := to_number(value) / 1000
@@ -149,7 +153,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 # GKE BackendConfig: timeoutSec caps the whole life of a WebSocket, idle or
 # not (default 30 s).
 violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeoutSec", msg) if {
-	lib.kind == "BackendConfig"
+	input.object.kind == "BackendConfig"
 	lib.group == "cloud.google.com"
 	not lib.defaulted("spec.timeoutSec")
 	t := lib.spec.timeoutSec
@@ -169,7 +173,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeout
 # routes. Go durations, or "infinity"/"infinite"; a zero duration means
 # unset, which for response is Envoy's 15 s default and for idle no limit.
 violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if {
-	lib.kind == "HTTPProxy"
+	input.object.kind == "HTTPProxy"
 	lib.group == "projectcontour.io"
 	some i, route in object.get(lib.spec, "routes", [])
 	route.enableWebsockets == true
@@ -194,6 +198,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if
 # compound values ("1h30m") do not parse in the controllers.
 
 violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
+	lib.haproxy_annotated
 	some key, value in lib.annotations
 	some prefix in haproxy_prefixes
 	startswith(key, prefix)

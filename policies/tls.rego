@@ -27,9 +27,10 @@ bool_false := {"0", "f", "F", "FALSE", "false", "False"}
 # scope: document
 # entrypoint: true
 violation contains lib.violation("tls-required", "spec.tls", msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
-	not terminated_in_front
 	count(uncovered) > 0
+	not terminated_in_front
 	msg := sprintf(
 		concat(" ", [
 			"spec.tls does not cover %s: WebSocket clients there connect with plaintext ws://,",
@@ -44,10 +45,11 @@ violation contains lib.violation("tls-required", "spec.tls", msg) if {
 # An Ingress without host names (default backend or host-less rules) and
 # without any spec.tls serves every request in plaintext.
 violation contains lib.violation("tls-required", "spec.tls", msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
-	not terminated_in_front
 	count(rule_hosts) == 0
 	not lib.has_tls
+	not terminated_in_front
 	msg := sprintf(
 		concat(" ", [
 			"The Ingress has no spec.tls, so its WebSockets are only reachable as plaintext ws://,",
@@ -65,11 +67,12 @@ violation contains lib.violation("tls-required", "spec.tls", msg) if {
 # path is exempt from the redirect already, so it is no reason to turn it off.
 
 violation contains lib.violation("ssl-redirect-disabled", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
-	lib.has_tls
-	some key in ssl_redirect_keys
-	value := lib.annotations[key]
+	some key, value in lib.annotations
 	value in bool_false
+	lib.has_tls
+	key in ssl_redirect_keys
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s on an Ingress with spec.tls: its hosts then also answer plain http:// and ws://,",
@@ -129,7 +132,7 @@ covered(host) if {
 
 # TLS is terminated in front of the Ingress: ingress-nginx redirects on the
 # forwarded scheme, or the cloud load balancer carries the certificate.
-terminated_in_front if lib.annotations[concat("", [lib.nginx, "force-ssl-redirect"])] in bool_true
+terminated_in_front if lib.nginx_annotations["force-ssl-redirect"] in bool_true
 
 terminated_in_front if {
 	some key in {

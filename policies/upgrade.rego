@@ -26,9 +26,10 @@ import data.wsdefaults.lib
 # scope: document
 # entrypoint: true
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
+	value := lib.nginx_annotations["connection-proxy-header"]
 	key := concat("", [lib.nginx, "connection-proxy-header"])
-	value := lib.annotations[key]
 	msg := sprintf(
 		concat(" ", [
 			"%s is %q: it replaces the \"Connection: upgrade\" header ingress-nginx sends for WebSocket",
@@ -41,9 +42,10 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 # The Upgrade mechanism exists only in HTTP/1.1; nginx's WebSocket proxying
 # requires proxy_http_version 1.1 upstream.
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
+	trim_space(lib.nginx_annotations["proxy-http-version"]) == "1.0"
 	key := concat("", [lib.nginx, "proxy-http-version"])
-	trim_space(lib.annotations[key]) == "1.0"
 	msg := sprintf(
 		concat(" ", [
 			"%s is \"1.0\": HTTP/1.0 has no Upgrade mechanism, so nginx cannot pass the WebSocket handshake to",
@@ -57,9 +59,10 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 # do not carry the Upgrade handshake (research §1.3, inference from
 # backendprotocol/main.go).
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
+	value := lib.nginx_annotations["backend-protocol"]
 	key := concat("", [lib.nginx, "backend-protocol"])
-	value := lib.annotations[key]
 	protocol := upper(trim_space(value))
 	protocol in {"GRPC", "GRPCS", "FCGI"}
 	fix := http_for(protocol)
@@ -78,6 +81,7 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 
 # A WebSocket port whose appProtocol makes the mesh speak HTTP/2 upstream.
 violation contains lib.violation("http2-only-port", field, msg) if {
+	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
 	lib.ws_port(port)
@@ -96,6 +100,7 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 # A WebSocket port whose name makes Istio speak HTTP/2 upstream. appProtocol
 # wins over the name in Istio, so this only applies while it is unset.
 violation contains lib.violation("http2-only-port", field, msg) if {
+	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
 	lib.ws_port(port)
@@ -119,7 +124,7 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 # Linkerd serves a Server's port with the protocol it declares; HTTP/2 and
 # gRPC leave no room for the HTTP/1.1 Upgrade (research §5, inference).
 violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol", msg) if {
-	lib.kind == "Server"
+	input.object.kind == "Server"
 	lib.group == "policy.linkerd.io"
 	protocol := lib.spec.proxyProtocol
 	protocol in {"HTTP/2", "gRPC"}

@@ -35,9 +35,11 @@ go_int(s) if {
 #   after the last one.
 # scope: document
 # entrypoint: true
-violation contains lib.violation("ingress-class-mismatch", lib.annotation_field(class_annotation), msg) if {
+violation contains lib.violation("ingress-class-mismatch", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
-	annotated := lib.annotations[class_annotation]
+	key := "kubernetes.io/ingress.class"
+	annotated := input.object.metadata.annotations[key]
 	name := lib.spec.ingressClassName
 	annotated != name
 	msg := sprintf(
@@ -47,7 +49,7 @@ violation contains lib.violation("ingress-class-mismatch", lib.annotation_field(
 			"so the WebSocket settings can end up on the wrong one.",
 			"Remove the %s annotation (spec.ingressClassName is the field that counts).",
 		]),
-		[class_annotation, show(annotated), show(name), class_annotation],
+		[key, show(annotated), show(name), key],
 	)
 }
 
@@ -56,6 +58,7 @@ violation contains lib.violation("ingress-class-mismatch", lib.annotation_field(
 # accepts 1..86400 only.
 
 violation contains lib.violation("service-affinity-timeout-range", field, msg) if {
+	input.object.kind == "Service"
 	lib.is_service
 	t := lib.spec.sessionAffinityConfig.clientIP.timeoutSeconds
 	not valid_affinity_timeout(t)
@@ -75,9 +78,11 @@ violation contains lib.violation("service-affinity-timeout-range", field, msg) i
 # reads ssl-redirect with ParseInt32Annotation: it is the HTTPS port to
 # redirect to, not a boolean.
 
-violation contains lib.violation("alb-ssl-redirect-format", lib.annotation_field(alb_ssl_redirect), msg) if {
+violation contains lib.violation("alb-ssl-redirect-format", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
-	value := lib.annotations[alb_ssl_redirect]
+	key := "alb.ingress.kubernetes.io/ssl-redirect"
+	value := input.object.metadata.annotations[key]
 	not valid_port(value)
 	msg := sprintf(
 		concat(" ", [
@@ -85,7 +90,7 @@ violation contains lib.violation("alb-ssl-redirect-format", lib.annotation_field
 			"to redirect to and fails to reconcile the load balancer otherwise, so plain ws:// stays open",
 			"or the Ingress is not updated. Set it to \"443\" (with a 443 HTTPS listener in listen-ports).",
 		]),
-		[alb_ssl_redirect, show(value)],
+		[key, show(value)],
 	)
 }
 
@@ -95,7 +100,9 @@ violation contains lib.violation("alb-ssl-redirect-format", lib.annotation_field
 # research, AWS ELB documentation).
 
 violation contains lib.violation("alb-idle-timeout-range", lib.annotation_field(alb_attributes), msg) if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.object.metadata.annotations["alb.ingress.kubernetes.io/load-balancer-attributes"] # alb_attributes, for the rule index
 	some value in alb_idle_timeouts
 	not valid_alb_idle(value)
 	fix := min([input.parameters.minIdleTimeoutSeconds, 4000])
@@ -163,12 +170,13 @@ violation contains lib.violation("traefik-annotation-type", lib.annotation_field
 # both"), whichever of the three prefixes each one uses.
 
 violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field(static), msg) if {
+	lib.haproxytech_annotated
 	some p in lib.haproxytech_prefixes
 	dynamic := concat("", [p, "cookie-persistence"])
-	dynamic in object.keys(lib.annotations)
+	dynamic in lib.annotation_keys
 	some q in lib.haproxytech_prefixes
 	static := concat("", [q, "cookie-persistence-no-dynamic"])
-	static in object.keys(lib.annotations)
+	static in lib.annotation_keys
 	msg := sprintf(
 		concat(" ", [
 			"%s and %s are both set: the haproxytech controller refuses to combine dynamic and static cookie",
@@ -182,10 +190,6 @@ violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field
 # ===========================================================================
 # Helpers, by rule, in the order of the sections above.
 
-# --- ingress-class-mismatch ---
-
-class_annotation := "kubernetes.io/ingress.class"
-
 # --- service-affinity-timeout-range ---
 
 valid_affinity_timeout(t) if {
@@ -196,8 +200,6 @@ valid_affinity_timeout(t) if {
 }
 
 # --- alb-ssl-redirect-format ---
-
-alb_ssl_redirect := "alb.ingress.kubernetes.io/ssl-redirect"
 
 valid_port(v) if {
 	is_string(v)
@@ -257,6 +259,7 @@ traefik_loss := {
 # Traefik annotations of this object as [key, type]; names are matched
 # case-insensitively, as paerser does.
 traefik_annotations contains [key, type] if {
+	input.object.kind == "Service"
 	lib.is_service
 	some key, _ in lib.annotations
 	startswith(key, traefik)
@@ -264,6 +267,7 @@ traefik_annotations contains [key, type] if {
 }
 
 traefik_annotations contains [key, type] if {
+	input.object.kind == "Ingress"
 	lib.is_ingress
 	some key, _ in lib.annotations
 	startswith(key, traefik)

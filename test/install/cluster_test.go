@@ -106,12 +106,21 @@ func kubectl(t *testing.T, kubeconfig string, stdin []byte, args ...string) ([]b
 
 // dryRun applies objects with a server-side dry run: the API server
 // validates them against its schemas (CRDs included) and admission, and
-// stores nothing. --force-conflicts because the webhook configurations exist
-// already (installed by envtest) under another field manager.
+// stores nothing. The webhook configurations are renamed: envtest installed
+// configurations of those names already, and applying over them would be an
+// update merged with envtest's url clientConfig, not the create an install is.
 func dryRun(t *testing.T, m manifest) {
 	t.Helper()
-	out, err := kubectl(t, cluster(t).Kubeconfig, m.yamlStream(),
-		"apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=install-test", "-f", "-")
+	var objs manifest
+	for _, u := range m {
+		u = u.DeepCopy()
+		if strings.HasSuffix(u.GetKind(), "WebhookConfiguration") {
+			u.SetName(u.GetName() + "-dry-run")
+		}
+		objs = append(objs, u)
+	}
+	out, err := kubectl(t, cluster(t).Kubeconfig, objs.yamlStream(),
+		"apply", "--server-side", "--dry-run=server", "--field-manager=install-test", "-f", "-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -153,14 +154,14 @@ func TestRBACSufficientAndMinimal(t *testing.T) {
 	args := append(chartArgs(t, m), "--kubeconfig", kubeconfig)
 	hook, err := framework.StartWebhook(ctx, webhookBinary(t), c, &logs, args...)
 	if err != nil {
-		t.Fatalf("%v\n---- webhook logs ----\n%s", err, logs.String())
+		t.Fatalf("%v\n---- webhook logs (errors, shortened) ----\n%s", err, errorLines(logs.String()))
 	}
 	defer func() {
 		if err := hook.Stop(); err != nil {
 			t.Errorf("webhook did not stop cleanly: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("---- webhook logs ----\n%s", logs.String())
+			t.Logf("---- webhook logs (errors, shortened) ----\n%s", errorLines(logs.String()))
 		}
 	}()
 
@@ -379,4 +380,159 @@ func eventually(t *testing.T, limit time.Duration, f func() error) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// TestSelfManagedCertificatesAsServiceAccount runs `webhook serve` with the
+// self-managed chart's args as that chart's ServiceAccount, bound only by its
+// ClusterRole and Role: it must fill its Secret, inject the CA into both
+// webhook configurations and become ready without an authorization error.
+// The test plays the kubelet, copying the Secret into the cert folder as the
+// Secret volume would. The configurations are envtest's (the chart's names);
+// their caBundle is restored afterwards.
+func TestSelfManagedCertificatesAsServiceAccount(t *testing.T) {
+	c := cluster(t)
+	ctx := context.Background()
+	r := release{name: "wsd-sm", namespace: "wsd-sm", values: "certManager: {enabled: false}\n"}
+	ensureNamespace(t, r.namespace)
+	m := helmTemplate(t, r)
+	applyRBAC(t, m, "Secret")
+	sa := m.one(t, "ServiceAccount").GetName()
+	secretName := m.one(t, "Secret").GetName()
+	admin := kubernetes.NewForConfigOrDie(c.Config)
+
+	// Restore the envtest configurations' caBundle whatever happens.
+	mwc, err := admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, registration.MutatingName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, registration.ValidatingName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		eventually(t, 10*time.Second, func() error {
+			cur, err := admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, mwc.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for i := range cur.Webhooks {
+				cur.Webhooks[i].ClientConfig.CABundle = mwc.Webhooks[i].ClientConfig.CABundle
+			}
+			_, err = admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+		eventually(t, 10*time.Second, func() error {
+			cur, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, vwc.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for i := range cur.Webhooks {
+				cur.Webhooks[i].ClientConfig.CABundle = vwc.Webhooks[i].ClientConfig.CABundle
+			}
+			_, err = admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Update(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+	}()
+
+	user, err := c.Env.AddUser(serviceAccountUser(r.namespace, sa), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	writeFile(t, kubeconfig, string(kc))
+
+	args := chartArgs(t, m)
+	if !slices.Contains(args, "--cert-rotation") {
+		t.Fatalf("self-managed args lack --cert-rotation: %v", args)
+	}
+	local := *c
+	local.CertDir = t.TempDir()
+	if local.Port, err = freePort(); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	hook, err := framework.StartWebhookProcess(webhookBinary(t), &local, &logs,
+		append(args, "--namespace", r.namespace, "--kubeconfig", kubeconfig)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = hook.Stop()
+		if t.Failed() {
+			t.Logf("---- webhook logs (errors, shortened) ----\n%s", errorLines(logs.String()))
+		}
+	}()
+
+	var secret *corev1.Secret
+	eventually(t, 30*time.Second, func() error {
+		secret, err = admin.CoreV1().Secrets(r.namespace).Get(ctx, secretName, metav1.GetOptions{})
+		if err == nil && len(secret.Data["tls.crt"]) == 0 {
+			err = fmt.Errorf("Secret %s not filled yet", secretName)
+			if strings.Contains(logs.String(), "is forbidden") {
+				err = fmt.Errorf("%w; the webhook was refused access (log below): its caches must select the Secret and the "+
+					"webhook configurations by name (fieldSelector metadata.name), as the chart's resourceNames-limited RBAC allows", err)
+			}
+		}
+		return err
+	})
+	for _, name := range []string{"tls.crt", "tls.key"} {
+		writeFile(t, filepath.Join(local.CertDir, name), string(secret.Data[name]))
+	}
+	if err := hook.WaitReady(ctx, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ca := secret.Data["ca.crt"]
+	eventually(t, 20*time.Second, func() error {
+		m, err := admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, registration.MutatingName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		v, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, registration.ValidatingName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, b := range [][]byte{m.Webhooks[0].ClientConfig.CABundle, v.Webhooks[0].ClientConfig.CABundle} {
+			if len(ca) == 0 || !bytes.Equal(b, ca) {
+				return fmt.Errorf("caBundle not injected")
+			}
+		}
+		return nil
+	})
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "forbidden") {
+			t.Errorf("webhook log: %s", line)
+		}
+	}
+}
+
+// errorLines keeps the distinct error lines of JSON logs, without stack
+// traces, so a failure shows the cause (typically "... is forbidden").
+func errorLines(logs string) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, `"level":"error"`) {
+			continue
+		}
+		line, _, _ = strings.Cut(line, `,"stacktrace"`)
+		line = line[strings.Index(line, `"msg"`):]
+		if !seen[line] {
+			seen[line] = true
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
