@@ -25,10 +25,13 @@ labels := object.get(obj, ["metadata", "labels"], {})
 
 spec := object.get(obj, "spec", {})
 
-# Rules about one kind begin with `input.object.kind == "<Kind>"` (then
-# lib.is_ingress or lib.is_service for the API group): OPA's rule index uses
-# comparisons of input with constants, not virtual documents like lib.kind,
-# so only written that way does a rule for another kind cost nothing at all.
+# OPA's rule index only uses comparisons of input with constants, not virtual
+# documents like lib.kind or lib.annotations. So rules for one kind begin with
+# `input.object.kind == "<Kind>"` (then lib.is_ingress or lib.is_service for
+# the API group), and rules for an annotation with a fixed key read it as
+# input.object.metadata.annotations["<key>"] (the value of
+# lib.annotations["<key>"]): objects of other kinds, or without the
+# annotation, then do not evaluate them at all.
 is_ingress if {
 	kind == "Ingress"
 	group == "networking.k8s.io"
@@ -50,10 +53,13 @@ nginx := concat("", [trim_suffix(input.parameters.nginxAnnotationPrefix, "/"), "
 # The ingress-nginx annotations by name (the key without the nginx prefix):
 # nginx_annotations[name] is annotations[concat("", [nginx, name])], found in
 # one pass over the object instead of one concat and lookup per rule.
-nginx_annotations := {name: value |
+nginx_annotations := annotations_under(nginx)
+
+# The annotations whose keys start with prefix, by the rest of the key.
+annotations_under(prefix) := {name: value |
 	some key, value in annotations
-	startswith(key, nginx)
-	name := substring(key, count(nginx), -1)
+	startswith(key, prefix)
+	name := substring(key, count(prefix), -1)
 }
 
 # Prefixes that address the same keys.

@@ -94,6 +94,48 @@ test_nginx_prefix if {
 	lib.nginx == "custom.example.com/" with input as input_with(ingress, {"parameters": {"nginxAnnotationPrefix": "custom.example.com/"}})
 }
 
+# --- annotation indexes ---
+
+# An Ingress with these annotations besides "a".
+annotated(annotations) := object.union(ingress, {"metadata": {"annotations": annotations}})
+
+test_annotation_keys if {
+	lib.annotation_keys == {"a", "haproxy.org/timeout-tunnel"} with input as input_for(annotated({"haproxy.org/timeout-tunnel": "1h"}))
+	lib.annotation_keys == set() with input as input_for(service([], {}))
+}
+
+test_nginx_annotations if {
+	doc := input_for(annotated({"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600", "nginx.org/websocket-services": "ws"}))
+	lib.nginx_annotations == {"proxy-read-timeout": "3600"} with input as doc
+}
+
+test_nginx_annotations_custom_prefix if {
+	doc := input_with(
+		annotated({"nginx.ingress.kubernetes.io/affinity": "cookie", "custom.example.com/affinity": "none"}),
+		{"parameters": {"nginxAnnotationPrefix": "custom.example.com"}},
+	)
+	lib.nginx_annotations == {"affinity": "none"} with input as doc
+}
+
+test_haproxy_annotated if {
+	tech := input_for(annotated({"haproxy.com/timeout-tunnel": "1h"}))
+	lib.haproxytech_annotated with input as tech
+	not lib.haproxy_ingress_annotated with input as tech
+	lib.haproxy_annotated with input as tech
+
+	hi := input_for(annotated({"haproxy-ingress.github.io/affinity": "cookie"}))
+	not lib.haproxytech_annotated with input as hi
+	lib.haproxy_ingress_annotated with input as hi
+	lib.haproxy_annotated with input as hi
+
+	# ingress.kubernetes.io/ is read by both controllers.
+	shared := input_for(annotated({"ingress.kubernetes.io/timeout-tunnel": "1h"}))
+	lib.haproxytech_annotated with input as shared
+	lib.haproxy_ingress_annotated with input as shared
+
+	not lib.haproxy_annotated with input as input_for(ingress)
+}
+
 test_annotation_field if {
 	lib.annotation_field("nginx.ingress.kubernetes.io/affinity") == "metadata.annotations[nginx.ingress.kubernetes.io/affinity]"
 }

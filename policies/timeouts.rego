@@ -36,8 +36,8 @@ duration_ns(v) := time.parse_duration_ns(v) if {
 # scope: document
 # entrypoint: true
 violation contains lib.violation("nginx-timeout-format", lib.annotation_field(key), msg) if {
-	some name in nginx_timeouts
-	value := lib.nginx_annotations[name]
+	some name, value in lib.nginx_annotations
+	name in nginx_timeouts
 	not nginx_seconds(value)
 	key := concat("", [lib.nginx, name])
 	msg := nginx_format_message(key, name, value, min_idle)
@@ -71,8 +71,8 @@ violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_f
 # nginx: read/send timeouts that are well formed (malformed ones are
 # nginx-timeout-format's).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
-	some name in nginx_idle_timeouts
-	value := lib.nginx_annotations[name]
+	some name, value in lib.nginx_annotations
+	name in nginx_idle_timeouts
 	nginx_seconds(value) < min_idle
 	key := concat("", [lib.nginx, name])
 	not lib.defaulted(key)
@@ -113,8 +113,8 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	input.object.metadata.annotations["alb.ingress.kubernetes.io/load-balancer-attributes"] # alb_attributes, for the rule index
-	some value in alb_idle_timeouts
 	not alb_idle_defaulted
+	some value in alb_idle_timeouts
 	regex.match(`^[0-9]{1,4}$`, value)
 	seconds := to_number(value)
 	seconds >= 1 # 0 and out-of-range values are alb-idle-timeout-range's

@@ -69,9 +69,9 @@ violation contains lib.violation("tls-required", "spec.tls", msg) if {
 violation contains lib.violation("ssl-redirect-disabled", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	lib.has_tls
 	some key, value in lib.annotations
 	value in bool_false
-	lib.has_tls
 	key in ssl_redirect_keys
 	msg := sprintf(
 		concat(" ", [

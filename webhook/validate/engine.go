@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/policies"
@@ -91,11 +92,16 @@ func NewEngine(ctx context.Context) (*Engine, error) {
 // rules that are off, and opted-in rules on objects that are not opted in,
 // are dropped. Results are ordered deny, warn, audit, then by rule and field.
 func (e *Engine) Evaluate(ctx context.Context, in Input, policy v1alpha1.WebSocketPolicySpec) ([]Violation, error) {
-	input, err := ast.InterfaceToValue(in.document(policy))
+	input, err := in.value(policy)
 	if err != nil {
 		return nil, fmt.Errorf("building rule input: %w", err)
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	// Cancel the evaluation when ctx is done. Left to itself, Eval starts a
+	// goroutine per call to watch ctx; a callback registered on ctx does the
+	// same without one.
+	cancel := topdown.NewCancel()
+	defer context.AfterFunc(ctx, cancel.Cancel)()
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel))
 	if err != nil {
 		return nil, fmt.Errorf("evaluating rules: %w", err)
 	}
@@ -159,6 +165,47 @@ func (in Input) document(policy v1alpha1.WebSocketPolicySpec) map[string]any {
 			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),
 		},
 	}
+}
+
+// value is the input document as OPA reads it. When the objects hold only
+// plain values (what encoding/json decodes, plus the integers the mutation
+// sets), it is an ast.LazyObject, which converts just the parts the rules
+// read (metadata.annotations, spec, ...) on first access, never
+// managedFields or status. Otherwise ast.InterfaceToValue converts it up
+// front, reporting what it cannot convert rather than failing mid-evaluation.
+// The rules see the same document either way.
+func (in Input) value(policy v1alpha1.WebSocketPolicySpec) (ast.Value, error) {
+	doc := in.document(policy)
+	if plain(in.Object) && plain(in.OldObject) {
+		return ast.LazyObject(doc), nil
+	}
+	return ast.InterfaceToValue(doc)
+}
+
+// plain reports whether v holds only values ast.InterfaceToValue converts
+// without fail: the types encoding/json decodes into an any, and int and
+// int64 (json.Number is left out: only the decoder guarantees it is a
+// valid number).
+func plain(v any) bool {
+	switch v := v.(type) {
+	case nil, bool, float64, string, int, int64:
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if !plain(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range v {
+			if !plain(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func anyMap(m map[string]string) map[string]any {
