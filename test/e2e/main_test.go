@@ -4,13 +4,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +22,7 @@ import (
 var (
 	cluster *framework.Cluster
 	binary  string
-	logs    syncBuffer
+	logs    framework.SyncBuffer
 	hook    *framework.Webhook
 )
 
@@ -141,21 +139,4 @@ func stored(t *testing.T, u *unstructured.Unstructured) *unstructured.Unstructur
 		t.Fatal(err)
 	}
 	return got
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

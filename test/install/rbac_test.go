@@ -95,23 +95,6 @@ func chartArgs(t *testing.T, m manifest) []string {
 	return out
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRBACSufficientAndMinimal runs the real `webhook serve`, with the
 // chart's args, as the chart's ServiceAccount bound only by the chart's
 // ClusterRole and Role: it must become ready, win leader election, mutate
@@ -150,7 +133,7 @@ func TestRBACSufficientAndMinimal(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs syncBuffer
+	var logs framework.SyncBuffer
 	args := append(chartArgs(t, m), "--kubeconfig", kubeconfig)
 	hook, err := framework.StartWebhook(ctx, webhookBinary(t), c, &logs, args...)
 	if err != nil {
@@ -454,7 +437,7 @@ func TestSelfManagedCertificatesAsServiceAccount(t *testing.T) {
 	if local.Port, err = freePort(); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs framework.SyncBuffer
 	hook, err := framework.StartWebhookProcess(webhookBinary(t), &local, &logs,
 		append(args, "--namespace", r.namespace, "--kubeconfig", kubeconfig)...)
 	if err != nil {

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 
+	"github.com/ws-defaults/ws-defaults/webhook/mutate"
 	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
@@ -28,21 +29,10 @@ func (r Rules) Validate(ctx context.Context, obj map[string]any, in Input) ([]Vi
 	}
 	if md, ok := in.Namespace["metadata"].(map[string]any); ok {
 		vin.Namespace, _ = md["name"].(string)
-		vin.NamespaceLabels = stringMap(md["labels"])
-		vin.NamespaceAnnotation = stringMap(md["annotations"])
+		vin.NamespaceLabels = mutate.StringMap(md["labels"])
+		vin.NamespaceAnnotation = mutate.StringMap(md["annotations"])
 	} else if md, ok := obj["metadata"].(map[string]any); ok {
 		vin.Namespace, _ = md["namespace"].(string)
 	}
 	return r.Engine.Evaluate(ctx, vin, in.Policy)
-}
-
-func stringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	out := make(map[string]string, len(m))
-	for k, val := range m {
-		if s, ok := val.(string); ok {
-			out[k] = s
-		}
-	}
-	return out
 }

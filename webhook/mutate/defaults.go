@@ -105,7 +105,7 @@ func service(e *editor, s settings) {
 	if !ok {
 		return
 	}
-	labels := stringMap(nested(e.obj, "metadata", "labels"))
+	labels := StringMap(nested(e.obj, "metadata", "labels"))
 	wsPorts, _ := e.annotation(v1alpha1.WebSocketPortsAnnotation)
 	listed := splitList(wsPorts)
 	wholeService := labels[v1alpha1.OptInLabel] == v1alpha1.OptInEnabled

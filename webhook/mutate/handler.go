@@ -59,7 +59,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	if err != nil {
 		return h.failOpen(ctx, kind, err)
 	}
-	labels := stringMap(nested(obj, "metadata", "labels"))
+	labels := StringMap(nested(obj, "metadata", "labels"))
 	if !scope.OptedIn(labels, nsLabels) {
 		return skip("object is not opted in")
 	}

@@ -331,8 +331,9 @@ func (e *editor) recordDefaulted() {
 	e.added = added
 }
 
-// stringMap returns the string-valued entries of a map field.
-func stringMap(v any) map[string]string {
+// StringMap returns the string-valued entries of a decoded map field
+// (labels, annotations); anything that is not a map gives an empty map.
+func StringMap(v any) map[string]string {
 	m, _ := v.(map[string]any)
 	out := make(map[string]string, len(m))
 	for k, val := range m {

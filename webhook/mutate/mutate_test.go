@@ -64,7 +64,7 @@ func applyOps(t *testing.T, raw []byte, ops any) []byte {
 }
 
 func annotationsOf(obj map[string]any) map[string]string {
-	return stringMap(nested(obj, "metadata", "annotations"))
+	return StringMap(nested(obj, "metadata", "annotations"))
 }
 
 var builtin = Env{Policy: v1alpha1.BuiltinPolicy()}

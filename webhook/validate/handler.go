@@ -41,7 +41,8 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	labels := labelsOf(obj)
+	md, _ := obj["metadata"].(map[string]any)
+	labels := mutate.StringMap(md["labels"])
 	policy, err := h.Cluster.Policy(ctx)
 	if err != nil {
 		return failure(ctx, scope.OptedIn(labels, nil), err)
@@ -112,16 +113,4 @@ func Respond(ctx context.Context, kind string, violations []Violation) admission
 		return admission.Denied(strings.Join(denies, "\n")).WithWarnings(warnings...)
 	}
 	return admission.Allowed("").WithWarnings(warnings...)
-}
-
-func labelsOf(obj map[string]any) map[string]string {
-	md, _ := obj["metadata"].(map[string]any)
-	raw, _ := md["labels"].(map[string]any)
-	out := make(map[string]string, len(raw))
-	for k, v := range raw {
-		if s, ok := v.(string); ok {
-			out[k] = s
-		}
-	}
-	return out
 }
