@@ -32,7 +32,9 @@ import (
 
 	"github.com/go-logr/logr"
 	"golang.org/x/term"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
@@ -154,6 +156,10 @@ func run() (code int) {
 		}
 	}
 
+	if err := showRules(ctx, cluster.Config); err != nil {
+		return fail(err)
+	}
+
 	kubectl := filepath.Join(assets, "kubectl")
 	fmt.Printf("\nWhile the demo runs, try it from another shell:\n  export KUBECONFIG=%s\n  alias kubectl=%s\n", cluster.Kubeconfig, kubectl)
 	fmt.Println(`  printf 'apiVersion: v1\nkind: Service\nmetadata: {name: echo}\nspec: {ports: [{name: ws, port: 80}]}\n' | kubectl -n chat apply -o yaml -f -`)
@@ -163,44 +169,61 @@ func run() (code int) {
 		return 0
 	}
 	fmt.Println("Press Ctrl-C to stop the webhook and the cluster.")
-	if err := waitForCtrlC(ctx); err != nil {
-		return fail(err)
-	}
+	// The webhook runs in a process group of its own, so Ctrl-C reaches
+	// only the demo, which then stops everything it started.
+	<-ctx.Done()
 	fmt.Println("stopping")
 	return 0
 }
 
-// waitForCtrlC returns when Ctrl-C is typed on the terminal or ctx ends.
-// The terminal would send SIGINT to its whole foreground process group,
-// the webhook included (framework.StartWebhook gives it no group of its
-// own): it would begin shutting down, and the SIGTERM that stops it here
-// would be its second signal, which controller-runtime answers with exit
-// status 1. In raw mode Ctrl-C is a key the demo reads instead of a signal.
-// Nothing is printed while the terminal is raw.
-func waitForCtrlC(ctx context.Context) error {
-	fd := int(os.Stdin.Fd())
-	old, err := term.MakeRaw(fd)
+// mistakes are advice from the seed guide that the rules catch: each is
+// sent as a server-side dry run, and what the API server answers is shown.
+var mistakes = []struct{ what, annotations string }{
+	{"the seed's nginx snippet and a timeout with a unit",
+		`nginx.ingress.kubernetes.io/server-snippet: "proxy_read_timeout 7d;", nginx.ingress.kubernetes.io/proxy-read-timeout: "3600s"`},
+	{"the seed's proxy-connect-timeout of an hour",
+		`nginx.ingress.kubernetes.io/proxy-connect-timeout: "3600"`},
+}
+
+// showRules dry-runs each mistake in the opted-in namespace and prints the
+// denial or the warnings the API server relays from the webhook.
+func showRules(ctx context.Context, cfg *rest.Config) error {
+	w := &warnings{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandler = w
+	c, err := client.New(cfg, client.Options{})
 	if err != nil {
 		return err
 	}
-	defer term.Restore(fd, old)
-	pressed := make(chan struct{})
-	go func() {
-		defer close(pressed)
-		b := make([]byte, 1)
-		for {
-			// Ctrl-C, or Ctrl-D; a read error means the terminal went away.
-			if n, err := os.Stdin.Read(b); err != nil || (n == 1 && (b[0] == 3 || b[0] == 4)) {
-				return
+	for _, m := range mistakes {
+		w.list = nil
+		u := object("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: mistake\n  namespace: " + namespace +
+			"\n  annotations: {" + m.annotations + "}\nspec:\n  ingressClassName: nginx\n  tls: [{hosts: [ws.example.com], secretName: t}]\n" +
+			"  rules: [{host: ws.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ws, port: {number: 80}}}}]}}]\n")
+		fmt.Printf("\n=== Applying an Ingress with %s\n", m.what)
+		err := c.Create(ctx, u, client.DryRunAll)
+		switch {
+		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+			fmt.Println("  rejected:")
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Println("    " + line)
 			}
+		case err != nil:
+			return err
+		default:
+			fmt.Println("  accepted")
 		}
-	}()
-	select {
-	case <-pressed:
-	case <-ctx.Done():
+		for _, text := range w.list {
+			fmt.Println("  warning: " + text)
+		}
 	}
 	return nil
 }
+
+// warnings collects the Warning headers the API server relays.
+type warnings struct{ list []string }
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) { w.list = append(w.list, text) }
 
 // waitOptedIn returns once the webhook defaults objects in the namespace.
 // The webhook reads namespace labels from its informer cache, which sees
