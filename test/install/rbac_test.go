@@ -231,16 +231,8 @@ func TestRBACSufficientAndMinimal(t *testing.T) {
 // configurations by name (get, update, and list/watch only when selecting
 // that one object by metadata.name), and nothing else.
 func TestSelfManagedCertificateRBAC(t *testing.T) {
-	c := cluster(t)
+	c, r, _, sa, secret, admin := selfManagedRelease(t)
 	ctx := context.Background()
-	r := release{name: "wsd-sm", namespace: "wsd-sm", values: "certManager: {enabled: false}\n"}
-	ensureNamespace(t, r.namespace)
-	m := helmTemplate(t, r)
-	applyRBAC(t, m, "Secret")
-	sa := m.one(t, "ServiceAccount").GetName()
-	secret := m.one(t, "Secret").GetName()
-
-	admin := kubernetes.NewForConfigOrDie(c.Config)
 	if _, err := admin.CoreV1().Secrets(r.namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "unrelated"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
@@ -373,15 +365,8 @@ func eventually(t *testing.T, limit time.Duration, f func() error) {
 // Secret volume would. The configurations are envtest's (the chart's names);
 // their caBundle is restored afterwards.
 func TestSelfManagedCertificatesAsServiceAccount(t *testing.T) {
-	c := cluster(t)
+	c, r, m, sa, secretName, admin := selfManagedRelease(t)
 	ctx := context.Background()
-	r := release{name: "wsd-sm", namespace: "wsd-sm", values: "certManager: {enabled: false}\n"}
-	ensureNamespace(t, r.namespace)
-	m := helmTemplate(t, r)
-	applyRBAC(t, m, "Secret")
-	sa := m.one(t, "ServiceAccount").GetName()
-	secretName := m.one(t, "Secret").GetName()
-	admin := kubernetes.NewForConfigOrDie(c.Config)
 
 	// Restore the envtest configurations' caBundle whatever happens.
 	mwc, err := admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, registration.MutatingName, metav1.GetOptions{})
@@ -518,4 +503,17 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// selfManagedRelease renders the chart without cert-manager into its own
+// namespace and applies its RBAC (Secret included), for the tests of the
+// self-managed certificate mode.
+func selfManagedRelease(t *testing.T) (c *framework.Cluster, r release, m manifest, sa, secret string, admin *kubernetes.Clientset) {
+	t.Helper()
+	c = cluster(t)
+	r = release{name: "wsd-sm", namespace: "wsd-sm", values: "certManager: {enabled: false}\n"}
+	ensureNamespace(t, r.namespace)
+	m = helmTemplate(t, r)
+	applyRBAC(t, m, "Secret")
+	return c, r, m, m.one(t, "ServiceAccount").GetName(), m.one(t, "Secret").GetName(), kubernetes.NewForConfigOrDie(c.Config)
 }
