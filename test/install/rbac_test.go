@@ -109,16 +109,7 @@ func TestRBACSufficientAndMinimal(t *testing.T) {
 	applyRBAC(t, m)
 	sa := m.one(t, "ServiceAccount").GetName()
 
-	user, err := c.Env.AddUser(serviceAccountUser(r.namespace, sa), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	writeFile(t, kubeconfig, string(kc))
+	user, kubeconfig := serviceAccountKubeconfig(t, c, r.namespace, sa)
 	restricted := kubernetes.NewForConfigOrDie(user.Config())
 	admin := kubernetes.NewForConfigOrDie(c.Config)
 
@@ -402,16 +393,7 @@ func TestSelfManagedCertificatesAsServiceAccount(t *testing.T) {
 		})
 	}()
 
-	user, err := c.Env.AddUser(serviceAccountUser(r.namespace, sa), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	writeFile(t, kubeconfig, string(kc))
+	_, kubeconfig := serviceAccountKubeconfig(t, c, r.namespace, sa)
 
 	args := chartArgs(t, m)
 	if !slices.Contains(args, "--cert-rotation") {
@@ -516,4 +498,21 @@ func selfManagedRelease(t *testing.T) (c *framework.Cluster, r release, m manife
 	m = helmTemplate(t, r)
 	applyRBAC(t, m, "Secret")
 	return c, r, m, m.one(t, "ServiceAccount").GetName(), m.one(t, "Secret").GetName(), kubernetes.NewForConfigOrDie(c.Config)
+}
+
+// serviceAccountKubeconfig adds an envtest user that authenticates as the
+// ServiceAccount namespace/sa and writes its kubeconfig to a file.
+func serviceAccountKubeconfig(t *testing.T, c *framework.Cluster, namespace, sa string) (*envtest.AuthenticatedUser, string) {
+	t.Helper()
+	user, err := c.Env.AddUser(serviceAccountUser(namespace, sa), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	writeFile(t, kubeconfig, string(kc))
+	return user, kubeconfig
 }
