@@ -48,7 +48,9 @@ violation contains lib.violation("nginx-snippet-annotation", lib.annotation_fiel
 		concat(" ", [
 			"%s injects raw nginx configuration that ingress-nginx does not validate:",
 			"whoever can edit this object can rewrite routing for other tenants",
-			"and read every Secret the controller can (CVE-2021-25742, CVE-2023-5043). Remove the annotation",
+			"and read every Secret the controller can (CVE-2021-25742, CVE-2023-5043). ingress-nginx rates it Critical",
+			"and, at its default annotations-risk-level (High, since v1.12), refuses the whole Ingress for it itself;",
+			"this rule says so before the controller does. Remove the annotation",
 			"and use the dedicated annotations, or a ConfigMap setting owned by the cluster admins, instead.",
 		]),
 		[key],

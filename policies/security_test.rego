@@ -352,3 +352,13 @@ test_mutation_defaults_no_security_violation if {
 		count(security.violation) == 0 with input as input_for(obj)
 	}
 }
+
+# The message says ingress-nginx itself refuses snippets at its default
+# risk level (test/conformance TestSnippetsAreCritical checks the claim).
+test_nginx_snippet_annotation_says_controller_refuses if {
+	key := "nginx.ingress.kubernetes.io/configuration-snippet"
+	fires(
+		security.violation, "nginx-snippet-annotation", sprintf("metadata.annotations[%s]", [key]),
+		"at its default annotations-risk-level (High, since v1.12), refuses the whole Ingress for it itself",
+	) with input as input_for(ingress({key: "x"}))
+}

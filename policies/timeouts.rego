@@ -192,21 +192,6 @@ violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if
 	)
 }
 
-# ---------------------------------------------------------------------------
-# haproxy-timeout-format (research §3.1-§3.3, §8): HAProxy times are one
-# whole number with an optional unit; without one it is milliseconds, and
-# compound values ("1h30m") do not parse in the controllers.
-
-violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
-	lib.haproxy_annotated
-	some key, value in lib.annotations
-	some prefix in haproxy_prefixes
-	startswith(key, prefix)
-	startswith(substring(key, count(prefix), -1), "timeout-")
-	not haproxy_time_ok(value)
-	msg := haproxy_format_message(key, value)
-}
-
 # ===========================================================================
 # Helpers, by rule, in the order of the sections above.
 
@@ -345,54 +330,3 @@ contour_zero_note(field, v) := "; Contour reads a zero duration as unset, so Env
 	field == "response"
 	duration_ns(v) == 0
 } else := ""
-
-# --- haproxy-timeout-format ---
-
-haproxy_time_ok(v) if {
-	is_string(v)
-	regex.match(`^[0-9]+(us|ms|s|m|h|d)$`, v)
-}
-
-# The HAProxy spelling of a Go duration in nanoseconds: the largest exact unit.
-haproxy_spelling(ns) := haproxy_duration(ns / 1000000000) if {
-	ns % 1000000000 == 0
-} else := sprintf("%dms", [ns / 1000000]) if {
-	ns % 1000000 == 0
-} else := sprintf("%dus", [ns / 1000]) if {
-	ns % 1000 == 0
-}
-
-# A bare number: HAProxy reads milliseconds, the user almost always meant
-# seconds.
-haproxy_format_message(key, value) := sprintf(
-	concat(" ", [
-		"%s is %s: HAProxy reads a number without a unit as milliseconds,",
-		"so this is %v s, not %s s, and WebSockets or requests are cut that quickly.",
-		"Set it to \"%s\" (or \"%sms\" if you really mean milliseconds).",
-	]),
-	[key, show(value), to_number(value) / 1000, value, haproxy_duration(to_number(value)), value],
-) if {
-	is_string(value)
-	regex.match(`^[0-9]{1,12}$`, value)
-} else := sprintf(
-	concat(" ", [
-		"%s is %s: HAProxy timeouts are one whole number followed by one unit (us,",
-		"ms, s, m, h or d); the controller cannot use anything else (no spaces,",
-		"fractions or compound values such as \"1h30m\"). Set it to \"%s\".",
-	]),
-	[key, show(value), haproxy_spelling(duration_ns(trim_space(value)))],
-) if {
-	is_string(value)
-	duration_ns(trim_space(value)) > 0
-} else := sprintf(
-	concat(" ", [
-		"%s is %s: HAProxy timeouts are one whole number followed by one unit (us, ms, s, m, h or d);",
-		"the controller cannot use anything else. Set it to %s.",
-	]),
-	[key, show(value), haproxy_example(key)],
-)
-
-# An example value for an unreadable HAProxy timeout.
-haproxy_example(key) := sprintf("\"%s\"", [haproxy_duration(min_idle)]) if {
-	endswith(key, "/timeout-tunnel")
-} else := "a whole number with a unit, e.g. \"30s\""

@@ -304,56 +304,6 @@ test_websocket_idle_timeout_too_low_contour_defaulted_skipped if {
 	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_defaulted(obj, ["spec.routes[0].timeoutPolicy.response"])
 }
 
-# --- haproxy-timeout-format --------------------------------------------------------
-
-test_haproxy_timeout_format_bare_number if {
-	every prefix in ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", "haproxy-ingress.github.io/"] {
-		key := concat("", [prefix, "timeout-tunnel"])
-		fires(timeouts.violation, "haproxy-timeout-format", ann(key), "this is 3.6 s") with input as input_for(ingress({key: "3600"}))
-		fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: "3600"}))
-	}
-}
-
-test_haproxy_timeout_format_any_timeout_key if {
-	fires(
-		timeouts.violation, "haproxy-timeout-format", ann("haproxy.org/timeout-server"),
-		"Set it to \"50s\"",
-	) with input as input_for(service({"haproxy.org/timeout-server": "50"}))
-	fires(
-		timeouts.violation, "haproxy-timeout-format", ann("haproxy-ingress.github.io/timeout-client-fin"),
-		"Set it to \"90s\"",
-	) with input as input_for(ingress({"haproxy-ingress.github.io/timeout-client-fin": "90"}))
-}
-
-test_haproxy_timeout_format_malformed if {
-	key := "haproxy-ingress.github.io/timeout-tunnel"
-	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"90m\"") with input as input_for(ingress({key: "1h30m"}))
-	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: " 1h"}))
-	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1500ms\"") with input as input_for(ingress({key: "1.5s"}))
-	fires(timeouts.violation, "haproxy-timeout-format", ann(key), "Set it to \"1h\"") with input as input_for(ingress({key: "1 h"}))
-	fires(
-		timeouts.violation, "haproxy-timeout-format", ann("haproxy.org/timeout-server"),
-		"e.g. \"30s\"",
-	) with input as input_for(ingress({"haproxy.org/timeout-server": "soon"}))
-}
-
-test_haproxy_timeout_format_compliant if {
-	every v in ["1h", "3600s", "3600000ms", "500us", "1d", "50s", "0s"] {
-		silent(timeouts.violation, "haproxy-timeout-format") with input as input_for(ingress({
-			"haproxy.org/timeout-server": v,
-			"haproxy-ingress.github.io/timeout-tunnel": v,
-		}))
-	}
-}
-
-test_haproxy_timeout_format_other_keys_ignored if {
-	silent(timeouts.violation, "haproxy-timeout-format") with input as input_for(ingress({
-		"haproxy.org/load-balance": "leastconn",
-		"example.com/timeout-tunnel": "3600",
-		nginx("proxy-read-timeout"): "3600",
-	}))
-}
-
 # --- what the mutation injects --------------------------------------------------
 
 mutated_nginx := ingress({

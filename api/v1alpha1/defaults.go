@@ -1,9 +1,15 @@
 package v1alpha1
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -18,10 +24,36 @@ const (
 	DefaultClientIPTimeoutSeconds int32 = 10800
 	// DefaultPortProtocolHint is portable across Istio (HTTP) and Linkerd
 	// (HTTP/1); "kubernetes.io/ws" would be opaque TCP to Linkerd.
-	DefaultPortProtocolHint      = "http"
+	DefaultPortProtocolHint      = PortProtocolHTTP
 	DefaultNginxAnnotationPrefix = "nginx.ingress.kubernetes.io"
-	DefaultAuditInterval         = 5 * time.Minute
+	// DefaultNginxAnnotationsRiskLevel is ingress-nginx's own default for
+	// its ConfigMap key annotations-risk-level.
+	DefaultNginxAnnotationsRiskLevel = RiskLevelHigh
+	DefaultAuditInterval             = 5 * time.Minute
 )
+
+// Limits Validate enforces (the CRD's schema has the same).
+const (
+	// MaxIdleTimeoutSeconds is 7 days.
+	MaxIdleTimeoutSeconds int32 = 7 * 24 * 3600
+	// MaxClientIPTimeoutSeconds is the API server's limit on
+	// sessionAffinityConfig.clientIP.timeoutSeconds.
+	MaxClientIPTimeoutSeconds int32 = 86400
+	// MinAuditInterval keeps the audit loop from hammering the API server.
+	MinAuditInterval = 10 * time.Second
+	// MaxCookieNameLength bounds spec.mutation.affinity.cookieName.
+	MaxCookieNameLength = 256
+)
+
+// PortProtocolHints are the values spec.mutation.portProtocolHint accepts.
+var PortProtocolHints = []string{PortProtocolHTTP, PortProtocolWS, PortProtocolWSS}
+
+// NginxAnnotationsRiskLevels are the values spec.nginxAnnotationsRiskLevel
+// accepts, most permissive first.
+var NginxAnnotationsRiskLevels = []string{RiskLevelCritical, RiskLevelHigh, RiskLevelMedium, RiskLevelLow}
+
+// SameSiteValues are the values spec.mutation.affinity.sameSite accepts.
+var SameSiteValues = []string{"Lax", "Strict", "None"}
 
 // BuiltinRules is the rule catalog (../shared/spec/rules.md): each rule's
 // default action, scope and severity. The rules themselves are Rego under
@@ -69,7 +101,8 @@ func BuiltinPolicy() WebSocketPolicySpec {
 }
 
 // WithDefaults returns a copy of s whose unset fields hold the built-in
-// defaults. The result has no nil pointers in Mutation.
+// defaults. The result has no nil pointers in Mutation and Audit. Applying it
+// twice gives the same as once.
 func (s WebSocketPolicySpec) WithDefaults() WebSocketPolicySpec {
 	out := s
 	m := &out.Mutation
@@ -83,6 +116,7 @@ func (s WebSocketPolicySpec) WithDefaults() WebSocketPolicySpec {
 	m.ServiceAffinity.TimeoutSeconds = orInt32(m.ServiceAffinity.TimeoutSeconds, DefaultClientIPTimeoutSeconds)
 	m.PortProtocolHint = orString(m.PortProtocolHint, DefaultPortProtocolHint)
 	out.NginxAnnotationPrefix = orString(out.NginxAnnotationPrefix, DefaultNginxAnnotationPrefix)
+	out.NginxAnnotationsRiskLevel = orString(out.NginxAnnotationsRiskLevel, DefaultNginxAnnotationsRiskLevel)
 	out.MinIdleTimeoutSeconds = orInt32(out.MinIdleTimeoutSeconds, DefaultIdleTimeoutSeconds)
 	rules := make(map[string]RuleSetting, len(BuiltinRules))
 	for id, def := range BuiltinRules {
@@ -97,32 +131,63 @@ func (s WebSocketPolicySpec) WithDefaults() WebSocketPolicySpec {
 		rules[id] = r
 	}
 	out.Rules = rules
-	if out.AuditInterval == nil {
-		out.AuditInterval = &metav1.Duration{Duration: DefaultAuditInterval}
+	if out.Audit.Interval == nil {
+		out.Audit.Interval = &metav1.Duration{Duration: DefaultAuditInterval}
 	}
 	return out
 }
 
-// Validate reports every invalid field of s with its path, so a broken
-// policy can be refused before it replaces a working one.
+// Validate reports every invalid field of the policy object: its name
+// (only "default" is read) and everything Spec.Validate reports.
+func (p *WebSocketPolicy) Validate() field.ErrorList {
+	var errs field.ErrorList
+	if p.Name != PolicyName {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), p.Name,
+			fmt.Sprintf("the WebSocketPolicy must be named %q: the webhook reads only that one", PolicyName)))
+	}
+	return append(errs, p.Spec.Validate()...)
+}
+
+// ingress-nginx removes spaces from session-cookie-name and replaces a name
+// that then does not match this with INGRESSCOOKIE, silently.
+var nginxCookieName = regexp.MustCompile(`^[/\-._~a-zA-Z0-9:]*$`)
+
+// Validate reports every invalid field of s with its path (spec.…), so a
+// broken policy can be refused before it replaces a working one. It is the
+// authority: the CRD's schema checks a subset of it.
 func (s WebSocketPolicySpec) Validate() field.ErrorList {
 	var errs field.ErrorList
-	m := field.NewPath("spec", "mutation")
-	if v := s.Mutation.IdleTimeoutSeconds; v != nil && *v < 1 {
-		errs = append(errs, field.Invalid(m.Child("idleTimeoutSeconds"), *v, "must be a whole number of seconds, at least 1"))
+	spec := field.NewPath("spec")
+	m := spec.Child("mutation")
+	if v := s.Mutation.IdleTimeoutSeconds; v != nil && (*v < 1 || *v > MaxIdleTimeoutSeconds) {
+		errs = append(errs, field.Invalid(m.Child("idleTimeoutSeconds"), *v, fmt.Sprintf("must be a whole number of seconds from 1 to %d (7 days)", MaxIdleTimeoutSeconds)))
 	}
 	a := m.Child("affinity")
+	if v := s.Mutation.Affinity.CookieName; v != "" {
+		if msg := cookieNameProblem(v); msg != "" {
+			errs = append(errs, field.Invalid(a.Child("cookieName"), v, msg))
+		}
+	}
 	if v := s.Mutation.Affinity.CookieMaxAgeSeconds; v != nil && *v < 0 {
 		errs = append(errs, field.Invalid(a.Child("cookieMaxAgeSeconds"), *v, "must not be negative"))
 	}
-	if v := s.Mutation.Affinity.SameSite; v != "" && v != "Lax" && v != "Strict" && v != "None" {
-		errs = append(errs, field.NotSupported(a.Child("sameSite"), v, []string{"Lax", "Strict", "None"}))
+	if v := s.Mutation.Affinity.SameSite; v != "" && !slices.Contains(SameSiteValues, v) {
+		errs = append(errs, field.NotSupported(a.Child("sameSite"), v, SameSiteValues))
 	}
-	if v := s.Mutation.ServiceAffinity.TimeoutSeconds; v != nil && (*v < 1 || *v > 86400) {
+	if v := s.Mutation.ServiceAffinity.TimeoutSeconds; v != nil && (*v < 1 || *v > MaxClientIPTimeoutSeconds) {
 		errs = append(errs, field.Invalid(m.Child("serviceAffinity", "timeoutSeconds"), *v, "must be between 1 and 86400 (the API server's limit)"))
 	}
-	for id, r := range s.Rules {
-		p := field.NewPath("spec", "rules").Key(id)
+	if v := s.Mutation.PortProtocolHint; v != "" && !slices.Contains(PortProtocolHints, v) {
+		errs = append(errs, field.NotSupported(m.Child("portProtocolHint"), v, PortProtocolHints))
+	}
+	ids := make([]string, 0, len(s.Rules))
+	for id := range s.Rules {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r := s.Rules[id]
+		p := spec.Child("rules").Key(id)
 		if _, known := BuiltinRules[id]; !known {
 			errs = append(errs, field.NotFound(p, id))
 			continue
@@ -138,13 +203,51 @@ func (s WebSocketPolicySpec) Validate() field.ErrorList {
 			errs = append(errs, field.NotSupported(p.Child("scope"), r.Scope, []RuleScope{ScopeCluster, ScopeOptedIn}))
 		}
 	}
-	if v := s.MinIdleTimeoutSeconds; v != nil && *v < 1 {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "minIdleTimeoutSeconds"), *v, "must be a whole number of seconds, at least 1"))
+	seen := map[string]bool{}
+	for i, ns := range s.ExcludedNamespaces {
+		p := spec.Child("excludedNamespaces").Index(i)
+		for _, msg := range validation.IsDNS1123Label(ns) {
+			errs = append(errs, field.Invalid(p, ns, "not a namespace name: "+msg))
+		}
+		if seen[ns] {
+			errs = append(errs, field.Duplicate(p, ns))
+		}
+		seen[ns] = true
 	}
-	if d := s.AuditInterval; d != nil && d.Duration < 10*time.Second {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "auditInterval"), d.Duration.String(), "must be at least 10s"))
+	if v := s.Audit.Interval; v != nil && v.Duration < MinAuditInterval {
+		errs = append(errs, field.Invalid(spec.Child("audit", "interval"), v.Duration.String(), "must be at least 10s"))
+	}
+	if v := s.NginxAnnotationPrefix; v != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(strings.TrimSuffix(v, "/")) {
+			errs = append(errs, field.Invalid(spec.Child("nginxAnnotationPrefix"), v,
+				"must be ingress-nginx's --annotations-prefix, a DNS subdomain such as nginx.ingress.kubernetes.io (a trailing / is allowed): "+msg))
+		}
+	}
+	if v := s.NginxAnnotationsRiskLevel; v != "" && !slices.Contains(NginxAnnotationsRiskLevels, v) {
+		errs = append(errs, field.NotSupported(spec.Child("nginxAnnotationsRiskLevel"), v, NginxAnnotationsRiskLevels))
+	}
+	if v := s.MinIdleTimeoutSeconds; v != nil && *v < 1 {
+		errs = append(errs, field.Invalid(spec.Child("minIdleTimeoutSeconds"), *v, "must be a whole number of seconds, at least 1"))
 	}
 	return errs
+}
+
+// cookieNameProblem says why ingress-nginx, or a browser, would not use name
+// as given ("" when both would).
+func cookieNameProblem(name string) string {
+	const hint = `; use letters, digits and - . _ ~ only, e.g. "ws-server"`
+	if len(name) > MaxCookieNameLength {
+		return fmt.Sprintf("must be at most %d characters", MaxCookieNameLength)
+	}
+	if !nginxCookieName.MatchString(strings.ReplaceAll(name, " ", "")) {
+		return "ingress-nginx silently replaces a cookie name with characters other than letters, digits and / - . _ ~ : by INGRESSCOOKIE" + hint
+	}
+	for _, c := range name {
+		if c <= ' ' || c >= 0x7f || strings.ContainsRune(`()<>@,;:\"/[]?={}`, c) {
+			return fmt.Sprintf("%q is not allowed in a cookie name (RFC 6265: no spaces, controls or separators ()<>@,;:\\\"/[]?={})", c) + hint
+		}
+	}
+	return ""
 }
 
 func orInt32(p *int32, def int32) *int32 {

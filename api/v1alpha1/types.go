@@ -8,6 +8,9 @@ import (
 const (
 	Group   = "ws-defaults.io"
 	Version = "v1alpha1"
+	// Kind and Resource name the API's one type.
+	Kind     = "WebSocketPolicy"
+	Resource = "websocketpolicies"
 	// PolicyName is the name of the singleton WebSocketPolicy the webhook reads.
 	PolicyName = "default"
 )
@@ -57,82 +60,201 @@ const (
 	ScopeOptedIn RuleScope = "opted-in"
 )
 
+// Values of spec.nginxAnnotationsRiskLevel: ingress-nginx's ConfigMap key
+// annotations-risk-level, most permissive first.
+const (
+	RiskLevelCritical = "Critical"
+	RiskLevelHigh     = "High"
+	RiskLevelMedium   = "Medium"
+	RiskLevelLow      = "Low"
+)
+
+// Values of spec.mutation.portProtocolHint (the appProtocol mutation sets on
+// WebSocket Service ports). kubernetes.io/h2c is not one: it breaks the
+// HTTP/1.1 Upgrade WebSocket needs.
+const (
+	// PortProtocolHTTP is HTTP to Istio and HTTP/1 to Linkerd: portable.
+	PortProtocolHTTP = "http"
+	// PortProtocolWS is WebSocket over cleartext; opaque TCP to Linkerd.
+	PortProtocolWS = "kubernetes.io/ws"
+	// PortProtocolWSS is WebSocket over TLS; mutation sets it on ports named
+	// wss whatever the hint.
+	PortProtocolWSS = "kubernetes.io/wss"
+)
+
+// The Ready condition of status.conditions and its reasons.
+const (
+	// ConditionReady is True when the webhook replicas apply the policy's
+	// current generation (status.observedGeneration), False with
+	// ReasonInvalid when they refused it and keep the last one that worked.
+	ConditionReady = "Ready"
+	ReasonApplied  = "Applied"
+	ReasonInvalid  = "Invalid"
+)
+
 // WebSocketPolicy is the cluster-wide policy. Only the object named
 // "default" is read; without it the built-in defaults apply.
 //
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:resource:scope=Cluster,shortName=wspolicy,categories=ws-defaults
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'default'",fieldPath=".metadata.name",message="the WebSocketPolicy must be named 'default': the webhook reads only that one"
 type WebSocketPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec WebSocketPolicySpec `json:"spec,omitempty"`
+	// Status is written by the webhook: whether it applies this generation.
+	Status WebSocketPolicyStatus `json:"status,omitempty"`
+}
+
+// WebSocketPolicyList is a list of WebSocketPolicy objects.
+//
+// +kubebuilder:object:root=true
+type WebSocketPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []WebSocketPolicy `json:"items"`
 }
 
 // WebSocketPolicySpec tunes mutation and validation. Every field is optional:
 // an unset field takes its built-in default (see defaults.go).
 type WebSocketPolicySpec struct {
 	// Mutation holds the values the mutating webhook injects.
+	// +optional
 	Mutation MutationSpec `json:"mutation,omitempty"`
-	// Rules sets a rule's action and scope by rule id.
+	// Rules sets a rule's action and scope by rule id (the ids of rules.md);
+	// an unknown id is refused by the webhook.
+	// +optional
 	Rules map[string]RuleSetting `json:"rules,omitempty"`
 	// ExcludedNamespaces are never mutated or validated, in addition to the
 	// system namespaces and the webhook's own.
+	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
 	ExcludedNamespaces []string `json:"excludedNamespaces,omitempty"`
-	// AuditInterval is how often the audit loop re-checks existing objects.
-	AuditInterval *metav1.Duration `json:"auditInterval,omitempty"`
-	// NginxAnnotationPrefix is ingress-nginx's --annotations-prefix.
+	// Audit tunes the audit loop of `webhook serve`.
+	// +optional
+	Audit AuditSpec `json:"audit,omitempty"`
+	// NginxAnnotationPrefix is ingress-nginx's --annotations-prefix
+	// (default nginx.ingress.kubernetes.io): a DNS subdomain, a trailing "/"
+	// is allowed.
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/?$') && (self.endsWith('/') ? self.size() <= 254 : self.size() <= 253)",message="must be a DNS subdomain such as nginx.ingress.kubernetes.io (lowercase letters, digits, '-' and '.'), optionally followed by '/'"
+	// +optional
 	NginxAnnotationPrefix string `json:"nginxAnnotationPrefix,omitempty"`
+	// NginxAnnotationsRiskLevel is the annotations-risk-level of
+	// ingress-nginx's ConfigMap (Critical, High, Medium or Low; default
+	// High, ingress-nginx's own default): annotations riskier than it are
+	// never injected, since ingress-nginx would reject the Ingress.
+	// +kubebuilder:validation:Enum=Critical;High;Medium;Low
+	// +optional
+	NginxAnnotationsRiskLevel string `json:"nginxAnnotationsRiskLevel,omitempty"`
 	// MinIdleTimeoutSeconds is the lowest WebSocket idle timeout the
 	// websocket-idle-timeout-too-low rule accepts.
 	// +kubebuilder:validation:Minimum=1
+	// +optional
 	MinIdleTimeoutSeconds *int32 `json:"minIdleTimeoutSeconds,omitempty"`
+}
+
+// AuditSpec tunes the audit loop.
+type AuditSpec struct {
+	// Interval is how often the audit loop re-checks existing objects
+	// (a Go duration such as 5m; at least 10s; default 5m).
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s')",message="must be a duration of at least 10s, such as 5m"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
 }
 
 // MutationSpec holds the values the mutating webhook injects.
 type MutationSpec struct {
-	// IdleTimeoutSeconds is the WebSocket idle timeout set on proxies.
+	// IdleTimeoutSeconds is the WebSocket idle timeout set on proxies, in
+	// whole seconds: 1 to 604800 (7 days).
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=604800
+	// +optional
 	IdleTimeoutSeconds *int32 `json:"idleTimeoutSeconds,omitempty"`
 	// Affinity configures cookie-based session affinity at the ingress.
+	// +optional
 	Affinity AffinitySpec `json:"affinity,omitempty"`
 	// ServiceAffinity configures Service ClientIP affinity.
+	// +optional
 	ServiceAffinity ServiceAffinitySpec `json:"serviceAffinity,omitempty"`
-	// PortProtocolHint is the appProtocol set on WebSocket Service ports.
+	// PortProtocolHint is the appProtocol set on WebSocket Service ports:
+	// http (default; HTTP to Istio and Linkerd), kubernetes.io/ws or
+	// kubernetes.io/wss. Ports named wss always get kubernetes.io/wss.
+	// +kubebuilder:validation:Enum=http;kubernetes.io/ws;kubernetes.io/wss
+	// +optional
 	PortProtocolHint string `json:"portProtocolHint,omitempty"`
 }
 
 // AffinitySpec configures sticky-cookie session affinity at the ingress.
 type AffinitySpec struct {
+	// Enabled turns the sticky-cookie defaults on (default) or off.
+	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
-	// CookieName is the sticky cookie's name.
+	// CookieName is the sticky cookie's name: letters, digits and - . _ ~
+	// (an RFC 6265 token that ingress-nginx does not replace with
+	// INGRESSCOOKIE).
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[-._~a-zA-Z0-9]*$')",message="a cookie name may hold only letters, digits and - . _ ~ (no spaces): ingress-nginx replaces other names with INGRESSCOOKIE and RFC 6265 forbids separators; use e.g. ws-server"
+	// +optional
 	CookieName string `json:"cookieName,omitempty"`
 	// CookieMaxAgeSeconds is the sticky cookie's Max-Age.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
 	CookieMaxAgeSeconds *int32 `json:"cookieMaxAgeSeconds,omitempty"`
 	// SameSite is the cookie's SameSite attribute: Lax, Strict or None.
 	// +kubebuilder:validation:Enum=Lax;Strict;None
+	// +optional
 	SameSite string `json:"sameSite,omitempty"`
 	// SecureOnTLS marks the cookie Secure on Ingresses that have spec.tls.
+	// +optional
 	SecureOnTLS *bool `json:"secureOnTLS,omitempty"`
 }
 
 // ServiceAffinitySpec configures Service ClientIP affinity.
 type ServiceAffinitySpec struct {
+	// Enabled turns the Service ClientIP affinity default on (default) or off.
+	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
-	// TimeoutSeconds is sessionAffinityConfig.clientIP.timeoutSeconds.
+	// TimeoutSeconds is sessionAffinityConfig.clientIP.timeoutSeconds:
+	// 1 to 86400 (the API server's limit).
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
+	// +optional
 	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
 }
 
 // RuleSetting is one rule's action and scope (and, in the built-in
 // catalog, its severity).
 type RuleSetting struct {
+	// Action is deny, warn, audit or off.
 	// +kubebuilder:validation:Enum=deny;warn;audit;off
+	// +optional
 	Action RuleAction `json:"action,omitempty"`
+	// Scope is cluster (every namespace not excluded) or opted-in.
 	// +kubebuilder:validation:Enum=cluster;opted-in
+	// +optional
 	Scope RuleScope `json:"scope,omitempty"`
 	// Severity is fixed per rule (critical, high, medium, low); a policy
 	// cannot change it.
 	Severity string `json:"-"`
+}
+
+// WebSocketPolicyStatus is what the webhook reports about the policy.
+type WebSocketPolicyStatus struct {
+	// ObservedGeneration is the metadata.generation the conditions describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready says whether the current generation is in effect,
+	// and why not.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }

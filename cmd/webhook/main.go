@@ -1,6 +1,5 @@
 // Command webhook is ws-defaults' only binary: the admission server
-// (serve), the same mutation and policies offline for CI (check), and a
-// one-off audit of a live cluster (audit).
+// (serve) and the same mutation and policies offline for CI (check).
 package main
 
 import (

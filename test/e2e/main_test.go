@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,7 +53,7 @@ func run(m *testing.M) int {
 	}
 	cluster, err = framework.StartCluster(framework.ClusterOptions{
 		Assets:  assets,
-		CRDDirs: []string{filepath.Join(root, "test", "e2e", "testdata", "crds")},
+		CRDDirs: []string{filepath.Join(root, "charts", "ws-defaults", "crds"), filepath.Join(root, "test", "e2e", "testdata", "crds")},
 		Workdir: work,
 	})
 	if err != nil {
@@ -109,16 +108,9 @@ func namespace(t *testing.T, name string, labels map[string]string) {
 	if err := cluster.Client.Create(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	// The webhook reads namespace labels from its cache: wait until an
-	// object there is judged with them, so tests do not race the informer.
-	waitForCache(t)
+	// No wait for the webhook's informer: a namespace missing from its
+	// cache is read from the API server (cluster.Cached).
 	t.Cleanup(func() { _ = cluster.Client.Delete(ctx, ns) })
-}
-
-// waitForCache gives the webhook's informers time to see a new object.
-func waitForCache(t *testing.T) {
-	t.Helper()
-	time.Sleep(300 * time.Millisecond)
 }
 
 // create stores doc and returns what the API server stored.

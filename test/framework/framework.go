@@ -165,7 +165,7 @@ func StartWebhook(ctx context.Context, binary string, c *Cluster, logs io.Writer
 // StartWebhookProcess runs `webhook serve` against c without waiting for it
 // to be ready.
 func StartWebhookProcess(binary string, c *Cluster, logs io.Writer, extraArgs ...string) (*Webhook, error) {
-	probe, err := freeAddr()
+	probe, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (w *Webhook) Stop() error {
 	}
 }
 
-func freeAddr() (string, error) {
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

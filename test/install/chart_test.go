@@ -504,6 +504,7 @@ func checkRBAC(t *testing.T, r release, w expect, m manifest, serviceAccount, se
 		"networking.k8s.io ingressclasses get,list,watch",
 		"core namespaces get,list,watch",
 		"ws-defaults.io websocketpolicies get,list,watch",
+		"ws-defaults.io websocketpolicies/status get,update,patch",
 	}
 	wantRole := []string{
 		"coordination.k8s.io leases create",

@@ -60,8 +60,8 @@ var (
 )
 
 // cluster starts, once for the package, a real kube-apiserver and etcd (via
-// test/framework) with the cert-manager and prometheus-operator CRDs
-// installed, and the webhook configurations of webhook/registration pointing
+// test/framework) with the cert-manager and prometheus-operator CRDs and the
+// chart's own (charts/ws-defaults/crds) installed, and the webhook configurations of webhook/registration pointing
 // at a local port (as the e2e suite has them).
 func cluster(t *testing.T) *framework.Cluster {
 	t.Helper()
@@ -73,6 +73,9 @@ func cluster(t *testing.T) *framework.Cluster {
 		if dirs, clusterErr = crdDirs(); clusterErr != nil {
 			return
 		}
+		// The chart's own CRDs (WebSocketPolicy): `webhook serve` watches
+		// the policy, and TestPolicyCRD exercises the schema.
+		dirs = append(dirs, filepath.Join(root, "charts", "ws-defaults", "crds"))
 		theCluster, clusterErr = framework.StartCluster(framework.ClusterOptions{Assets: assetsDir, CRDDirs: dirs, Workdir: work})
 	})
 	if clusterErr != nil {

@@ -20,8 +20,8 @@ import (
 // objects both overlays share go to base/, the rest (whole objects, not
 // patches) to the overlay that renders them. kustomize build of an overlay
 // yields exactly `helm template` of the chart in that mode (release and
-// namespace ws-defaults, default values), minus Helm's own labels, plus the
-// Namespace.
+// namespace ws-defaults, default values, CRDs included), minus Helm's own
+// labels, plus the Namespace.
 const generatedHeader = "# Generated from charts/ws-defaults by hack/render-kustomize.sh. DO NOT EDIT.\n"
 
 // overlays maps each overlay to the values it renders the chart with.
@@ -55,7 +55,16 @@ func chartForKustomize(t *testing.T, overlay string) manifest {
 	t.Helper()
 	r := defaultRelease
 	r.values = overlays[overlay]
-	m := helmTemplate(t, r)
+	// Helm installs crds/ but leaves it out of `helm template` unless asked;
+	// kustomize has no such step, so the CRDs are resources of the base.
+	out, err := helmTemplateErr(t, r, "--include-crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := parse(out)
+	if err != nil {
+		t.Fatalf("parsing helm template output: %v", err)
+	}
 	for _, u := range m {
 		l := u.GetLabels()
 		for _, k := range helmOnlyLabels {

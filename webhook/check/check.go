@@ -24,9 +24,13 @@ import (
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	"gomodules.xyz/jsonpatch/v2"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
-	"github.com/ws-defaults/ws-defaults/webhook/mutate"
+	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
+	"github.com/ws-defaults/ws-defaults/webhook/policy"
 	"github.com/ws-defaults/ws-defaults/webhook/scope"
 	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
@@ -35,34 +39,20 @@ import (
 // JSON form is interfaces.md's).
 type Violation = validate.Violation
 
-// Violation actions that the summary and the exit status count.
-const (
-	ActionDeny = string(v1alpha1.ActionDeny)
-	ActionWarn = string(v1alpha1.ActionWarn)
-)
-
 // Input is what a Validator may know about an object besides the object
-// after mutation. Validators must not modify anything they are given.
+// after mutation: the pipeline's Context (policy generation, opt-in,
+// namespace, controller), as in the cluster. Validators must not modify
+// anything they are given.
 type Input struct {
+	*pipeline.Context
 	// Object is the object as read, with where it came from.
 	Object Object
-	// OptedIn says whether the object gets mutation and the opted-in rules.
-	OptedIn bool
-	// Excluded says the object's namespace is never acted on (system
-	// namespaces and the policy's excludedNamespaces); no rule applies.
-	Excluded bool
-	// Controller is the ingress controller of an Ingress, "" when unknown.
-	Controller string
 	// Added lists what the mutation added, so a rule never fires on a value
 	// the webhook itself injected.
 	Added []string
-	// Policy is the effective policy, defaults filled in.
-	Policy v1alpha1.WebSocketPolicySpec
-	// IngressClasses are the IngressClass objects of the input.
-	IngressClasses []ingressclass.Class
-	// Namespace is the object's Namespace as read, nil when the input does
-	// not hold it.
-	Namespace map[string]any
+	// NamespaceObject is the object's Namespace as read, nil when the input
+	// does not hold it.
+	NamespaceObject map[string]any
 	// Objects are all input objects after mutation, in input order, for
 	// rules that look across objects (a DestinationRule's host Service).
 	Objects []map[string]any
@@ -190,51 +180,64 @@ func ExitStatus(s Summary, err error) int {
 }
 
 // Check mutates and validates objs as the webhook would, with policy as
-// the cluster policy (defaults filled in by LoadPolicy or WithDefaults).
-func Check(ctx context.Context, objs []Object, policy v1alpha1.WebSocketPolicySpec, v Validator) (*Report, error) {
-	policy = policy.WithDefaults()
+// the cluster policy (unset fields take the built-in defaults). The input
+// stands in for the cluster (a cluster.Snapshot): its Namespaces and
+// IngressClasses are the cluster's, and a namespace it does not hold counts
+// as enabled. Each object then goes through the admission pipeline.
+func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec, v Validator) (*Report, error) {
+	gen, err := policy.Compile(spec, 0, "--policy")
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	namespaces := map[string]Object{}
-	var classes []ingressclass.Class
+	snap := &cluster.Snapshot{
+		Namespaces: map[string]metav1.ObjectMeta{},
+		// Not in the input: presumably meant for ws-defaults.
+		Unlisted: &metav1.ObjectMeta{Labels: map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}},
+	}
 	for _, o := range objs {
 		switch gk := o.groupKind(); gk {
 		case "Namespace.":
 			namespaces[o.Name()] = o
+			snap.Namespaces[o.Name()] = metav1.ObjectMeta{Name: o.Name(), Labels: o.Labels(), Annotations: o.Annotations()}
 		case "IngressClass.networking.k8s.io":
 			ctrl, _ := nestedString(o.Object, "spec", "controller")
-			classes = append(classes, ingressclass.Class{
+			snap.Classes = append(snap.Classes, ingressclass.Class{
 				Name:       o.Name(),
 				Controller: ctrl,
 				Default:    o.Annotations()[ingressclass.DefaultClassAnnotation] == "true",
 			})
 		}
 	}
+	pipe := &pipeline.Pipeline{Policies: policy.NewStore(gen), Cluster: snap}
 
 	rep := &Report{Results: make([]Result, len(objs))}
 	inputs := make([]Input, len(objs))
 	after := make([]map[string]any, len(objs))
 	for i, o := range objs {
-		in := Input{Object: o, Policy: policy, IngressClasses: classes}
-		ns, hasNS := namespaces[o.Namespace()]
-		if hasNS {
-			in.Namespace = ns.Object
+		obj, err := pipeline.Decode("CREATE", o.Namespace(), o.Raw, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Where(), err)
 		}
-		in.Excluded = scope.Excluded(o.Namespace(), "", policy.ExcludedNamespaces)
-		in.OptedIn = !in.Excluded && scope.OptedIn(o.Labels(), namespaceLabels(o, ns, hasNS))
-		env := mutate.Env{Policy: policy, IngressClasses: classes}
-		if hasNS {
-			env.NamespaceAnnotations = ns.Annotations()
+		c, err := pipe.Prepare(ctx, obj)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Where(), err)
 		}
-		// Mutation runs for every object, so the controller is resolved by
-		// the same code whether or not the object is opted in; what a
-		// not-opted-in object would have got is then dropped.
-		ops, res, err := mutate.Patch(o.Raw, env)
+		if o.groupKind() == "Namespace." && !c.Excluded {
+			// The webhook's namespaceSelector matches a Namespace object
+			// against its own labels.
+			c.OptedIn = scope.OptedIn(o.Labels(), o.Labels())
+		}
+		in := Input{Context: c, Object: o}
+		if ns, ok := namespaces[o.Namespace()]; ok {
+			in.NamespaceObject = ns.Object
+		}
+		ops, res, err := pipe.Mutate(c, obj)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Where(), err)
 		}
 		mutated := o.Raw
-		if !in.OptedIn {
-			ops, res.Added, res.Warnings = []jsonpatch.JsonPatchOperation{}, nil, nil
-		} else if len(ops) > 0 {
+		if len(ops) > 0 {
 			if mutated, err = applyPatch(o.Raw, ops); err != nil {
 				return nil, fmt.Errorf("%s: %w", o.Where(), err)
 			}
@@ -242,7 +245,7 @@ func Check(ctx context.Context, objs []Object, policy v1alpha1.WebSocketPolicySp
 		if after[i], err = decodeMap(mutated); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Where(), err)
 		}
-		in.Controller, in.Added = res.Controller, res.Added
+		in.Added = res.Added
 		inputs[i] = in
 
 		r := Result{
@@ -251,9 +254,9 @@ func Check(ctx context.Context, objs []Object, policy v1alpha1.WebSocketPolicySp
 			Kind:       o.Kind(),
 			Namespace:  o.Namespace(),
 			Name:       o.Name(),
-			OptedIn:    in.OptedIn,
-			Excluded:   in.Excluded,
-			Controller: res.Controller,
+			OptedIn:    c.OptedIn && !c.Excluded,
+			Excluded:   c.Excluded,
+			Controller: c.Controller,
 			Patch:      ops,
 			Added:      res.Added,
 			Violations: []Violation{},
@@ -288,34 +291,17 @@ func Check(ctx context.Context, objs []Object, policy v1alpha1.WebSocketPolicySp
 		if len(r.Patch) > 0 {
 			rep.Summary.Mutated++
 		}
-		if r.has(ActionDeny) {
+		if r.has(v1alpha1.ActionDeny) {
 			rep.Summary.Denied++
 		}
-		if r.has(ActionWarn) {
+		if r.has(v1alpha1.ActionWarn) {
 			rep.Summary.Warned++
 		}
 	}
 	return rep, nil
 }
 
-// namespaceLabels returns the labels that stand for o's namespace in the
-// opt-in decision.
-func namespaceLabels(o Object, ns Object, hasNS bool) map[string]string {
-	switch {
-	case o.groupKind() == "Namespace.":
-		// The webhook's namespaceSelector matches a Namespace object
-		// against its own labels.
-		return o.Labels()
-	case hasNS:
-		return ns.Labels()
-	default:
-		// Not in the input (or cluster-scoped, where the selector always
-		// matches): presumably meant for ws-defaults.
-		return map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}
-	}
-}
-
-func (r *Result) has(action string) bool {
+func (r *Result) has(action v1alpha1.RuleAction) bool {
 	for _, v := range r.Violations {
 		if v.Action == action {
 			return true

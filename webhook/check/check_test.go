@@ -659,7 +659,7 @@ func TestViolations(t *testing.T) {
 		if in.Object.Name() != "websocket-ingress" {
 			continue
 		}
-		if !in.OptedIn || in.Controller != "k8s.io/ingress-nginx" || in.Namespace == nil || len(in.Objects) != 7 ||
+		if !in.OptedIn || in.Controller != "k8s.io/ingress-nginx" || in.NamespaceObject == nil || len(in.Objects) != 7 ||
 			!slices.Contains(in.Added, "nginx.ingress.kubernetes.io/proxy-send-timeout") {
 			t.Errorf("input %+v", in)
 		}

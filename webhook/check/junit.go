@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 )
 
 // -o junit is for CI systems that show test reports (GitLab, Jenkins,
@@ -76,7 +78,7 @@ func writeJUnit(w io.Writer, rep *Report) error {
 		}
 		var out strings.Builder
 		for _, v := range r.Violations {
-			if v.Action == ActionDeny {
+			if v.Action == v1alpha1.ActionDeny {
 				tc.Failures = append(tc.Failures, junitFailure{
 					Type:    v.Rule,
 					Message: v.Message,

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 )
 
 // DefaultFormat is the output format when none is given.
@@ -131,8 +133,8 @@ func (r *Result) violationCounts() string {
 	if len(r.Violations) == 0 {
 		return "-"
 	}
-	var order []string
-	n := map[string]int{}
+	var order []v1alpha1.RuleAction
+	n := map[v1alpha1.RuleAction]int{}
 	for _, v := range r.Violations {
 		if n[v.Action] == 0 {
 			order = append(order, v.Action)
@@ -141,7 +143,7 @@ func (r *Result) violationCounts() string {
 	}
 	parts := make([]string, len(order))
 	for i, a := range order {
-		parts[i] = strconv.Itoa(n[a]) + " " + a
+		parts[i] = strconv.Itoa(n[a]) + " " + string(a)
 	}
 	return strings.Join(parts, ", ")
 }

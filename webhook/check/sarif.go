@@ -22,14 +22,14 @@ import (
 const sarifToolName = "ws-defaults"
 
 // sarifLevels maps a violation's action to a SARIF level.
-var sarifLevels = map[string]string{
-	string(v1alpha1.ActionDeny):  sarif.LevelError,
-	string(v1alpha1.ActionWarn):  sarif.LevelWarning,
-	string(v1alpha1.ActionAudit): sarif.LevelNote,
-	string(v1alpha1.ActionOff):   sarif.LevelNone,
+var sarifLevels = map[v1alpha1.RuleAction]string{
+	v1alpha1.ActionDeny:  sarif.LevelError,
+	v1alpha1.ActionWarn:  sarif.LevelWarning,
+	v1alpha1.ActionAudit: sarif.LevelNote,
+	v1alpha1.ActionOff:   sarif.LevelNone,
 }
 
-func sarifLevel(action string) string {
+func sarifLevel(action v1alpha1.RuleAction) string {
 	if l, ok := sarifLevels[action]; ok {
 		return l
 	}
@@ -63,7 +63,7 @@ func writeSARIF(w io.Writer, rep *Report) error {
 		level, severity := sarifLevel(v.Action), v.Severity
 		props := sarif.NewPropertyBag()
 		if def, known := v1alpha1.BuiltinRules[id]; known {
-			level, severity = sarifLevel(string(def.Action)), def.Severity
+			level, severity = sarifLevel(def.Action), def.Severity
 			props.Add("scope", string(def.Scope))
 		}
 		props.Add("severity", severity)

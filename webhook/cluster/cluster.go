@@ -1,7 +1,9 @@
-// Package cluster is what the admission handlers read from the cluster: the
-// effective policy, the IngressClasses, and a namespace's labels and
-// annotations. In `webhook serve` these come from the manager's informer
-// cache; offline (`webhook check`, tests) from a fixed Snapshot.
+// Package cluster is what the admission pipeline reads from the cluster:
+// the IngressClasses, and a namespace's labels and annotations. In `webhook
+// serve` these come from the manager's informer cache (with a read from the
+// API server when a namespace is not in the cache yet); offline (`webhook
+// check`, tests) from a fixed Snapshot. The policy is not read here: it is
+// applied by generation (package policy).
 package cluster
 
 import (
@@ -14,14 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 )
 
-// Reader is the cluster as the handlers see it.
+// Reader is the cluster as the pipeline sees it.
 type Reader interface {
-	// Policy returns the effective policy, defaults filled in.
-	Policy(ctx context.Context) (v1alpha1.WebSocketPolicySpec, error)
 	IngressClasses(ctx context.Context) ([]ingressclass.Class, error)
 	// Namespace returns a namespace's labels and annotations; both are nil
 	// when the namespace is unknown.
@@ -30,23 +29,25 @@ type Reader interface {
 
 // Snapshot is a fixed Reader.
 type Snapshot struct {
-	PolicySpec v1alpha1.WebSocketPolicySpec
 	Classes    []ingressclass.Class
 	Namespaces map[string]metav1.ObjectMeta
+	// Unlisted, when set, stands for every namespace not in Namespaces
+	// (`webhook check` treats those as enabled); nil means such a namespace
+	// does not exist.
+	Unlisted *metav1.ObjectMeta
 }
 
 var _ Reader = (*Snapshot)(nil)
-
-func (s *Snapshot) Policy(context.Context) (v1alpha1.WebSocketPolicySpec, error) {
-	return s.PolicySpec.WithDefaults(), nil
-}
 
 func (s *Snapshot) IngressClasses(context.Context) ([]ingressclass.Class, error) {
 	return s.Classes, nil
 }
 
 func (s *Snapshot) Namespace(_ context.Context, name string) (map[string]string, map[string]string, error) {
-	ns := s.Namespaces[name]
+	ns, ok := s.Namespaces[name]
+	if !ok && s.Unlisted != nil {
+		ns = *s.Unlisted
+	}
 	return ns.Labels, ns.Annotations, nil
 }
 
@@ -54,18 +55,17 @@ func (s *Snapshot) Namespace(_ context.Context, name string) (map[string]string,
 // metadata only, so the cache holds no more of them than it needs.
 type Cached struct {
 	Client client.Reader
+	// APIReader reads from the API server directly. A namespace missing
+	// from the cache (created a moment ago, its watch event still on the
+	// way) is read through it, as Gatekeeper does, so its objects are not
+	// judged "not opted in" by accident. Nil means the cache is trusted.
+	APIReader client.Reader
 }
 
 var _ Reader = (*Cached)(nil)
 
 // NamespaceGVK is the kind the cache watches namespaces as (metadata only).
 var NamespaceGVK = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
-
-// Policy returns the built-in policy; the WebSocketPolicy object is read
-// here once its CRD ships.
-func (c *Cached) Policy(context.Context) (v1alpha1.WebSocketPolicySpec, error) {
-	return v1alpha1.BuiltinPolicy(), nil
-}
 
 func (c *Cached) IngressClasses(ctx context.Context) ([]ingressclass.Class, error) {
 	var list networkingv1.IngressClassList
@@ -89,10 +89,14 @@ func (c *Cached) Namespace(ctx context.Context, name string) (map[string]string,
 	}
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(NamespaceGVK)
-	if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil, nil
-		}
+	err := c.Client.Get(ctx, client.ObjectKey{Name: name}, ns)
+	if apierrors.IsNotFound(err) && c.APIReader != nil {
+		err = c.APIReader.Get(ctx, client.ObjectKey{Name: name}, ns)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
 		return nil, nil, fmt.Errorf("reading namespace %s: %w", name, err)
 	}
 	return ns.Labels, ns.Annotations, nil

@@ -51,6 +51,28 @@ var (
 	})
 )
 
+// Policy reload results.
+const (
+	ReloadApplied  = "applied"
+	ReloadRejected = "rejected"
+)
+
+var (
+	// PolicyGeneration is metadata.generation of the WebSocketPolicy in
+	// effect on this replica; 0 while the built-in policy applies.
+	PolicyGeneration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ws_defaults_policy_generation",
+		Help: "Generation of the WebSocketPolicy in effect (0: built-in policy).",
+	})
+
+	// PolicyReloads counts policy generations seen, by whether they were
+	// put in effect or rejected (the previous one staying in effect).
+	PolicyReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ws_defaults_policy_reloads_total",
+		Help: "Policy generations applied or rejected.",
+	}, []string{"result"})
+)
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration)
+	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration, PolicyGeneration, PolicyReloads)
 }

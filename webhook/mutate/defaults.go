@@ -1,6 +1,7 @@
 package mutate
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,16 +60,37 @@ func ingress(e *editor, s settings) {
 		// Cookie affinity silently overrides upstream-hash-by, so a user who
 		// chose hashing keeps it.
 		if s.affinity && !e.hasAnnotation(s.nginx+"upstream-hash-by") {
+			// ingress-nginx refuses a whole Ingress that carries an
+			// annotation riskier than its annotations-risk-level
+			// (annotations.go Extract); at Low the Medium-risk keys
+			// (sessionaffinity/main.go) are left out, so affinity falls back
+			// to the controller's defaults (balanced mode, cookie
+			// INGRESSCOOKIE, session cookie).
+			low := strings.EqualFold(s.NginxAnnotationsRiskLevel, v1alpha1.RiskLevelLow)
+			var skipped []string
+			medium := func(name, value string) {
+				if !low {
+					e.addAnnotation(s.nginx+name, value)
+				} else if !e.hasAnnotation(s.nginx + name) {
+					skipped = append(skipped, s.nginx+name)
+				}
+			}
 			e.addAnnotation(s.nginx+"affinity", "cookie")
-			e.addAnnotation(s.nginx+"affinity-mode", "persistent")
-			e.addAnnotation(s.nginx+"session-cookie-name", a.CookieName)
-			e.addAnnotation(s.nginx+"session-cookie-max-age", strconv.FormatInt(s.cookieMaxAge, 10))
+			medium("affinity-mode", "persistent")
+			medium("session-cookie-name", a.CookieName)
+			medium("session-cookie-max-age", strconv.FormatInt(s.cookieMaxAge, 10))
 			e.addAnnotation(s.nginx+"session-cookie-samesite", a.SameSite)
 			if secure {
 				e.addAnnotation(s.nginx+"session-cookie-secure", "true")
 			}
 			if v, _ := e.annotation(s.nginx + "use-regex"); v == "true" {
-				e.addAnnotation(s.nginx+"session-cookie-path", "/")
+				medium("session-cookie-path", "/")
+			}
+			if len(skipped) > 0 {
+				e.warn(fmt.Sprintf("not added: %s: ingress-nginx rates them Medium risk and the policy's "+
+					"nginxAnnotationsRiskLevel is Low, where the controller refuses the whole Ingress for them; "+
+					"the sticky cookie keeps ingress-nginx's defaults (name INGRESSCOOKIE, balanced mode, no Max-Age)",
+					strings.Join(skipped, ", ")))
 			}
 		}
 	case ingressclass.Is(c, ingressclass.HAProxyIngress): // research §3.3
@@ -87,7 +109,7 @@ func ingress(e *editor, s settings) {
 		// balance algorithm suited to long sessions is set here.
 		e.addFirst(haproxyTechKeys("load-balance"), "leastconn")
 	case ingressclass.Is(c, ingressclass.ALB): // research §6
-		e.mergeAttributes(albPrefix+"load-balancer-attributes", [][2]string{{"idle_timeout.timeout_seconds", idle}})
+		albIdle(e, s)
 		if target, _ := e.annotation(albPrefix + "target-type"); s.affinity && target == "ip" {
 			e.mergeAttributes(albPrefix+"target-group-attributes", [][2]string{
 				{"stickiness.enabled", "true"},
@@ -98,6 +120,51 @@ func ingress(e *editor, s settings) {
 	}
 	// Traefik: nothing on the Ingress; its timeouts live on entry points and
 	// its sticky cookies on the Service (see service).
+}
+
+// albMaxIdle is the largest idle timeout AWS accepts on an ALB (1–4000 s);
+// the controller cannot reconcile a load balancer given more.
+const albMaxIdle = 4000
+
+// albIdle merges the idle timeout into load-balancer-attributes, capped at
+// what AWS accepts. Every Ingress of an IngressGroup
+// (alb.ingress.kubernetes.io/group.name) must agree on each attribute it
+// sets, or the controller stops reconciling the whole group ("conflicting
+// load balancer attributes", model_build_load_balancer_attributes.go): a
+// grouped Ingress whose namespace overrides the policy's idle timeout gets
+// nothing, since its members elsewhere get the policy's value.
+func albIdle(e *editor, s settings) {
+	idle := s.idle
+	policyIdle := int64(*s.Mutation.IdleTimeoutSeconds)
+	if group, _ := e.annotation(albPrefix + "group.name"); group != "" && idle != policyIdle {
+		if !e.hasAttribute(albPrefix+"load-balancer-attributes", "idle_timeout.timeout_seconds") {
+			e.warn(fmt.Sprintf("idle_timeout.timeout_seconds not added to %sload-balancer-attributes: this Ingress is in "+
+				"IngressGroup %q, whose members must all agree on it, and its namespace's idle timeout (%d s) differs from "+
+				"the policy's (%d s) that other members get; set the same value on every member of the group",
+				albPrefix, group, idle, policyIdle))
+		}
+		return
+	}
+	if idle > albMaxIdle {
+		if !e.hasAttribute(albPrefix+"load-balancer-attributes", "idle_timeout.timeout_seconds") {
+			e.warn(fmt.Sprintf("idle timeout %d s is above the ALB maximum of %d s: idle_timeout.timeout_seconds=%d added instead",
+				idle, albMaxIdle, albMaxIdle))
+		}
+		idle = albMaxIdle
+	}
+	e.mergeAttributes(albPrefix+"load-balancer-attributes", [][2]string{{"idle_timeout.timeout_seconds", strconv.FormatInt(idle, 10)}})
+}
+
+// hasAttribute reports whether the comma-separated attribute annotation key
+// already lists attr.
+func (e *editor) hasAttribute(key, attr string) bool {
+	current, _ := e.annotation(key)
+	for _, kv := range splitList(current) {
+		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == attr {
+			return true
+		}
+	}
+	return false
 }
 
 func service(e *editor, s settings) {

@@ -21,8 +21,11 @@ import (
 
 // Env is what a mutation may read besides the object itself.
 type Env struct {
-	// Policy is the effective cluster policy, with defaults filled in
-	// (v1alpha1.WebSocketPolicySpec.WithDefaults).
+	// Base is the policy generation's settings, computed once when the
+	// generation is applied (NewBase). When nil, Policy is used instead.
+	Base *Base
+	// Policy is the cluster policy for callers without a Base (tests,
+	// one-off calls); its unset fields take the built-in defaults.
 	Policy v1alpha1.WebSocketPolicySpec
 	// IngressClasses are the cluster's IngressClass objects.
 	IngressClasses []ingressclass.Class
@@ -130,8 +133,9 @@ func stableOrder(ops []jsonpatch.JsonPatchOperation) {
 }
 
 // settings are the policy values in force for one object's namespace.
+// They point into the generation's spec rather than copying it.
 type settings struct {
-	v1alpha1.WebSocketPolicySpec
+	*v1alpha1.WebSocketPolicySpec
 	idle              int64
 	affinity          bool
 	classes           []ingressclass.Class
@@ -142,22 +146,40 @@ type settings struct {
 	secureCookieOnTLS bool
 }
 
-// effective applies the namespace's overrides to the policy; a malformed
-// override is ignored with a warning rather than guessed at.
-func effective(env Env, e *editor) settings {
-	p := env.Policy.WithDefaults()
+// Base is what one policy generation fixes for every mutation: the spec
+// with defaults filled and the values the rows read, derived once. It is
+// immutable and shared by concurrent requests.
+type Base struct {
+	s settings
+}
+
+// NewBase derives the mutation settings of policy; unset fields take the
+// built-in defaults.
+func NewBase(policy v1alpha1.WebSocketPolicySpec) *Base {
+	p := policy.WithDefaults()
 	m := p.Mutation
-	s := settings{
-		WebSocketPolicySpec: p,
+	return &Base{s: settings{
+		WebSocketPolicySpec: &p,
 		idle:                int64(*m.IdleTimeoutSeconds),
 		affinity:            *m.Affinity.Enabled,
-		classes:             env.IngressClasses,
 		nginx:               strings.TrimSuffix(p.NginxAnnotationPrefix, "/") + "/",
 		serviceAffinity:     *m.ServiceAffinity.Enabled,
 		clientIPTimeout:     int64(*m.ServiceAffinity.TimeoutSeconds),
 		cookieMaxAge:        int64(*m.Affinity.CookieMaxAgeSeconds),
 		secureCookieOnTLS:   *m.Affinity.SecureOnTLS,
+	}}
+}
+
+// effective applies the namespace's overrides on top of the generation's
+// settings; a malformed override is ignored with a warning rather than
+// guessed at.
+func effective(env Env, e *editor) settings {
+	base := env.Base
+	if base == nil {
+		base = NewBase(env.Policy)
 	}
+	s := base.s
+	s.classes = env.IngressClasses
 	if v, ok := env.NamespaceAnnotations[v1alpha1.IdleTimeoutAnnotation]; ok {
 		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n > 0 {
 			s.idle = n

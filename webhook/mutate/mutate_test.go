@@ -2,6 +2,7 @@ package mutate
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -108,6 +109,7 @@ func TestIngressByController(t *testing.T) {
 		controller  string
 		want        map[string]string // annotations that must hold these values after mutation
 		absent      []string          // annotations that must not exist after mutation
+		warning     string            // text one warning must contain ("": no warnings)
 	}{
 		{
 			name: "ingress-nginx by well-known class name", env: builtin, class: "nginx",
@@ -197,6 +199,67 @@ func TestIngressByController(t *testing.T) {
 			absent:      []string{albPrefix + "target-group-attributes"},
 		},
 		{
+			name: "ALB caps the idle timeout at the 4000 s AWS accepts", class: "alb", controller: ingressclass.ALB,
+			env:     withPolicy(func(p *v1alpha1.WebSocketPolicySpec) { p.Mutation.IdleTimeoutSeconds = ptr(int32(7200)) }),
+			want:    map[string]string{albPrefix + "load-balancer-attributes": "idle_timeout.timeout_seconds=4000"},
+			warning: "above the ALB maximum of 4000 s",
+		},
+		{
+			name: "ALB IngressGroup member gets the policy's idle timeout", env: builtin, class: "alb", controller: ingressclass.ALB,
+			annotations: map[string]string{albPrefix + "group.name": "shared"},
+			want:        map[string]string{albPrefix + "load-balancer-attributes": "idle_timeout.timeout_seconds=3600"},
+		},
+		{
+			name: "ALB IngressGroup member in a namespace that overrides the idle timeout gets none", class: "alb", controller: ingressclass.ALB,
+			env: func() Env {
+				e := builtin
+				e.NamespaceAnnotations = map[string]string{v1alpha1.IdleTimeoutAnnotation: "600"}
+				return e
+			}(),
+			annotations: map[string]string{albPrefix + "group.name": "shared"},
+			absent:      []string{albPrefix + "load-balancer-attributes"},
+			warning:     `IngressGroup "shared"`,
+		},
+		{
+			name: "ALB without a group follows the namespace override", class: "alb", controller: ingressclass.ALB,
+			env: func() Env {
+				e := builtin
+				e.NamespaceAnnotations = map[string]string{v1alpha1.IdleTimeoutAnnotation: "600"}
+				return e
+			}(),
+			want: map[string]string{albPrefix + "load-balancer-attributes": "idle_timeout.timeout_seconds=600"},
+		},
+		{
+			name: "ingress-nginx at risk level Low leaves out the Medium-risk keys", class: "nginx", controller: ingressclass.Nginx,
+			env:         withPolicy(func(p *v1alpha1.WebSocketPolicySpec) { p.NginxAnnotationsRiskLevel = "Low" }),
+			annotations: map[string]string{nginx + "use-regex": "true"}, tls: true,
+			want: map[string]string{
+				nginx + "proxy-read-timeout": "3600", nginx + "proxy-send-timeout": "3600", nginx + "affinity": "cookie",
+				nginx + "session-cookie-samesite": "Lax", nginx + "session-cookie-secure": "true",
+			},
+			absent: []string{
+				nginx + "affinity-mode", nginx + "session-cookie-name", nginx + "session-cookie-max-age", nginx + "session-cookie-path",
+			},
+			warning: nginx + "affinity-mode, " + nginx + "session-cookie-name, " + nginx + "session-cookie-max-age, " + nginx + "session-cookie-path",
+		},
+		{
+			name: "ingress-nginx at risk level Medium gets every key", class: "nginx", controller: ingressclass.Nginx,
+			env:         withPolicy(func(p *v1alpha1.WebSocketPolicySpec) { p.NginxAnnotationsRiskLevel = "Medium" }),
+			annotations: map[string]string{nginx + "use-regex": "true"},
+			want: map[string]string{
+				nginx + "affinity-mode": "persistent", nginx + "session-cookie-name": "ws-server",
+				nginx + "session-cookie-max-age": "86400", nginx + "session-cookie-path": "/",
+			},
+		},
+		{
+			name: "ingress-nginx at risk level Low names only the keys it left out", class: "nginx", controller: ingressclass.Nginx,
+			env:         withPolicy(func(p *v1alpha1.WebSocketPolicySpec) { p.NginxAnnotationsRiskLevel = "Low" }),
+			annotations: map[string]string{nginx + "session-cookie-name": "mine"},
+			want:        map[string]string{nginx + "session-cookie-name": "mine", nginx + "affinity": "cookie"},
+			absent:      []string{nginx + "affinity-mode", nginx + "session-cookie-max-age"},
+			warning:     "not added: " + nginx + "affinity-mode, " + nginx + "session-cookie-max-age: ",
+		},
+		{
 			name: "Traefik gets nothing on the Ingress", env: builtin, class: "traefik", controller: ingressclass.Traefik,
 			absent: []string{v1alpha1.DefaultedAnnotation},
 		},
@@ -227,6 +290,12 @@ func TestIngressByController(t *testing.T) {
 					t.Errorf("user annotation %s changed to %q (was %q)", k, got[k], v)
 				}
 			}
+			switch {
+			case tt.warning == "" && len(res.Warnings) > 0:
+				t.Errorf("unexpected warnings %q", res.Warnings)
+			case tt.warning != "" && (len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], tt.warning)):
+				t.Errorf("warnings = %q, want one containing %q", res.Warnings, tt.warning)
+			}
 			if nested(obj, "spec", "futureField", "kept") != float64(1) {
 				t.Errorf("unknown field spec.futureField was lost: %v", obj["spec"])
 			}
@@ -241,6 +310,33 @@ func TestIngressByController(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func withPolicy(f func(*v1alpha1.WebSocketPolicySpec)) Env {
+	e := builtin
+	e.Policy = v1alpha1.BuiltinPolicy()
+	f(&e.Policy)
+	return e
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestALBIdleTimeoutWithinAWSRange: whatever the idle timeout (1 s to the
+// policy's 7-day maximum), what we add to an ALB Ingress is one AWS accepts
+// (1–4000 s), so our own alb-idle-timeout-range rule never fires on it.
+func TestALBIdleTimeoutWithinAWSRange(t *testing.T) {
+	for _, idle := range []int32{1, 59, 60, 3600, 3999, 4000, 4001, 7200, 86400, v1alpha1.MaxIdleTimeoutSeconds} {
+		env := withPolicy(func(p *v1alpha1.WebSocketPolicySpec) { p.Mutation.IdleTimeoutSeconds = ptr(idle) })
+		obj, res := run(t, ingressYAML("alb", nil, false), env)
+		want := min(idle, 4000)
+		got := annotationsOf(obj)[albPrefix+"load-balancer-attributes"]
+		if got != "idle_timeout.timeout_seconds="+strconv.Itoa(int(want)) {
+			t.Errorf("idle %d: load-balancer-attributes = %q, want idle_timeout.timeout_seconds=%d", idle, got, want)
+		}
+		if (idle > 4000) != (len(res.Warnings) == 1) {
+			t.Errorf("idle %d: warnings %q", idle, res.Warnings)
+		}
 	}
 }
 

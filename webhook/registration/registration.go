@@ -18,6 +18,23 @@ const (
 	ValidatingName = "ws-defaults-validating"
 )
 
+// The WebSocketPolicy validating webhook: the server's handler at
+// PolicyValidatePath runs v1alpha1's Validate, the authority the CRD's schema
+// is a subset of.
+const (
+	PolicyValidatePath = "/validate-policy"
+	PolicyWebhookName  = "policy.ws-defaults.io"
+)
+
+// PolicyResources are the WebSocketPolicy writes the policy webhook judges.
+var PolicyResources = []admissionregistrationv1.RuleWithOperations{{
+	Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+	Rule: admissionregistrationv1.Rule{
+		APIGroups: []string{v1alpha1.Group}, APIVersions: []string{v1alpha1.Version}, Resources: []string{v1alpha1.Resource},
+		Scope: ptr(admissionregistrationv1.ClusterScope),
+	},
+}}
+
 // Options say where the webhook Service is and what to exclude.
 type Options struct {
 	ServiceName      string
@@ -109,7 +126,9 @@ func Mutating(o Options) *admissionregistrationv1.MutatingWebhookConfiguration {
 // owners opted in (enabled namespaces, objects labelled enabled) fail
 // closed: their owners asked for enforcement. Everything else that is not
 // excluded is judged by the cluster-scope rules but fails open, so an outage
-// of the webhook never blocks a namespace that did not ask for it.
+// of the webhook never blocks a namespace that did not ask for it. The
+// WebSocketPolicy entry (no selectors: the policy is cluster-scoped) fails
+// closed: nobody may store a broken policy while the webhook is down.
 func Validating(o Options) *admissionregistrationv1.ValidatingWebhookConfiguration {
 	entry := func(name string, policy admissionregistrationv1.FailurePolicyType, ns, obj *metav1.LabelSelector) admissionregistrationv1.ValidatingWebhook {
 		return admissionregistrationv1.ValidatingWebhook{
@@ -133,6 +152,15 @@ func Validating(o Options) *admissionregistrationv1.ValidatingWebhookConfigurati
 			entry("objects.validate.ws-defaults.io", fail, o.otherNamespaces(), labelledEnabled()),
 			entry("opted-out.validate.ws-defaults.io", ignore, o.enabledNamespaces(), labelledDisabled()),
 			entry("cluster.validate.ws-defaults.io", ignore, o.otherNamespaces(), notEnabled()),
+			{
+				Name:                    PolicyWebhookName,
+				ClientConfig:            o.clientConfig(PolicyValidatePath),
+				Rules:                   PolicyResources,
+				FailurePolicy:           ptr(fail),
+				SideEffects:             ptr(admissionregistrationv1.SideEffectClassNone),
+				TimeoutSeconds:          ptr(o.timeout()),
+				AdmissionReviewVersions: []string{"v1"},
+			},
 		},
 	}
 }

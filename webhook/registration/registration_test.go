@@ -2,12 +2,15 @@ package registration
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/scope"
 )
 
@@ -55,6 +58,9 @@ func TestSelectorsPartitionObjects(t *testing.T) {
 
 				var called []admissionregistrationv1.ValidatingWebhook
 				for _, w := range val.Webhooks {
+					if w.Name == PolicyWebhookName {
+						continue // cluster-scoped WebSocketPolicy only: TestPolicyWebhook
+					}
 					if matches(t, w.NamespaceSelector, nsLabels) && matches(t, w.ObjectSelector, objLabels) {
 						called = append(called, w)
 					}
@@ -89,8 +95,60 @@ func TestConfigurationsAreSafe(t *testing.T) {
 		}
 	}
 	for _, w := range Validating(Options{ServiceName: "s", ServiceNamespace: "n"}).Webhooks {
-		if *w.TimeoutSeconds > 5 || *w.ClientConfig.Service.Path != "/validate" {
+		want := "/validate"
+		if w.Name == PolicyWebhookName {
+			want = PolicyValidatePath
+		}
+		if *w.TimeoutSeconds > 5 || *w.ClientConfig.Service.Path != want {
 			t.Errorf("%s: timeout %d path %s", w.Name, *w.TimeoutSeconds, *w.ClientConfig.Service.Path)
 		}
+	}
+}
+
+// TestPolicyWebhook: WebSocketPolicy creates and updates go to
+// /validate-policy, fail closed, with no selector that could skip them, and
+// no other entry sees them.
+func TestPolicyWebhook(t *testing.T) {
+	o := Options{ServiceName: "ws-defaults", ServiceNamespace: "ws-system", Port: 8443, TimeoutSeconds: 4}
+	var found []admissionregistrationv1.ValidatingWebhook
+	for _, w := range Validating(o).Webhooks {
+		for _, r := range w.Rules {
+			if slices.Contains(r.APIGroups, v1alpha1.Group) || slices.Contains(r.Resources, v1alpha1.Resource) {
+				if w.Name != PolicyWebhookName {
+					t.Errorf("%s also sees WebSocketPolicies", w.Name)
+				}
+			}
+		}
+		if w.Name == PolicyWebhookName {
+			found = append(found, w)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d entries named %s, want 1", len(found), PolicyWebhookName)
+	}
+	w := found[0]
+	cluster := admissionregistrationv1.ClusterScope
+	wantRules := []admissionregistrationv1.RuleWithOperations{{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{"ws-defaults.io"}, APIVersions: []string{"v1alpha1"}, Resources: []string{"websocketpolicies"}, Scope: &cluster,
+		},
+	}}
+	switch {
+	case !reflect.DeepEqual(w.Rules, wantRules):
+		t.Errorf("rules %+v, want %+v", w.Rules, wantRules)
+	case *w.FailurePolicy != admissionregistrationv1.Fail:
+		t.Errorf("failurePolicy %s, want Fail", *w.FailurePolicy)
+	case *w.SideEffects != admissionregistrationv1.SideEffectClassNone:
+		t.Errorf("sideEffects %s", *w.SideEffects)
+	case w.NamespaceSelector != nil || w.ObjectSelector != nil || len(w.MatchConditions) != 0:
+		t.Errorf("selectors or match conditions would let a policy through: %+v %+v %+v", w.NamespaceSelector, w.ObjectSelector, w.MatchConditions)
+	case *w.TimeoutSeconds != 4:
+		t.Errorf("timeout %d, want the others' 4", *w.TimeoutSeconds)
+	case *w.ClientConfig.Service.Path != "/validate-policy" || *w.ClientConfig.Service.Port != 8443 ||
+		w.ClientConfig.Service.Name != "ws-defaults" || w.ClientConfig.Service.Namespace != "ws-system":
+		t.Errorf("clientConfig %+v", *w.ClientConfig.Service)
+	case !slices.Equal(w.AdmissionReviewVersions, []string{"v1"}):
+		t.Errorf("admissionReviewVersions %v", w.AdmissionReviewVersions)
 	}
 }

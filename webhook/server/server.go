@@ -1,7 +1,9 @@
-// Package server wires the admission handlers (POST /mutate, POST /validate) into a controller-runtime
-// manager: the TLS webhook server (certificates reloaded from disk when they
-// change), the informer cache the handlers read, health and readiness
-// probes, Prometheus metrics, and graceful shutdown.
+// Package server wires the admission handlers (POST /mutate, POST
+// /validate, POST /validate-policy) into a controller-runtime manager: the
+// TLS webhook server (certificates reloaded from disk when they change), the
+// informer cache the pipeline reads, the policy applier (every replica) and
+// status writer (the leader), health and readiness probes, Prometheus
+// metrics, and graceful shutdown.
 package server
 
 import (
@@ -26,8 +28,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
-	"github.com/ws-defaults/ws-defaults/webhook/mutate"
+	"github.com/ws-defaults/ws-defaults/webhook/handler"
+	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
+	"github.com/ws-defaults/ws-defaults/webhook/policy"
+	"github.com/ws-defaults/ws-defaults/webhook/registration"
 	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
@@ -79,6 +85,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
 	shutdown := o.GracefulShutdownTimeout
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
@@ -113,20 +122,27 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	reader := &cluster.Cached{Client: mgr.GetCache()}
+	// The policy in effect starts as the built-in one; the applier swaps in
+	// the WebSocketPolicy, and readiness waits until it has.
+	store := policy.NewStore(nil)
+	applier, err := policy.Setup(mgr, store)
+	if err != nil {
+		return err
+	}
+	pipe := &pipeline.Pipeline{
+		Policies:     store,
+		Cluster:      &cluster.Cached{Client: mgr.GetCache(), APIReader: mgr.GetAPIReader()},
+		Rules:        engine,
+		OwnNamespace: o.Namespace,
+	}
 	// The webhook server joins the manager only once serving certificates
 	// exist: at once with cert-manager, after the first rotation otherwise.
 	serving := make(chan webhook.Server, 1)
 	startWebhooks := func() {
 		srv := mgr.GetWebhookServer()
-		srv.Register(MutatePath, &admission.Webhook{
-			Handler:      &mutate.Handler{Cluster: reader, OwnNamespace: o.Namespace},
-			RecoverPanic: ptr(true),
-		})
-		srv.Register(ValidatePath, &admission.Webhook{
-			Handler:      &validate.Handler{Engine: engine, Cluster: reader, OwnNamespace: o.Namespace},
-			RecoverPanic: ptr(true),
-		})
+		srv.Register(MutatePath, &admission.Webhook{Handler: &handler.Mutating{Pipeline: pipe}, RecoverPanic: ptr(true)})
+		srv.Register(ValidatePath, &admission.Webhook{Handler: &handler.Validating{Pipeline: pipe}, RecoverPanic: ptr(true)})
+		srv.Register(registration.PolicyValidatePath, &admission.Webhook{Handler: handler.Policy{}, RecoverPanic: ptr(true)})
 		serving <- srv
 	}
 	if o.CertRotation.Enabled {
@@ -152,6 +168,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("informers-synced", cacheSynced(mgr)); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("policy-applied", func(req *http.Request) error { return applier.CaughtUp(req.Context()) }); err != nil {
 		return err
 	}
 	return mgr.Start(ctx)

@@ -22,8 +22,8 @@ import (
 // Violation is one rule that fired on one object, with the action the policy
 // gives that rule. The JSON shape is `webhook check`'s (interfaces.md).
 type Violation struct {
-	Rule     string `json:"rule"`
-	Action   string `json:"action"`
+	Rule     string              `json:"rule"`
+	Action   v1alpha1.RuleAction `json:"action"`
 	Severity string `json:"severity"`
 	Field    string `json:"field"`
 	Message  string `json:"message"`
@@ -91,7 +91,7 @@ func NewEngine(ctx context.Context) (*Engine, error) {
 // Evaluate runs every rule on in and applies policy (defaults filled in):
 // rules that are off, and opted-in rules on objects that are not opted in,
 // are dropped. Results are ordered deny, warn, audit, then by rule and field.
-func (e *Engine) Evaluate(ctx context.Context, in Input, policy v1alpha1.WebSocketPolicySpec) ([]Violation, error) {
+func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSocketPolicySpec) ([]Violation, error) {
 	input, err := in.value(policy)
 	if err != nil {
 		return nil, fmt.Errorf("building rule input: %w", err)
@@ -116,7 +116,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, policy v1alpha1.WebSock
 		if setting.Action == v1alpha1.ActionOff || (setting.Scope == v1alpha1.ScopeOptedIn && !in.OptedIn) {
 			continue
 		}
-		v.Action, v.Severity = string(setting.Action), setting.Severity
+		v.Action, v.Severity = setting.Action, setting.Severity
 		out = append(out, v)
 	}
 	slices.SortFunc(out, func(a, b Violation) int {
@@ -131,11 +131,11 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, policy v1alpha1.WebSock
 	return slices.CompactFunc(out, func(a, b Violation) bool { return a == b }), nil
 }
 
-var actionRank = map[string]int{"deny": 0, "warn": 1, "audit": 2}
+var actionRank = map[v1alpha1.RuleAction]int{v1alpha1.ActionDeny: 0, v1alpha1.ActionWarn: 1, v1alpha1.ActionAudit: 2}
 
 // document builds the input as plain maps, which OPA converts without a
 // JSON round trip.
-func (in Input) document(policy v1alpha1.WebSocketPolicySpec) map[string]any {
+func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 	defaulted := make([]any, len(in.Defaulted))
 	for i, d := range in.Defaulted {
 		defaulted[i] = d
@@ -174,7 +174,7 @@ func (in Input) document(policy v1alpha1.WebSocketPolicySpec) map[string]any {
 // managedFields or status. Otherwise ast.InterfaceToValue converts it up
 // front, reporting what it cannot convert rather than failing mid-evaluation.
 // The rules see the same document either way.
-func (in Input) value(policy v1alpha1.WebSocketPolicySpec) (ast.Value, error) {
+func (in Input) value(policy *v1alpha1.WebSocketPolicySpec) (ast.Value, error) {
 	doc := in.document(policy)
 	if plain(in.Object) && plain(in.OldObject) {
 		return ast.LazyObject(doc), nil

@@ -1,4 +1,4 @@
-package mutate
+package handler
 
 import (
 	"bytes"
@@ -18,20 +18,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
-	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
+	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
+	"github.com/ws-defaults/ws-defaults/webhook/policy"
 )
 
-func snapshot() *cluster.Snapshot {
+func mutateSnapshot() *cluster.Snapshot {
 	return &cluster.Snapshot{
-		PolicySpec: v1alpha1.BuiltinPolicy(),
 		Classes:    []ingressclass.Class{{Name: "edge", Controller: ingressclass.Nginx}},
 		Namespaces: map[string]metav1.ObjectMeta{
 			"chat":  {Labels: map[string]string{"ws-defaults": "enabled"}},
 			"plain": {},
 		},
 	}
+}
+
+// mutating is the /mutate handler over cluster with the built-in policy.
+func mutating(c cluster.Reader) *Mutating {
+	return &Mutating{Pipeline: &pipeline.Pipeline{Policies: policy.NewStore(nil), Cluster: c, OwnNamespace: "ws-defaults"}}
 }
 
 func review(t testing.TB, op admissionv1.Operation, namespace, doc string) []byte {
@@ -79,7 +84,7 @@ func serve(t testing.TB, h admission.Handler, body []byte, contentType string) (
 }
 
 func TestHandler(t *testing.T) {
-	ing := ingressYAML("edge", nil, false)
+	ing := ingressYAML("edge", false)
 	tests := []struct {
 		name      string
 		cluster   cluster.Reader
@@ -89,25 +94,25 @@ func TestHandler(t *testing.T) {
 		patched   bool
 		warning   string
 	}{
-		{"enabled namespace, custom class", snapshot(), admissionv1.Create, "chat", ing, true, ""},
-		{"update is mutated too", snapshot(), admissionv1.Update, "chat", ing, true, ""},
-		{"delete is not", snapshot(), admissionv1.Delete, "chat", ing, false, ""},
-		{"namespace not enabled", snapshot(), admissionv1.Create, "plain", ing, false, ""},
-		{"unknown namespace", snapshot(), admissionv1.Create, "nowhere", ing, false, ""},
-		{"object label enabled elsewhere", snapshot(), admissionv1.Create, "plain",
+		{"enabled namespace, custom class", mutateSnapshot(), admissionv1.Create, "chat", ing, true, ""},
+		{"update is mutated too", mutateSnapshot(), admissionv1.Update, "chat", ing, true, ""},
+		{"delete is not", mutateSnapshot(), admissionv1.Delete, "chat", ing, false, ""},
+		{"namespace not enabled", mutateSnapshot(), admissionv1.Create, "plain", ing, false, ""},
+		{"unknown namespace", mutateSnapshot(), admissionv1.Create, "nowhere", ing, false, ""},
+		{"object label enabled elsewhere", mutateSnapshot(), admissionv1.Create, "plain",
 			strings.Replace(ing, "  name: ws\n", "  name: ws\n  labels: {ws-defaults: enabled}\n", 1), true, ""},
-		{"object label disabled in an enabled namespace", snapshot(), admissionv1.Create, "chat",
+		{"object label disabled in an enabled namespace", mutateSnapshot(), admissionv1.Create, "chat",
 			strings.Replace(ing, "  name: ws\n", "  name: ws\n  labels: {ws-defaults: disabled}\n", 1), false, ""},
-		{"system namespace with the label", snapshot(), admissionv1.Create, "kube-system",
+		{"system namespace with the label", mutateSnapshot(), admissionv1.Create, "kube-system",
 			strings.Replace(ing, "  name: ws\n", "  name: ws\n  labels: {ws-defaults: enabled}\n", 1), false, ""},
-		{"a kind it does not handle", snapshot(), admissionv1.Create, "chat", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n", false, ""},
-		{"odd annotation map", snapshot(), admissionv1.Create, "chat",
+		{"a kind it does not handle", mutateSnapshot(), admissionv1.Create, "chat", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n", false, ""},
+		{"odd annotation map", mutateSnapshot(), admissionv1.Create, "chat",
 			"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: x\n  annotations: [a, b]\nspec: {ingressClassName: nginx}\n", false, "not a map"},
 		{"cluster view down: admitted unmutated with a warning", brokenCluster{}, admissionv1.Create, "chat", ing, false, "defaults not applied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out := serve(t, &Handler{Cluster: tt.cluster, OwnNamespace: "ws-defaults"}, review(t, tt.op, tt.namespace, tt.doc), "application/json")
+			code, out := serve(t, mutating(tt.cluster), review(t, tt.op, tt.namespace, tt.doc), "application/json")
 			if code != http.StatusOK || out.Response == nil {
 				t.Fatalf("HTTP %d, response %+v", code, out.Response)
 			}
@@ -132,9 +137,6 @@ func TestHandler(t *testing.T) {
 
 type brokenCluster struct{}
 
-func (brokenCluster) Policy(context.Context) (v1alpha1.WebSocketPolicySpec, error) {
-	return v1alpha1.BuiltinPolicy(), nil
-}
 func (brokenCluster) IngressClasses(context.Context) ([]ingressclass.Class, error) {
 	return nil, errors.New("cache not started")
 }
@@ -155,7 +157,7 @@ func TestHandlerBadRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wh := &admission.Webhook{Handler: &Handler{Cluster: snapshot()}}
+			wh := &admission.Webhook{Handler: mutating(mutateSnapshot())}
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(http.MethodPost, "/mutate", strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", tt.contentType)
@@ -183,11 +185,11 @@ func TestHandlerBadRequests(t *testing.T) {
 // patch, encode review) against the baseline of an object that is not
 // opted in, which does everything but the mutation.
 func BenchmarkHandler(b *testing.B) {
-	h := &Handler{Cluster: snapshot()}
+	h := mutating(mutateSnapshot())
 	cases := []struct{ name, namespace, doc string }{
-		{"baseline-not-opted-in", "plain", ingressYAML("edge", nil, true)},
-		{"ingress-nginx", "chat", ingressYAML("edge", nil, true)},
-		{"service", "chat", serviceYAML("", "  sessionAffinity: None\n  ports:\n  - {name: websocket, port: 8080}\n  - {name: metrics, port: 9090}\n")},
+		{"baseline-not-opted-in", "plain", ingressYAML("edge", true)},
+		{"ingress-nginx", "chat", ingressYAML("edge", true)},
+		{"service", "chat", "apiVersion: v1\nkind: Service\nmetadata: {name: ws, namespace: chat}\nspec:\n  sessionAffinity: None\n  ports:\n  - {name: websocket, port: 8080}\n  - {name: metrics, port: 9090}\n"},
 	}
 	for _, c := range cases {
 		body := review(b, admissionv1.Create, c.namespace, c.doc)
@@ -207,26 +209,11 @@ func BenchmarkHandler(b *testing.B) {
 	}
 }
 
-func FuzzPatch(f *testing.F) {
-	f.Add([]byte(`{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"annotations":{"alb.ingress.kubernetes.io/target-type":"ip"}},"spec":{"ingressClassName":"alb"}}`))
-	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"labels":{"ws-defaults":"enabled"}},"spec":{"ports":[{"name":"ws","port":1}]}}`))
-	f.Add([]byte(`{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","spec":{"routes":[{}]}}`))
-	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","spec":{}}`))
-	f.Add([]byte(`{"apiVersion":"cloud.google.com/v1","kind":"BackendConfig","spec":{"timeoutSec":"x"}}`))
-	env := withClasses(ingressclass.Class{Name: "t", Controller: ingressclass.Traefik}, ingressclass.Class{Name: "k", Controller: ingressclass.Kong},
-		ingressclass.Class{Name: "h", Controller: ingressclass.HAProxyTech})
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		ops, _, err := Patch(raw, env)
-		if err != nil || len(ops) == 0 {
-			return
-		}
-		out := applyOps(t, raw, ops)
-		again, _, err := Patch(out, env)
-		if err != nil {
-			t.Fatalf("mutated object no longer reads: %v", err)
-		}
-		if len(again) != 0 {
-			t.Fatalf("not idempotent: %v", again)
-		}
-	})
+// ingressYAML is an Ingress of the given class in namespace chat.
+func ingressYAML(class string, tls bool) string {
+	doc := "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: ws\n  namespace: chat\nspec:\n  ingressClassName: " + class + "\n"
+	if tls {
+		doc += "  tls:\n  - hosts: [ws.example.com]\n    secretName: ws-tls\n"
+	}
+	return doc + "  rules:\n  - host: ws.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend: {service: {name: ws, port: {number: 8080}}}\n"
 }

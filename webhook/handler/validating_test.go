@@ -1,4 +1,4 @@
-package validate
+package handler
 
 import (
 	"bytes"
@@ -20,21 +20,33 @@ import (
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/mutate"
+	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
+	"github.com/ws-defaults/ws-defaults/webhook/policy"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
-var engine *Engine
+var engine *validate.Engine
 
 func TestMain(m *testing.M) {
 	var err error
-	if engine, err = NewEngine(context.Background()); err != nil {
+	if engine, err = validate.NewEngine(context.Background()); err != nil {
 		panic(err)
 	}
 	m.Run()
 }
 
-func snapshot(rules map[string]v1alpha1.RuleSetting) *cluster.Snapshot {
+// validating is the /validate handler over c with spec as the policy.
+func validating(t testing.TB, c cluster.Reader, spec v1alpha1.WebSocketPolicySpec) *Validating {
+	t.Helper()
+	gen, err := policy.Compile(spec, 1, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Validating{Pipeline: &pipeline.Pipeline{Policies: policy.NewStore(gen), Cluster: c, Rules: engine, OwnNamespace: "ws-defaults"}}
+}
+
+func snapshot() *cluster.Snapshot {
 	return &cluster.Snapshot{
-		PolicySpec: v1alpha1.WebSocketPolicySpec{Rules: rules},
 		Classes:    []ingressclass.Class{{Name: "nginx", Controller: ingressclass.Nginx}, {Name: "hap", Controller: ingressclass.HAProxyIngress}},
 		Namespaces: map[string]metav1.ObjectMeta{
 			"chat":  {Labels: map[string]string{"ws-defaults": "enabled"}},
@@ -127,15 +139,15 @@ func TestHandlerActions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			snap := snapshot(tt.rules)
+			spec := v1alpha1.WebSocketPolicySpec{Rules: tt.rules}
 			if tt.name == "policy-excluded namespace" {
-				snap.PolicySpec.ExcludedNamespaces = []string{"plain"}
+				spec.ExcludedNamespaces = []string{"plain"}
 			}
 			op := tt.op
 			if op == "" {
 				op = admissionv1.Create
 			}
-			resp := handle(t, &Handler{Engine: engine, Cluster: snap}, request(t, op, tt.namespace, tt.obj))
+			resp := handle(t, validating(t, snapshot(), spec), request(t, op, tt.namespace, tt.obj))
 			if resp.Allowed != tt.allowed {
 				t.Fatalf("allowed = %v, want %v (%v)", resp.Allowed, tt.allowed, resp.Result)
 			}
@@ -171,7 +183,7 @@ func TestHandlerActions(t *testing.T) {
 // default cookie keywords lack "secure", which the mutation adds.
 func TestJudgedAfterMutation(t *testing.T) {
 	raw := ingress("hap", map[string]string{"haproxy-ingress.github.io/affinity": "cookie"})
-	h := &Handler{Engine: engine, Cluster: snapshot(nil)}
+	h := validating(t, snapshot(), v1alpha1.WebSocketPolicySpec{})
 	before := handle(t, h, request(t, admissionv1.Create, "chat", raw))
 	if !strings.Contains(strings.Join(before.Warnings, "\n"), "sticky-cookie-insecure") {
 		t.Fatalf("the unmutated object should warn: %v", before.Warnings)
@@ -180,7 +192,7 @@ func TestJudgedAfterMutation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ops, _, err := mutate.PatchDecoded([]byte(raw), obj, mutate.Env{Policy: v1alpha1.BuiltinPolicy(), IngressClasses: snapshot(nil).Classes}); err != nil || len(ops) == 0 {
+	if ops, _, err := mutate.PatchDecoded([]byte(raw), obj, mutate.Env{Policy: v1alpha1.BuiltinPolicy(), IngressClasses: snapshot().Classes}); err != nil || len(ops) == 0 {
 		t.Fatalf("mutation: %v %v", ops, err)
 	}
 	mutated, _ := json.Marshal(obj)
@@ -197,8 +209,8 @@ func (failingCluster) IngressClasses(context.Context) ([]ingressclass.Class, err
 }
 
 func TestHandlerFailure(t *testing.T) {
-	f := &failingCluster{Snapshot: *snapshot(nil)}
-	h := &Handler{Engine: engine, Cluster: f}
+	f := &failingCluster{Snapshot: *snapshot()}
+	h := validating(t, f, v1alpha1.WebSocketPolicySpec{})
 	optedIn := handle(t, h, request(t, admissionv1.Create, "chat", ingress("nginx", nil)))
 	if optedIn.Allowed || !strings.Contains(optedIn.Result.Message, "cache not synced") {
 		t.Errorf("opted-in object must fail closed with the reason: %+v", optedIn.Result)
@@ -213,34 +225,11 @@ func TestHandlerFailure(t *testing.T) {
 	}
 }
 
-// FuzzEvaluate builds the rule input from arbitrary JSON objects: the
-// engine must answer without error (the rules guard every field they read).
-func FuzzEvaluate(f *testing.F) {
-	f.Add([]byte(ingress("nginx", map[string]string{nginx + "proxy-read-timeout": "3600s"})))
-	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"annotations":{"traefik.ingress.kubernetes.io/service.sticky.cookie.maxage":"x"}},"spec":{"ports":[{"name":"grpc-ws","port":1}],"sessionAffinityConfig":{"clientIP":{"timeoutSeconds":"a"}}}}`))
-	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","spec":{"subsets":[{"trafficPolicy":{"portLevelSettings":[{"loadBalancer":{"simple":"X","consistentHash":{"httpCookie":{}}}}]}}]}}`))
-	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","spec":{"http":[{"timeout":"0s"},{"timeout":5},null]}}`))
-	f.Add([]byte(`{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","spec":{"routes":[{"enableWebsockets":true,"timeoutPolicy":{"response":"1x"}}]}}`))
-	policy := v1alpha1.BuiltinPolicy()
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		var obj map[string]any
-		if json.Unmarshal(raw, &obj) != nil || obj == nil {
-			return
-		}
-		for _, optedIn := range []bool{true, false} {
-			in := Input{Object: obj, Namespace: "chat", OptedIn: optedIn, Controller: ingressclass.Nginx, Defaulted: DefaultedKeys(obj)}
-			if _, err := engine.Evaluate(context.Background(), in, policy); err != nil {
-				t.Fatalf("Evaluate: %v", err)
-			}
-		}
-	})
-}
-
 // BenchmarkValidateHandler times a whole /validate request. The baseline
 // is a request for an excluded namespace: the same review decoding and
 // encoding without any rule evaluation.
 func BenchmarkValidateHandler(b *testing.B) {
-	h := &Handler{Engine: engine, Cluster: snapshot(nil), OwnNamespace: "ws-defaults"}
+	h := validating(b, snapshot(), v1alpha1.WebSocketPolicySpec{})
 	svc, _ := yaml.YAMLToJSON([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: ws}\nspec:\n  ports: [{name: websocket, port: 8080, appProtocol: http}]\n  sessionAffinity: ClientIP\n"))
 	cases := []struct{ name, namespace, obj string }{
 		{"baseline-excluded-namespace", "ws-defaults", ingress("nginx", nil)},

@@ -1,0 +1,54 @@
+package validate
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
+)
+
+var engine *Engine
+
+func TestMain(m *testing.M) {
+	var err error
+	if engine, err = NewEngine(context.Background()); err != nil {
+		panic(err)
+	}
+	m.Run()
+}
+
+const nginx = "nginx.ingress.kubernetes.io/"
+
+// ingress returns an Ingress of the given class with TLS and annotations.
+func ingress(class string, annotations map[string]string) string {
+	b, _ := json.Marshal(annotations)
+	return `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"ws","annotations":` + string(b) + `},
+"spec":{"ingressClassName":"` + class + `","tls":[{"hosts":["ws.example.com"],"secretName":"t"}],
+"rules":[{"host":"ws.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"ws","port":{"number":80}}}}]}}]}}`
+}
+
+// FuzzEvaluate builds the rule input from arbitrary JSON objects: the
+// engine must answer without error (the rules guard every field they read).
+func FuzzEvaluate(f *testing.F) {
+	f.Add([]byte(ingress("nginx", map[string]string{nginx + "proxy-read-timeout": "3600s"})))
+	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"annotations":{"traefik.ingress.kubernetes.io/service.sticky.cookie.maxage":"x"}},"spec":{"ports":[{"name":"grpc-ws","port":1}],"sessionAffinityConfig":{"clientIP":{"timeoutSeconds":"a"}}}}`))
+	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","spec":{"subsets":[{"trafficPolicy":{"portLevelSettings":[{"loadBalancer":{"simple":"X","consistentHash":{"httpCookie":{}}}}]}}]}}`))
+	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","spec":{"http":[{"timeout":"0s"},{"timeout":5},null]}}`))
+	f.Add([]byte(`{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","spec":{"routes":[{"enableWebsockets":true,"timeoutPolicy":{"response":"1x"}}]}}`))
+	policy := v1alpha1.BuiltinPolicy()
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var obj map[string]any
+		if json.Unmarshal(raw, &obj) != nil || obj == nil {
+			return
+		}
+		for _, optedIn := range []bool{true, false} {
+			in := Input{Object: obj, Namespace: "chat", OptedIn: optedIn, Controller: ingressclass.Nginx, Defaulted: DefaultedKeys(obj)}
+			if _, err := engine.Evaluate(context.Background(), in, &policy); err != nil {
+				t.Fatalf("Evaluate: %v", err)
+			}
+		}
+	})
+}
+
