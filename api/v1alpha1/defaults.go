@@ -131,6 +131,21 @@ func (s WebSocketPolicySpec) WithDefaults() WebSocketPolicySpec {
 		rules[id] = r
 	}
 	out.Rules = rules
+	if len(s.CustomRules) > 0 {
+		out.CustomRules = make([]CustomRule, len(s.CustomRules))
+		for i, r := range s.CustomRules {
+			if r.Action == "" {
+				r.Action = DefaultCustomRuleAction
+			}
+			if r.Scope == "" {
+				r.Scope = DefaultCustomRuleScope
+			}
+			if r.Severity == "" {
+				r.Severity = DefaultCustomRuleSeverity
+			}
+			out.CustomRules[i] = r
+		}
+	}
 	if out.Audit.Interval == nil {
 		out.Audit.Interval = &metav1.Duration{Duration: DefaultAuditInterval}
 	}
@@ -228,6 +243,56 @@ func (s WebSocketPolicySpec) Validate() field.ErrorList {
 	}
 	if v := s.MinIdleTimeoutSeconds; v != nil && *v < 1 {
 		errs = append(errs, field.Invalid(spec.Child("minIdleTimeoutSeconds"), *v, "must be a whole number of seconds, at least 1"))
+	}
+	return append(errs, validateCustomRules(s.CustomRules)...)
+}
+
+var customRuleID = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// validateCustomRules checks the custom rules' fields. Their Rego is
+// compiled in the sandbox by the webhook (webhook/validate), which reports
+// its errors at spec.customRules[N].rego.
+func validateCustomRules(rules []CustomRule) field.ErrorList {
+	var errs field.ErrorList
+	p := field.NewPath("spec", "customRules")
+	if len(rules) > MaxCustomRules {
+		errs = append(errs, field.TooMany(p, len(rules), MaxCustomRules))
+	}
+	seen := map[string]int{}
+	for i, r := range rules {
+		rp := p.Index(i)
+		switch {
+		case len(r.ID) > MaxCustomRuleIDLength:
+			errs = append(errs, field.TooLong(rp.Child("id"), r.ID, MaxCustomRuleIDLength))
+		case !customRuleID.MatchString(r.ID):
+			errs = append(errs, field.Invalid(rp.Child("id"), r.ID, "must be lowercase letters, digits and '-', starting and ending with a letter or digit, e.g. \"team-max-cookie-age\""))
+		}
+		if _, builtin := BuiltinRules[r.ID]; builtin {
+			errs = append(errs, field.Duplicate(rp.Child("id"), r.ID+" (a built-in rule: change its action under spec.rules instead)"))
+		}
+		if j, dup := seen[r.ID]; dup {
+			errs = append(errs, field.Duplicate(rp.Child("id"), fmt.Sprintf("%s (also spec.customRules[%d])", r.ID, j)))
+		}
+		seen[r.ID] = i
+		switch r.Action {
+		case "", ActionDeny, ActionWarn, ActionAudit, ActionOff:
+		default:
+			errs = append(errs, field.NotSupported(rp.Child("action"), r.Action, []RuleAction{ActionDeny, ActionWarn, ActionAudit, ActionOff}))
+		}
+		switch r.Scope {
+		case "", ScopeCluster, ScopeOptedIn:
+		default:
+			errs = append(errs, field.NotSupported(rp.Child("scope"), r.Scope, []RuleScope{ScopeCluster, ScopeOptedIn}))
+		}
+		if r.Severity != "" && !slices.Contains(Severities, r.Severity) {
+			errs = append(errs, field.NotSupported(rp.Child("severity"), r.Severity, Severities))
+		}
+		switch {
+		case strings.TrimSpace(r.Rego) == "":
+			errs = append(errs, field.Required(rp.Child("rego"), "a Rego module with a package under wsdefaults.custom and a violation rule"))
+		case len(r.Rego) > MaxCustomRuleRegoLength:
+			errs = append(errs, field.TooLong(rp.Child("rego"), "", MaxCustomRuleRegoLength))
+		}
 	}
 	return errs
 }

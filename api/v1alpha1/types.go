@@ -101,7 +101,7 @@ const (
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'default'",fieldPath=".metadata.name",message="the WebSocketPolicy must be named 'default': the webhook reads only that one"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'default'",message="metadata.name must be 'default': the webhook reads only the WebSocketPolicy named default"
 type WebSocketPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -159,7 +159,57 @@ type WebSocketPolicySpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	MinIdleTimeoutSeconds *int32 `json:"minIdleTimeoutSeconds,omitempty"`
+	// CustomRules are the platform team's own Rego rules, judged like the
+	// built-in ones (same input, actions, scopes, messages and metrics),
+	// sandboxed and time-bounded. See the README's "Custom rules".
+	// +listType=map
+	// +listMapKey=id
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	CustomRules []CustomRule `json:"customRules,omitempty"`
 }
+
+// CustomRule is one team rule: a Rego module in a package under
+// wsdefaults.custom that reports a set `violation` of {"field", "message"}
+// objects.
+type CustomRule struct {
+	// ID names the rule in denials, warnings, reports and metrics:
+	// lowercase letters, digits and '-', at most 63, not a built-in id.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	ID string `json:"id"`
+	// Action is what a finding does (default warn).
+	// +kubebuilder:validation:Enum=deny;warn;audit;off
+	// +optional
+	Action RuleAction `json:"action,omitempty"`
+	// Scope says which objects the rule sees (default opted-in).
+	// +kubebuilder:validation:Enum=cluster;opted-in
+	// +optional
+	Scope RuleScope `json:"scope,omitempty"`
+	// Severity is reported with each finding (default medium).
+	// +kubebuilder:validation:Enum=low;medium;high;critical
+	// +optional
+	Severity string `json:"severity,omitempty"`
+	// Rego is the module's source.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=65536
+	// +required
+	Rego string `json:"rego"`
+}
+
+// Custom rule defaults and limits.
+const (
+	DefaultCustomRuleAction   = ActionWarn
+	DefaultCustomRuleScope    = ScopeOptedIn
+	DefaultCustomRuleSeverity = "medium"
+	MaxCustomRuleIDLength     = 63
+	MaxCustomRules            = 100
+	MaxCustomRuleRegoLength   = 65536
+)
+
+// Severities are the values a custom rule's severity takes.
+var Severities = []string{"low", "medium", "high", "critical"}
 
 // AuditSpec tunes the audit loop.
 type AuditSpec struct {

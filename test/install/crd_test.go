@@ -214,7 +214,7 @@ func TestPolicyCRD(t *testing.T) {
 		edit func(u *unstructured.Unstructured)
 		want []string // substrings of the API server's error
 	}{
-		{"not named default", func(u *unstructured.Unstructured) { u.SetName("mine") }, []string{"must be named 'default'"}},
+		{"not named default", func(u *unstructured.Unstructured) { u.SetName("mine") }, []string{"metadata.name must be 'default'"}},
 		{"idle timeout 0", func(u *unstructured.Unstructured) { set(u, int64(0), "mutation", "idleTimeoutSeconds") },
 			[]string{"spec.mutation.idleTimeoutSeconds", "greater than or equal to 1"}},
 		{"idle timeout over 7 days", func(u *unstructured.Unstructured) { set(u, int64(604801), "mutation", "idleTimeoutSeconds") },
@@ -225,7 +225,9 @@ func TestPolicyCRD(t *testing.T) {
 			[]string{"spec.mutation.affinity.cookieMaxAgeSeconds"}},
 		{"sameSite lowercase", func(u *unstructured.Unstructured) { set(u, "lax", "mutation", "affinity", "sameSite") },
 			[]string{"spec.mutation.affinity.sameSite", `"Lax"`}},
-		{"client IP timeout over a day", func(u *unstructured.Unstructured) { set(u, int64(86401), "mutation", "serviceAffinity", "timeoutSeconds") },
+		{"client IP timeout over a day", func(u *unstructured.Unstructured) {
+			set(u, int64(86401), "mutation", "serviceAffinity", "timeoutSeconds")
+		},
 			[]string{"spec.mutation.serviceAffinity.timeoutSeconds"}},
 		{"port protocol hint h2c", func(u *unstructured.Unstructured) { set(u, "kubernetes.io/h2c", "mutation", "portProtocolHint") },
 			[]string{"spec.mutation.portProtocolHint", `"kubernetes.io/ws"`}},

@@ -19,5 +19,11 @@ var _ Validator = Rules{}
 // Validate evaluates obj (after mutation); excluded namespaces get no rule.
 func (r Rules) Validate(ctx context.Context, obj map[string]any, in Input) ([]Violation, error) {
 	p := &pipeline.Pipeline{Rules: r.Engine}
-	return p.Validate(ctx, in.Context, &pipeline.Object{Operation: "CREATE", Object: obj})
+	vs, ruleErrs, err := p.Validate(ctx, in.Context, &pipeline.Object{Operation: "CREATE", Object: obj})
+	if err == nil && len(ruleErrs) > 0 {
+		// Offline there is no request to answer in time: a rule that cannot
+		// be evaluated is the input's problem, reported as such.
+		return nil, ruleErrs[0]
+	}
+	return vs, err
 }

@@ -126,11 +126,20 @@ func (h *Validating) Handle(ctx context.Context, req admission.Request) admissio
 	if c.Excluded {
 		return admission.Allowed("namespace " + req.Namespace + " is excluded")
 	}
-	violations, err := h.Pipeline.Validate(ctx, c, o)
+	violations, ruleErrs, err := h.Pipeline.Validate(ctx, c, o)
 	if err != nil {
 		return failure(ctx, c.OptedIn, err)
 	}
-	return Respond(ctx, req.Kind.Kind, violations)
+	resp := Respond(ctx, req.Kind.Kind, violations)
+	// A custom rule that could not be evaluated (too slow, or failing at
+	// run time) is counted and shown, never turned into a denial: one
+	// team's rule must not lock a namespace, opted in or not.
+	for _, e := range ruleErrs {
+		metrics.RuleErrors.WithLabelValues(e.Rule).Inc()
+		log.FromContext(ctx).Error(e.Err, "custom rule not evaluated", "rule", e.Rule)
+		resp.Warnings = append(resp.Warnings, "ws-defaults: "+e.Error())
+	}
+	return resp
 }
 
 // failure answers when the webhook itself cannot judge: opted-in objects,

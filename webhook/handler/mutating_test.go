@@ -26,7 +26,7 @@ import (
 
 func mutateSnapshot() *cluster.Snapshot {
 	return &cluster.Snapshot{
-		Classes:    []ingressclass.Class{{Name: "edge", Controller: ingressclass.Nginx}},
+		Classes: []ingressclass.Class{{Name: "edge", Controller: ingressclass.Nginx}},
 		Namespaces: map[string]metav1.ObjectMeta{
 			"chat":  {Labels: map[string]string{"ws-defaults": "enabled"}},
 			"plain": {},

@@ -47,7 +47,7 @@ func validating(t testing.TB, c cluster.Reader, spec v1alpha1.WebSocketPolicySpe
 
 func snapshot() *cluster.Snapshot {
 	return &cluster.Snapshot{
-		Classes:    []ingressclass.Class{{Name: "nginx", Controller: ingressclass.Nginx}, {Name: "hap", Controller: ingressclass.HAProxyIngress}},
+		Classes: []ingressclass.Class{{Name: "nginx", Controller: ingressclass.Nginx}, {Name: "hap", Controller: ingressclass.HAProxyIngress}},
 		Namespaces: map[string]metav1.ObjectMeta{
 			"chat":  {Labels: map[string]string{"ws-defaults": "enabled"}},
 			"plain": {},

@@ -73,6 +73,13 @@ var (
 	}, []string{"result"})
 )
 
+// RuleErrors counts rules that could not be evaluated for an object
+// (custom rules past their time limit or failing at run time).
+var RuleErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "ws_defaults_rule_errors_total",
+	Help: "Rule evaluations that failed or ran out of time, by rule id.",
+}, []string{"rule"})
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration, PolicyGeneration, PolicyReloads)
+	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration, PolicyGeneration, PolicyReloads, RuleErrors)
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 )
 
@@ -32,6 +33,9 @@ type Env struct {
 	// NamespaceAnnotations are the annotations of the object's namespace;
 	// some override policy values for that namespace.
 	NamespaceAnnotations map[string]string
+	// Evidence is the object's WebSocket evidence (the pipeline's); nil
+	// means the object's own signals, computed when a row needs them.
+	Evidence *evidence.Evidence
 }
 
 // Result says what a mutation did.
@@ -144,6 +148,7 @@ type settings struct {
 	clientIPTimeout   int64
 	cookieMaxAge      int64
 	secureCookieOnTLS bool
+	evidence          *evidence.Evidence
 }
 
 // Base is what one policy generation fixes for every mutation: the spec
@@ -180,6 +185,7 @@ func effective(env Env, e *editor) settings {
 	}
 	s := base.s
 	s.classes = env.IngressClasses
+	s.evidence = env.Evidence
 	if v, ok := env.NamespaceAnnotations[v1alpha1.IdleTimeoutAnnotation]; ok {
 		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n > 0 {
 			s.idle = n
@@ -363,5 +369,15 @@ func StringMap(v any) map[string]string {
 			out[k] = s
 		}
 	}
+	return out
+}
+
+// Kinds are the "Kind.group" keys that have a defaults row, sorted.
+func Kinds() []string {
+	out := make([]string, 0, len(rows))
+	for k := range rows {
+		out = append(out, k)
+	}
+	slices.Sort(out)
 	return out
 }

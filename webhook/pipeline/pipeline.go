@@ -14,6 +14,7 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/mutate"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
@@ -35,6 +36,9 @@ type Pipeline struct {
 	Rules *validate.Engine
 	// OwnNamespace is the webhook's own namespace, never acted on.
 	OwnNamespace string
+	// Routes gives cross-object WebSocket evidence (the Services and routes
+	// around an object); nil means an object's own signals only.
+	Routes evidence.Index
 }
 
 // Object is one object to judge, decoded once.
@@ -95,6 +99,9 @@ type Context struct {
 	// controller of an Ingress ("" for other kinds or when unknown).
 	IngressClasses []ingressclass.Class
 	Controller     string
+	// Evidence says which routes and ports of the object carry WebSocket,
+	// and why (interfaces.md "WebSocket evidence"); nil when Excluded.
+	Evidence *evidence.Evidence
 }
 
 // Prepare computes o's Context. On an error reading the cluster it returns
@@ -124,6 +131,7 @@ func (p *Pipeline) Prepare(ctx context.Context, o *Object) (*Context, error) {
 		return c, err
 	}
 	c.Controller = ingressclass.ForObject(o.Object, c.IngressClasses).Controller
+	c.Evidence = evidence.Of(o.Object, p.Routes, evidence.Options{NginxPrefix: gen.Spec.NginxAnnotationPrefix})
 	return c, nil
 }
 
@@ -133,15 +141,17 @@ func (p *Pipeline) Mutate(c *Context, o *Object) ([]jsonpatch.JsonPatchOperation
 	if c.Excluded || !c.OptedIn {
 		return []jsonpatch.JsonPatchOperation{}, mutate.Result{Controller: c.Controller}, nil
 	}
-	env := mutate.Env{Base: c.Policy.Mutation, IngressClasses: c.IngressClasses, NamespaceAnnotations: c.NamespaceAnnotations}
+	env := mutate.Env{Base: c.Policy.Mutation, IngressClasses: c.IngressClasses, NamespaceAnnotations: c.NamespaceAnnotations, Evidence: c.Evidence}
 	return mutate.PatchDecoded(o.Raw, o.Object, env)
 }
 
-// Validate evaluates the rules on o.Object (after mutation) under the
-// generation and scope in c. Excluded objects get no rule.
-func (p *Pipeline) Validate(ctx context.Context, c *Context, o *Object) ([]validate.Violation, error) {
+// Validate evaluates the built-in rules and the generation's custom rules
+// on o.Object (after mutation) under the generation and scope in c.
+// Excluded objects get no rule. Custom rules that could not be evaluated
+// come back as RuleErrors beside the violations.
+func (p *Pipeline) Validate(ctx context.Context, c *Context, o *Object) ([]validate.Violation, []validate.RuleError, error) {
 	if c.Excluded || p.Rules == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	op := o.Operation
 	if op == "" {
@@ -157,8 +167,9 @@ func (p *Pipeline) Validate(ctx context.Context, c *Context, o *Object) ([]valid
 		Controller:          c.Controller,
 		OptedIn:             c.OptedIn,
 		Defaulted:           validate.DefaultedKeys(o.Object),
+		Evidence:            c.Evidence,
 	}
-	return p.Rules.Evaluate(ctx, in, &c.Policy.Spec)
+	return p.Rules.Evaluate(ctx, in, &c.Policy.Spec, c.Policy.Custom)
 }
 
 // Mutated is o.Object encoded again, after Mutate.

@@ -5,6 +5,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/mutate"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
 // SourceBuiltin names the built-in policy, in effect when no
@@ -34,6 +36,8 @@ type Generation struct {
 	Source string
 	// Mutation is what every mutation under this generation starts from.
 	Mutation *mutate.Base
+	// Custom are the policy's custom rules, compiled in the sandbox.
+	Custom *validate.CustomSet
 }
 
 // Builtin is the built-in policy as a generation.
@@ -54,12 +58,28 @@ func Compile(spec v1alpha1.WebSocketPolicySpec, objectGeneration int64, source s
 		return nil, errs.ToAggregate()
 	}
 	full := spec.WithDefaults()
+	// Custom rules are compiled here, once per generation, in the sandbox;
+	// one that does not compile keeps the whole generation out.
+	custom, err := validate.PrepareCustom(context.Background(), CustomRules(full))
+	if err != nil {
+		return nil, err
+	}
 	return &Generation{
 		Spec:             full,
 		ObjectGeneration: objectGeneration,
 		Source:           source,
 		Mutation:         mutate.NewBase(full),
+		Custom:           custom,
 	}, nil
+}
+
+// CustomRules are spec's custom rules as the rule engine takes them.
+func CustomRules(spec v1alpha1.WebSocketPolicySpec) []validate.CustomRule {
+	out := make([]validate.CustomRule, len(spec.CustomRules))
+	for i, r := range spec.CustomRules {
+		out[i] = validate.CustomRule{ID: r.ID, Action: r.Action, Scope: r.Scope, Severity: r.Severity, Rego: r.Rego}
+	}
+	return out
 }
 
 // FromObject compiles a WebSocketPolicy object.

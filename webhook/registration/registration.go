@@ -5,10 +5,14 @@
 package registration
 
 import (
+	"slices"
+	"strings"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/kinds"
 	"github.com/ws-defaults/ws-defaults/webhook/scope"
 )
 
@@ -49,27 +53,29 @@ type Options struct {
 	TimeoutSeconds int32
 }
 
-// MutatedResources are the kinds /mutate defaults (defaults.md).
-var MutatedResources = []admissionregistrationv1.RuleWithOperations{
-	rule([]string{"networking.k8s.io"}, []string{"v1"}, "ingresses"),
-	rule([]string{""}, []string{"v1"}, "services"),
-	rule([]string{"networking.istio.io"}, []string{"v1", "v1beta1", "v1alpha3"}, "destinationrules"),
-	rule([]string{"projectcontour.io"}, []string{"v1"}, "httpproxies"),
-	rule([]string{"cloud.google.com"}, []string{"v1", "v1beta1"}, "backendconfigs"),
-}
+// MutatedResources are the kinds /mutate defaults (kinds.Handled).
+var MutatedResources = resourceRules(kinds.Mutated())
 
-// ValidatedResources are the kinds the rules look at (rules.md). Whole
-// groups ("*") where every kind of the group is judged, such as the
+// ValidatedResources are the kinds the rules look at (kinds.Handled).
+// Whole groups ("*") where every kind of the group is judged, such as the
 // traefik.containo.us group that Traefik v3 removed.
-var ValidatedResources = []admissionregistrationv1.RuleWithOperations{
-	rule([]string{"networking.k8s.io"}, []string{"v1"}, "ingresses"),
-	rule([]string{""}, []string{"v1"}, "services"),
-	rule([]string{"networking.istio.io"}, []string{"v1", "v1beta1", "v1alpha3"}, "destinationrules", "virtualservices"),
-	rule([]string{"traefik.io"}, []string{"v1alpha1"}, "serverstransports", "serverstransporttcps", "middlewares"),
-	rule([]string{"traefik.containo.us"}, []string{"*"}, "*"),
-	rule([]string{"policy.linkerd.io"}, []string{"*"}, "servers", "serverauthorizations"),
-	rule([]string{"projectcontour.io"}, []string{"v1"}, "httpproxies"),
-	rule([]string{"cloud.google.com"}, []string{"v1", "v1beta1"}, "backendconfigs"),
+var ValidatedResources = resourceRules(kinds.Validated())
+
+// resourceRules turns kinds into webhook rules, one per group and version
+// set, resources in table order.
+func resourceRules(ks []kinds.Kind) []admissionregistrationv1.RuleWithOperations {
+	var out []admissionregistrationv1.RuleWithOperations
+	index := map[string]int{}
+	for _, k := range ks {
+		key := k.Group + "|" + strings.Join(k.Versions, ",")
+		if i, ok := index[key]; ok {
+			out[i].Resources = append(out[i].Resources, k.Resource)
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, rule([]string{k.Group}, slices.Clone(k.Versions), k.Resource))
+	}
+	return out
 }
 
 func rule(groups, versions []string, resources ...string) admissionregistrationv1.RuleWithOperations {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/policies"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 )
 
 // Violation is one rule that fired on one object, with the action the policy
@@ -24,9 +25,9 @@ import (
 type Violation struct {
 	Rule     string              `json:"rule"`
 	Action   v1alpha1.RuleAction `json:"action"`
-	Severity string `json:"severity"`
-	Field    string `json:"field"`
-	Message  string `json:"message"`
+	Severity string              `json:"severity"`
+	Field    string              `json:"field"`
+	Message  string              `json:"message"`
 }
 
 // String is how a violation reads in a denial or a warning: rule id first.
@@ -46,6 +47,8 @@ type Input struct {
 	OptedIn             bool
 	// Defaulted lists what the mutation added (ws-defaults.io/defaulted).
 	Defaulted []string
+	// Evidence says which routes and ports carry WebSocket (nil: none known).
+	Evidence *evidence.Evidence
 }
 
 // Engine evaluates the embedded rule catalog.
@@ -91,10 +94,15 @@ func NewEngine(ctx context.Context) (*Engine, error) {
 // Evaluate runs every rule on in and applies policy (defaults filled in):
 // rules that are off, and opted-in rules on objects that are not opted in,
 // are dropped. Results are ordered deny, warn, audit, then by rule and field.
-func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSocketPolicySpec) ([]Violation, error) {
+//
+// custom holds the generation's custom rules (nil for none); they run after
+// the built-in rules within CustomEvaluationTimeout, and one that cannot be
+// evaluated is reported in the RuleErrors, not as an error of the whole
+// evaluation: a team's broken or slow rule never decides a request alone.
+func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSocketPolicySpec, custom *CustomSet) ([]Violation, []RuleError, error) {
 	input, err := in.value(policy)
 	if err != nil {
-		return nil, fmt.Errorf("building rule input: %w", err)
+		return nil, nil, fmt.Errorf("building rule input: %w", err)
 	}
 	// Cancel the evaluation when ctx is done. Left to itself, Eval starts a
 	// goroutine per call to watch ctx; a callback registered on ctx does the
@@ -103,7 +111,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 	defer context.AfterFunc(ctx, cancel.Cancel)()
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel))
 	if err != nil {
-		return nil, fmt.Errorf("evaluating rules: %w", err)
+		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
 	}
 	out := make([]Violation, 0, len(rs))
 	for _, r := range rs {
@@ -111,13 +119,19 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 		v := Violation{Rule: str(m["rule"]), Field: str(m["field"]), Message: str(m["message"])}
 		setting, known := policy.Rules[v.Rule]
 		if !known {
-			return nil, fmt.Errorf("rule %q is not in the catalog", v.Rule)
+			return nil, nil, fmt.Errorf("rule %q is not in the catalog", v.Rule)
 		}
 		if setting.Action == v1alpha1.ActionOff || (setting.Scope == v1alpha1.ScopeOptedIn && !in.OptedIn) {
 			continue
 		}
 		v.Action, v.Severity = setting.Action, setting.Severity
 		out = append(out, v)
+	}
+	var ruleErrs []RuleError
+	if custom.Len() > 0 {
+		var found []Violation
+		found, ruleErrs = evaluateCustom(ctx, custom.queries, input, in.OptedIn)
+		out = append(out, found...)
 	}
 	slices.SortFunc(out, func(a, b Violation) int {
 		if c := actionRank[a.Action] - actionRank[b.Action]; c != 0 {
@@ -128,7 +142,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 		}
 		return strings.Compare(a.Field, b.Field)
 	})
-	return slices.CompactFunc(out, func(a, b Violation) bool { return a == b }), nil
+	return slices.CompactFunc(out, func(a, b Violation) bool { return a == b }), ruleErrs, nil
 }
 
 var actionRank = map[v1alpha1.RuleAction]int{v1alpha1.ActionDeny: 0, v1alpha1.ActionWarn: 1, v1alpha1.ActionAudit: 2}
@@ -160,6 +174,7 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 		"controller": in.Controller,
 		"optedIn":    in.OptedIn,
 		"defaulted":  defaulted,
+		"evidence":   in.Evidence.Document(),
 		"parameters": map[string]any{
 			"nginxAnnotationPrefix": strings.TrimSuffix(policy.NginxAnnotationPrefix, "/"),
 			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),

@@ -45,10 +45,11 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		for _, optedIn := range []bool{true, false} {
 			in := Input{Object: obj, Namespace: "chat", OptedIn: optedIn, Controller: ingressclass.Nginx, Defaulted: DefaultedKeys(obj)}
-			if _, err := engine.Evaluate(context.Background(), in, &policy); err != nil {
+			if _, _, err := engine.Evaluate(context.Background(), in, &policy, nil); err != nil {
 				t.Fatalf("Evaluate: %v", err)
 			}
 		}
 	})
 }
 
+var jsonUnmarshal = json.Unmarshal

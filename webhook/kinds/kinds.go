@@ -1,0 +1,65 @@
+// Package kinds is the one table of the object kinds ws-defaults handles:
+// which it mutates (a row in webhook/mutate/defaults.go) and which its rules
+// judge (policies/). The webhook configurations' rules are derived from it
+// (webhook/registration), and tests fail when the mutation rows or the Rego
+// rules handle a kind this table does not list, or the other way round.
+package kinds
+
+// Any is the wildcard of a whole API group: every kind, every version.
+const Any = "*"
+
+// Kind is one handled kind.
+type Kind struct {
+	Group string
+	// Versions the webhooks are called for; {Any} for every version.
+	Versions []string
+	// Resource is the plural REST name; Any for every kind of the group.
+	Resource string
+	// Kind is the object kind; Any for every kind of the group.
+	Kind string
+	// Mutated: /mutate adds defaults to it.
+	Mutated bool
+	// Validated: the rules judge it on /validate.
+	Validated bool
+}
+
+// GroupKind is "Kind.group", as mutation rows and the Rego index key kinds.
+func (k Kind) GroupKind() string { return k.Kind + "." + k.Group }
+
+var (
+	istioVersions = []string{"v1", "v1beta1", "v1alpha3"}
+	gkeVersions   = []string{"v1", "v1beta1"}
+)
+
+// Handled lists every kind, in the order the webhook rules list them.
+var Handled = []Kind{
+	{Group: "networking.k8s.io", Versions: []string{"v1"}, Resource: "ingresses", Kind: "Ingress", Mutated: true, Validated: true},
+	{Group: "", Versions: []string{"v1"}, Resource: "services", Kind: "Service", Mutated: true, Validated: true},
+	{Group: "networking.istio.io", Versions: istioVersions, Resource: "destinationrules", Kind: "DestinationRule", Mutated: true, Validated: true},
+	{Group: "networking.istio.io", Versions: istioVersions, Resource: "virtualservices", Kind: "VirtualService", Validated: true},
+	{Group: "traefik.io", Versions: []string{"v1alpha1"}, Resource: "serverstransports", Kind: "ServersTransport", Validated: true},
+	{Group: "traefik.io", Versions: []string{"v1alpha1"}, Resource: "serverstransporttcps", Kind: "ServersTransportTCP", Validated: true},
+	{Group: "traefik.io", Versions: []string{"v1alpha1"}, Resource: "middlewares", Kind: "Middleware", Validated: true},
+	// Traefik v3 removed the whole group: every kind in it is flagged.
+	{Group: "traefik.containo.us", Versions: []string{Any}, Resource: Any, Kind: Any, Validated: true},
+	{Group: "policy.linkerd.io", Versions: []string{Any}, Resource: "servers", Kind: "Server", Validated: true},
+	{Group: "policy.linkerd.io", Versions: []string{Any}, Resource: "serverauthorizations", Kind: "ServerAuthorization", Validated: true},
+	{Group: "projectcontour.io", Versions: []string{"v1"}, Resource: "httpproxies", Kind: "HTTPProxy", Mutated: true, Validated: true},
+	{Group: "cloud.google.com", Versions: gkeVersions, Resource: "backendconfigs", Kind: "BackendConfig", Mutated: true, Validated: true},
+}
+
+// Mutated are the kinds /mutate defaults.
+func Mutated() []Kind { return filter(func(k Kind) bool { return k.Mutated }) }
+
+// Validated are the kinds /validate judges.
+func Validated() []Kind { return filter(func(k Kind) bool { return k.Validated }) }
+
+func filter(keep func(Kind) bool) []Kind {
+	var out []Kind
+	for _, k := range Handled {
+		if keep(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,316 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/policies"
+)
+
+// CustomRule is a team's own rule from the policy's spec.customRules: one
+// Rego module in a package under wsdefaults.custom that reports a set
+// `violation` of {"field", "message"} objects.
+type CustomRule struct {
+	ID       string
+	Action   v1alpha1.RuleAction
+	Scope    v1alpha1.RuleScope
+	Severity string
+	Rego     string
+}
+
+// CustomPackagePrefix is where every custom rule's package must live.
+const CustomPackagePrefix = "wsdefaults.custom."
+
+// CustomEvaluationTimeout bounds the custom rules' evaluation for one
+// object, well inside the webhook's 3 s timeout, so one tenant's slow rule
+// can never make the API server give up on the request.
+const CustomEvaluationTimeout = time.Second
+
+// sandboxDenied are the builtins a custom rule may not call: the network,
+// the clock, randomness, the runtime environment, signing keys, and output
+// outside the decision.
+var sandboxDenied = []string{
+	"http.send", "opa.runtime", "trace", "print", "internal.print",
+	"time.now_ns", "rand.intn", "uuid.rfc4122", "uuid.parse",
+	"io.jwt.encode_sign", "io.jwt.encode_sign_raw", "io.jwt.decode_verify",
+	"crypto.x509.parse_and_verify_certificates", "crypto.x509.parse_and_verify_certificates_with_options",
+}
+
+// sandboxDeniedPrefixes cover whole families.
+var sandboxDeniedPrefixes = []string{"net.", "io.jwt.verify_", "rand.", "uuid."}
+
+// SandboxCapabilities are the builtins a custom rule may call.
+func SandboxCapabilities() *ast.Capabilities {
+	caps := Capabilities()
+	caps.Builtins = slices.DeleteFunc(slices.Clone(caps.Builtins), func(b *ast.Builtin) bool {
+		if slices.Contains(sandboxDenied, b.Name) {
+			return true
+		}
+		for _, p := range sandboxDeniedPrefixes {
+			if strings.HasPrefix(b.Name, p) {
+				return true
+			}
+		}
+		return false
+	})
+	caps.AllowNet = []string{}
+	return caps
+}
+
+// CustomError is a custom rule that is refused, with where and why.
+type CustomError struct {
+	// Index is the rule's position in spec.customRules.
+	Index int
+	// Line and Column locate the problem in the rule's rego (1-based; 0
+	// when the problem is not in one place).
+	Line, Column int
+	Message      string
+}
+
+func (e *CustomError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Message)
+	}
+	return e.Message
+}
+
+// CheckCustomRules parses and compiles each rule in the sandbox (with the
+// library it may import) and returns every problem, each tied to its rule.
+// It is what the policy webhook and each replica run before a generation
+// with custom rules goes into effect.
+func CheckCustomRules(rules []CustomRule) []*CustomError {
+	var errs []*CustomError
+	lib, err := libModule()
+	if err != nil {
+		return []*CustomError{{Index: -1, Message: err.Error()}}
+	}
+	packages := map[string]int{}
+	for i, r := range rules {
+		mod, err := ast.ParseModuleWithOpts(customFile(r.ID), r.Rego, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			errs = append(errs, astErrors(i, err)...)
+			continue
+		}
+		if mod == nil {
+			errs = append(errs, &CustomError{Index: i, Message: "the module is empty: it needs a package under wsdefaults.custom and a violation rule"})
+			continue
+		}
+		pkg := strings.TrimPrefix(mod.Package.Path.String(), "data.")
+		if !strings.HasPrefix(pkg, CustomPackagePrefix) {
+			loc := mod.Package.Location
+			errs = append(errs, &CustomError{Index: i, Line: loc.Row, Column: loc.Col,
+				Message: fmt.Sprintf("package %s is outside wsdefaults.custom: name it %s<something>, e.g. %s%s", pkg, CustomPackagePrefix, CustomPackagePrefix, strings.ReplaceAll(r.ID, "-", "_"))})
+			continue
+		}
+		if j, dup := packages[pkg]; dup {
+			errs = append(errs, &CustomError{Index: i, Line: mod.Package.Location.Row, Column: mod.Package.Location.Col,
+				Message: fmt.Sprintf("package %s is also spec.customRules[%d]'s: one package per rule", pkg, j)})
+			continue
+		}
+		packages[pkg] = i
+		errs = append(errs, dataReferences(i, mod)...)
+		if !definesViolation(mod) {
+			errs = append(errs, &CustomError{Index: i, Message: `the module defines no "violation" rule: report findings as violation contains {"field": f, "message": m} if { ... }`})
+		}
+		c := ast.NewCompiler().WithCapabilities(SandboxCapabilities())
+		c.Compile(map[string]*ast.Module{"lib.rego": lib, customFile(r.ID): mod})
+		if c.Failed() {
+			errs = append(errs, astErrors(i, c.Errors)...)
+		}
+	}
+	return errs
+}
+
+func customFile(id string) string { return "custom/" + id + ".rego" }
+
+// libModule is the rules' shared library, the one data document a custom
+// rule may read.
+func libModule() (*ast.Module, error) {
+	mods, err := policies.Modules()
+	if err != nil {
+		return nil, err
+	}
+	return ast.ParseModuleWithOpts("lib.rego", mods["lib.rego"], ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+}
+
+// dataReferences refuses references to data outside data.wsdefaults.lib
+// and the rule's own package: a custom rule sees the object, not other
+// rules or anything else loaded into the engine.
+func dataReferences(i int, mod *ast.Module) []*CustomError {
+	var errs []*CustomError
+	own := mod.Package.Path
+	allowed := func(ref ast.Ref) bool {
+		lib := ast.MustParseRef("data.wsdefaults.lib")
+		return ref.HasPrefix(lib) || ref.HasPrefix(own)
+	}
+	for _, imp := range mod.Imports {
+		ref, ok := imp.Path.Value.(ast.Ref)
+		if !ok {
+			continue
+		}
+		if ref[0].Equal(ast.DefaultRootDocument) && !allowed(ref) {
+			errs = append(errs, &CustomError{Index: i, Line: imp.Location.Row, Column: imp.Location.Col,
+				Message: fmt.Sprintf("import %s: a custom rule may import only data.wsdefaults.lib", ref)})
+		}
+	}
+	ast.WalkRefs(mod, func(ref ast.Ref) bool {
+		if ref[0].Equal(ast.DefaultRootDocument) && !allowed(ref) {
+			loc := ref[0].Location
+			e := &CustomError{Index: i, Message: fmt.Sprintf("%s: a custom rule may read only input and data.wsdefaults.lib", ref)}
+			if loc != nil {
+				e.Line, e.Column = loc.Row, loc.Col
+			}
+			errs = append(errs, e)
+		}
+		return false
+	})
+	return errs
+}
+
+func definesViolation(mod *ast.Module) bool {
+	for _, r := range mod.Rules {
+		if r.Head.Name == "violation" || (len(r.Head.Reference) > 0 && r.Head.Reference[0].Value.Compare(ast.Var("violation")) == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// astErrors turns OPA's errors into CustomErrors for rule i.
+func astErrors(i int, err error) []*CustomError {
+	var list ast.Errors
+	if !errors.As(err, &list) {
+		return []*CustomError{{Index: i, Message: err.Error()}}
+	}
+	out := make([]*CustomError, 0, len(list))
+	for _, e := range list {
+		ce := &CustomError{Index: i, Message: e.Message}
+		if e.Location != nil {
+			ce.Line, ce.Column = e.Location.Row, e.Location.Col
+		}
+		out = append(out, ce)
+	}
+	return out
+}
+
+// CustomSet is a generation's custom rules, compiled once when the
+// generation is applied; nil or empty means none.
+type CustomSet struct {
+	queries []customQuery
+}
+
+// Len is the number of custom rules.
+func (c *CustomSet) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.queries)
+}
+
+// PrepareCustom checks and compiles rules in the sandbox. Its error names
+// each refused rule as spec.customRules[N].rego: LINE:COL: message.
+func PrepareCustom(ctx context.Context, rules []CustomRule) (*CustomSet, error) {
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	qs, err := prepareCustom(ctx, rules)
+	if err != nil {
+		return nil, err
+	}
+	return &CustomSet{queries: qs}, nil
+}
+
+// customQuery is one custom rule, prepared: the rule's package compiled
+// with the library, evaluated on its own so a slow rule is named.
+type customQuery struct {
+	rule  CustomRule
+	query rego.PreparedEvalQuery
+}
+
+// prepareCustom compiles every rule in the sandbox, once per generation.
+func prepareCustom(ctx context.Context, rules []CustomRule) ([]customQuery, error) {
+	if errs := CheckCustomRules(rules); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = fmt.Sprintf("spec.customRules[%d].rego: %s", e.Index, e.Error())
+		}
+		return nil, errors.New(strings.Join(msgs, "; "))
+	}
+	mods, err := policies.Modules()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]customQuery, 0, len(rules))
+	for _, r := range rules {
+		mod, _ := ast.ParseModuleWithOpts(customFile(r.ID), r.Rego, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		q, err := rego.New(
+			rego.Query("v := "+mod.Package.Path.String()+".violation[_]"),
+			rego.Capabilities(SandboxCapabilities()),
+			rego.SetRegoVersion(ast.RegoV1),
+			rego.Module("lib.rego", mods["lib.rego"]),
+			rego.Module(customFile(r.ID), r.Rego),
+			rego.StrictBuiltinErrors(false),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("custom rule %s: %w", r.ID, err)
+		}
+		out = append(out, customQuery{rule: r, query: q})
+	}
+	return out, nil
+}
+
+// RuleError is a rule that could not be evaluated for one object (a
+// custom rule past its deadline, or failing at run time).
+type RuleError struct {
+	Rule string
+	Err  error
+}
+
+func (e RuleError) Error() string { return fmt.Sprintf("rule %s not evaluated: %v", e.Rule, e.Err) }
+
+// evaluateCustom runs the custom rules on input within
+// CustomEvaluationTimeout. A rule that errs or runs out of time yields a
+// RuleError and no violation; the others' results stand.
+func evaluateCustom(ctx context.Context, qs []customQuery, input ast.Value, optedIn bool) ([]Violation, []RuleError) {
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	ctx, cancelCtx := context.WithTimeout(ctx, CustomEvaluationTimeout)
+	defer cancelCtx()
+	var out []Violation
+	var errs []RuleError
+	for _, q := range qs {
+		r := q.rule
+		if r.Action == v1alpha1.ActionOff || (r.Scope == v1alpha1.ScopeOptedIn && !optedIn) {
+			continue
+		}
+		cancel := topdown.NewCancel()
+		stop := context.AfterFunc(ctx, cancel.Cancel)
+		rs, err := q.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel))
+		stop()
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("the custom rules' %s evaluation limit ran out", CustomEvaluationTimeout)
+			}
+			errs = append(errs, RuleError{Rule: r.ID, Err: err})
+			continue
+		}
+		for _, res := range rs {
+			m, _ := res.Bindings["v"].(map[string]any)
+			out = append(out, Violation{Rule: r.ID, Action: r.Action, Severity: r.Severity, Field: str(m["field"]), Message: str(m["message"])})
+		}
+	}
+	return out, errs
+}
