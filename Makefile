@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test ./webhook/mutate/ -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook/check/ -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook/validate/ -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./webhook/policy/ -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 
 e2e: controlplane
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -count=1 -v ./test/e2e/

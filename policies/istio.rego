@@ -104,19 +104,20 @@ violation contains lib.violation("istio-h2-upgrade-client-protocol", field, msg)
 # ---------------------------------------------------------------------------
 # istio-h2-upgrade: sidecars would send the WebSocket handshake upstream as
 # HTTP/2 without allow_connect, which Envoy needs to tunnel it (istio#27078,
-# #33534). The rule is opted-in, so the DestinationRule's host counts as a ws
-# host.
+# #33534). Only for a host with WebSocket evidence (a WebSocket port on the
+# host's Service, a WebSocket route to it, or the annotation).
 
 violation contains lib.violation("istio-h2-upgrade", field, msg) if {
 	input.object.kind == "DestinationRule"
 	some http_path, _ in h2_upgrades
+	ev := lib.ws_evidence("spec.host")
 	field := sprintf("%s.h2UpgradePolicy", [http_path])
 	msg := sprintf(
 		concat(" ", [
 			"%s is UPGRADE: Istio sidecars then send the WebSocket handshake upstream as HTTP/2 without",
-			"allow_connect, so the upgrade fails. Set it to DO_NOT_UPGRADE.",
+			"allow_connect, so the upgrade fails. Set it to DO_NOT_UPGRADE.%s",
 		]),
-		[field],
+		[field, lib.evidence_note(sprintf("spec.host: %s", [ev]))],
 	)
 }
 
@@ -168,15 +169,20 @@ violation contains lib.violation("istio-zero-timeout", field, msg) if {
 
 violation contains lib.violation("istio-route-timeout", field, msg) if {
 	input.object.kind == "VirtualService"
-	some field, timeout in route_timeouts
+	is_istio("VirtualService")
+	some i, route in object.get(lib.spec, "http", [])
+	timeout := route.timeout
 	is_string(timeout)
 	lib.duration_seconds(timeout) > 0
+	# REST routes have deliberate timeouts: only WebSocket routes.
+	ev := lib.ws_evidence(sprintf("spec.http[%d]", [i]))
+	field := sprintf("spec.http[%d].timeout", [i])
 	msg := sprintf(
 		concat(" ", [
 			"%s is %q: Envoy can close WebSocket connections on this route once that time has passed,",
-			"however active they are. Remove %s (Istio's default is no timeout).",
+			"however active they are. Remove %s (Istio's default is no timeout).%s",
 		]),
-		[field, timeout, field],
+		[field, timeout, field, lib.evidence_note(sprintf("spec.http[%d]: %s", [i, ev]))],
 	)
 }
 

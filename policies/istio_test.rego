@@ -192,17 +192,38 @@ test_istio_h2_upgrade_client_protocol_compliant if {
 	}
 }
 
+# input_for(obj) with WebSocket evidence on the given fields, as the
+# pipeline computes it (webhook/evidence).
+ev_doc(obj, fields) := object.union(input_for(obj), {"evidence": {"fields": fields, "negative": "", "off": false}})
+
+# A DestinationRule whose host has a WebSocket port.
+ws_host(obj) := ev_doc(obj, {"spec.host": "Service chat/websocket-service port ws is WebSocket (port name ws (token ws))"})
+
+# A VirtualService whose http routes at the given indexes carry WebSocket.
+ws_routes(obj, indexes) := ev_doc(obj, {sprintf("spec.http[%d]", [i]): "path segment ws" | some i in indexes})
+
 # --- istio-h2-upgrade ---
+
+# A host without WebSocket evidence may be a gRPC service that wants HTTP/2.
+test_istio_h2_upgrade_needs_evidence if {
+	vs := istio.violation with input as input_for(dr({"trafficPolicy": {"connectionPool": upgrade_pool}}))
+	not "istio-h2-upgrade" in ids(vs)
+}
+
+test_istio_h2_upgrade_names_evidence if {
+	vs := istio.violation with input as ws_host(dr({"trafficPolicy": {"connectionPool": upgrade_pool}}))
+	fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "WebSocket evidence: spec.host: Service chat/websocket-service port ws")
+}
 
 test_istio_h2_upgrade_fires if {
 	every version in versions {
-		vs := istio.violation with input as input_for(dr_version(version, {"trafficPolicy": {"connectionPool": upgrade_pool}}))
+		vs := istio.violation with input as ws_host(dr_version(version, {"trafficPolicy": {"connectionPool": upgrade_pool}}))
 		fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "Set it to DO_NOT_UPGRADE")
 	}
 }
 
 test_istio_h2_upgrade_every_level if {
-	vs := istio.violation with input as input_for(every_level({"connectionPool": upgrade_pool}))
+	vs := istio.violation with input as ws_host(every_level({"connectionPool": upgrade_pool}))
 	fields(vs, "istio-h2-upgrade") == {
 		"spec.trafficPolicy.connectionPool.http.h2UpgradePolicy",
 		"spec.trafficPolicy.portLevelSettings[1].connectionPool.http.h2UpgradePolicy",
@@ -213,7 +234,7 @@ test_istio_h2_upgrade_every_level if {
 
 # A subset can opt back into UPGRADE under a compliant top level.
 test_istio_h2_upgrade_subset_only if {
-	vs := istio.violation with input as input_for(dr({
+	vs := istio.violation with input as ws_host(dr({
 		"trafficPolicy": {"connectionPool": {"http": {"h2UpgradePolicy": "DO_NOT_UPGRADE"}}},
 		"subsets": [{"name": "v2", "labels": {"version": "v2"}, "trafficPolicy": {"connectionPool": upgrade_pool}}],
 	}))
@@ -223,14 +244,14 @@ test_istio_h2_upgrade_subset_only if {
 
 test_istio_h2_upgrade_compliant if {
 	every policy in ["DO_NOT_UPGRADE", "DEFAULT"] {
-		vs := istio.violation with input as input_for(every_level({"connectionPool": {"http": {"h2UpgradePolicy": policy}}}))
+		vs := istio.violation with input as ws_host(every_level({"connectionPool": {"http": {"h2UpgradePolicy": policy}}}))
 		count(vs) == 0
 	}
 }
 
 # The seed guide's DestinationRule: both the oneof conflict and UPGRADE.
 test_istio_h2_upgrade_seed_guide if {
-	vs := istio.violation with input as input_for(seed_dr)
+	vs := istio.violation with input as ws_host(seed_dr)
 	fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "Set it to DO_NOT_UPGRADE")
 	ids(vs) == {"istio-lb-policy-conflict", "istio-h2-upgrade"}
 }
@@ -331,15 +352,25 @@ test_istio_zero_timeout_not_on_destination_rule if {
 
 test_istio_route_timeout_fires if {
 	every timeout in ["300s", "1h", "0.5s", "1ms", "1h30m"] {
-		vs := istio.violation with input as input_for(virtual_service([route({"timeout": timeout})]))
+		vs := istio.violation with input as ws_routes(virtual_service([route({"timeout": timeout})]), [0])
 		fired(vs, "istio-route-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
 		not "istio-zero-timeout" in ids(vs)
 	}
 }
 
 test_istio_route_timeout_each_route if {
-	vs := istio.violation with input as input_for(virtual_service([route({"timeout": "30s"}), route({}), route({"timeout": "10m"})]))
+	vs := istio.violation with input as ws_routes(virtual_service([route({"timeout": "30s"}), route({}), route({"timeout": "10m"})]), [0, 1, 2])
 	fields(vs, "istio-route-timeout") == {"spec.http[0].timeout", "spec.http[2].timeout"}
+}
+
+# REST routes keep their deliberate timeouts; only WebSocket routes are
+# warned, and the message names the evidence.
+test_istio_route_timeout_only_ws_routes if {
+	obj := virtual_service([route({"timeout": "30s", "match": [{"uri": {"prefix": "/api"}}]}), route({"timeout": "300s", "match": [{"uri": {"prefix": "/ws"}}]})])
+	count(istio.violation) == 0 with input as input_for(obj)
+	vs := istio.violation with input as ws_routes(obj, [1])
+	fields(vs, "istio-route-timeout") == {"spec.http[1].timeout"}
+	fired(vs, "istio-route-timeout", "spec.http[1].timeout", "WebSocket evidence: spec.http[1]: path segment ws.")
 }
 
 test_istio_route_timeout_unset if {
@@ -348,7 +379,7 @@ test_istio_route_timeout_unset if {
 }
 
 test_istio_route_timeout_unparsable if {
-	vs := istio.violation with input as input_for(virtual_service([route({"timeout": "forever"})]))
+	vs := istio.violation with input as ws_routes(virtual_service([route({"timeout": "forever"})]), [0])
 	count(vs) == 0
 }
 

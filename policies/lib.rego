@@ -112,20 +112,25 @@ duration_seconds(s) := n if {
 	n := ns / 1000000000
 }
 
-# WebSocket ports of a Service: named with a ws, wss or websocket token,
-# listed in ws-defaults.io/websocket-ports (by name or number), or every
-# port when the Service itself is labelled ws-defaults=enabled. Same rule as
-# the mutation (webhook/mutate/defaults.go).
-ws_port(p) if {
-	some token in split(lower(object.get(p, "name", "")), "-")
-	token in {"ws", "wss", "websocket"}
+# WebSocket evidence (policies/README.md, interfaces.md): the pipeline
+# decides per route and per Service port whether it carries WebSocket, and
+# why. Rules whose claim is "this breaks WebSocket" fire only where there is
+# evidence, and name it.
+evidence_fields := object.get(input, ["evidence", "fields"], {})
+
+# Why the route or port at field (e.g. "spec.ports[0]",
+# "spec.rules[0].http.paths[1]", "spec.http[2]") carries WebSocket;
+# undefined when nothing says it does.
+ws_evidence(field) := evidence_fields[field]
+
+# The object's first evidence, as "field: reason", for rules about the
+# whole object (an Ingress annotation, a Service annotation); undefined when
+# no route or port of it carries WebSocket.
+ws_object := sprintf("%s: %s", [field, evidence_fields[field]]) if {
+	fields := sort(object.keys(evidence_fields))
+	count(fields) > 0
+	field := fields[0]
 }
 
-ws_port(p) if {
-	some listed in split(object.get(annotations, "ws-defaults.io/websocket-ports", ""), ",")
-	entry := trim_space(listed)
-	entry != ""
-	entry in {object.get(p, "name", "<none>"), sprintf("%v", [object.get(p, "port", "<none>")])}
-}
-
-ws_port(_) if labels["ws-defaults"] == "enabled"
+# The sentence a message ends with to name its evidence.
+evidence_note(reason) := sprintf(" WebSocket evidence: %s.", [reason])

@@ -186,31 +186,26 @@ test_duration_seconds_days if {
 	lib.duration_seconds("1d") == 86400
 }
 
-# --- ws_port ---
+# --- ws_evidence, ws_object, evidence_note ---
+# (which routes and ports carry WebSocket is decided in Go, webhook/evidence;
+# the rules only read input.evidence)
 
-test_ws_port_name_token if {
-	every name in ["ws", "wss", "websocket", "http-ws", "ws-chat", "WS", "grpc-websocket"] {
-		lib.ws_port({"name": name, "port": 8080}) with input as input_for(service([], {}))
-	}
+test_ws_evidence_reads_fields if {
+	doc := object.union(input_for(service([], {})), {"evidence": {"fields": {"spec.ports[1]": "port name ws (token ws)"}, "negative": "", "off": false}})
+	lib.ws_evidence("spec.ports[1]") == "port name ws (token ws)" with input as doc
+	not lib.ws_evidence("spec.ports[0]") with input as doc
 }
 
-test_ws_port_name_not_token if {
-	not lib.ws_port({"port": 8080}) with input as input_for(service([], {}))
-	every name in ["http", "news", "wsgi", "websockets", "http2ws"] {
-		not lib.ws_port({"name": name, "port": 8080}) with input as input_for(service([], {}))
-	}
+test_ws_evidence_absent_input if {
+	not lib.ws_evidence("spec.ports[0]") with input as input_for(service([], {}))
+	not lib.ws_object with input as input_for(service([], {}))
 }
 
-test_ws_port_listed if {
-	doc := input_for(service([], {"annotations": {"ws-defaults.io/websocket-ports": "chat, 9000"}}))
-	lib.ws_port({"name": "chat", "port": 8080}) with input as doc
-	lib.ws_port({"name": "api", "port": 9000}) with input as doc
-	lib.ws_port({"port": 9000}) with input as doc
-	not lib.ws_port({"name": "metrics", "port": 9090}) with input as doc
+test_ws_object_first_field if {
+	doc := object.union(input_for(service([], {})), {"evidence": {"fields": {"spec.rules[1].http.paths[0]": "path segment cable", "spec.rules[0].http.paths[2]": "path segment ws"}}})
+	lib.ws_object == "spec.rules[0].http.paths[2]: path segment ws" with input as doc
 }
 
-test_ws_port_service_label if {
-	doc := input_for(service([], {"labels": {"ws-defaults": "enabled"}}))
-	lib.ws_port({"name": "metrics", "port": 9090}) with input as doc
-	not lib.ws_port({"name": "metrics", "port": 9090}) with input as input_for(service([], {"labels": {"ws-defaults": "disabled"}}))
+test_evidence_note if {
+	lib.evidence_note("spec.ports[0]: port name ws") == " WebSocket evidence: spec.ports[0]: port name ws."
 }

@@ -100,7 +100,10 @@ violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if 
 # the WebSocket handshake itself (RFC 6455 §10.2): the app must check Origin.
 
 # ingress-nginx: credentials default to true and anything ParseBool cannot
-# read also falls back to true; the origin defaults to "*" (cors/main.go).
+# read also falls back to true; the origin defaults to "*" (cors/main.go),
+# which the template sends literally: browsers refuse it with credentials
+# (Fetch standard, CORS check), so the result is broken, not exposed. Unlike
+# haproxy-ingress below, which echoes the request's Origin: exposed.
 violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
 	lib.nginx_annotations["enable-cors"] in bool_true
 	enable := concat("", [lib.nginx, "enable-cors"])
@@ -111,9 +114,10 @@ violation contains lib.violation("cors-wildcard-credentials", lib.annotation_fie
 	msg := sprintf(
 		concat(" ", [
 			"%s turns CORS on while %s and %s is not \"false\" (ingress-nginx defaults it to true):",
-			"browsers get Access-Control-Allow-Origin * together with Allow-Credentials true,",
-			"a combination that opens the API to every website or breaks credentialed calls,",
-			"and it does nothing for WebSockets, whose Origin only the app can check.",
+			"ingress-nginx then sends a literal Access-Control-Allow-Origin * together with Allow-Credentials true,",
+			"and browsers refuse every credentialed cross-origin response that carries the wildcard,",
+			"so the calls with cookies this configuration is meant to allow fail (broken rather than exposed);",
+			"it also does nothing for WebSockets, whose Origin only the app can check.",
 			"Set %s to the exact origins you trust (e.g. \"https://app.example.com\"), or set %s to \"false\".",
 		]),
 		[enable, origin_text(origin), credentials, origin, credentials],

@@ -362,3 +362,15 @@ test_nginx_snippet_annotation_says_controller_refuses if {
 		"at its default annotations-risk-level (High, since v1.12), refuses the whole Ingress for it itself",
 	) with input as input_for(ingress({key: "x"}))
 }
+
+# The message says what each controller really does: ingress-nginx's
+# literal "*" breaks credentialed calls; haproxy-ingress's echoed Origin
+# exposes them.
+test_cors_wildcard_credentials_message_per_controller if {
+	nginx_vs := security.violation with input as input_for(ingress({"nginx.ingress.kubernetes.io/enable-cors": "true"}))
+	fires(nginx_vs, "cors-wildcard-credentials", nginx_cors, "broken rather than exposed")
+	not fires(nginx_vs, "cors-wildcard-credentials", nginx_cors, "every website can read")
+	hi := "metadata.annotations[haproxy-ingress.github.io/cors-enable]"
+	hi_vs := security.violation with input as input_for(ingress({"haproxy-ingress.github.io/cors-enable": "true"}))
+	fires(hi_vs, "cors-wildcard-credentials", hi, "every website can read")
+}

@@ -64,7 +64,8 @@ violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_f
 
 # ---------------------------------------------------------------------------
 # websocket-idle-timeout-too-low (research §1-§6): idle or lifetime timeouts
-# below the policy's minimum. A value the mutation injected (listed in
+# below the policy's minimum, only on objects (Contour: routes) with
+# WebSocket evidence: a REST route's deliberate 300 s is not a mistake. A value the mutation injected (listed in
 # input.defaulted) follows the policy's own idle timeout, which a namespace
 # may lower on purpose, so it is skipped.
 
@@ -76,12 +77,13 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 	nginx_seconds(value) < min_idle
 	key := concat("", [lib.nginx, name])
 	not lib.defaulted(key)
+	ev := lib.ws_object
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s seconds, below the policy minimum of %d s: ingress-nginx closes a WebSocket that carries no",
-			"traffic in that direction for that long. Set it to \"%d\".",
+			"traffic in that direction for that long. Set it to \"%d\".%s",
 		]),
-		[key, show(value), min_idle, min_idle],
+		[key, show(value), min_idle, min_idle, lib.evidence_note(ev)],
 	)
 }
 
@@ -95,13 +97,14 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 	not lib.defaulted(key)
 	micros := haproxy_micros(value)
 	micros < min_idle * 1000000
+	ev := lib.ws_object
 	seconds := micros / 1000000
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s, that is %v s (a number without a unit is milliseconds), below the policy minimum of %d s:",
-			"HAProxy closes a WebSocket tunnel that is idle for that long. Set it to \"%s\".",
+			"HAProxy closes a WebSocket tunnel that is idle for that long. Set it to \"%s\".%s",
 		]),
-		[key, show(value), seconds, min_idle, haproxy_duration(min_idle)],
+		[key, show(value), seconds, min_idle, haproxy_duration(min_idle), lib.evidence_note(ev)],
 	)
 }
 
@@ -120,12 +123,13 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 	seconds >= 1 # 0 and out-of-range values are alb-idle-timeout-range's
 	want := min([min_idle, 4000])
 	seconds < want
+	ev := lib.ws_object
 	msg := sprintf(
 		concat(" ", [
 			"idle_timeout.timeout_seconds=%s in %s is below the policy minimum of %d s:",
-			"the ALB closes WebSockets that are idle for longer. Set idle_timeout.timeout_seconds=%d.",
+			"the ALB closes WebSockets that are idle for longer. Set idle_timeout.timeout_seconds=%d.%s",
 		]),
-		[value, alb_attributes, min_idle, want],
+		[value, alb_attributes, min_idle, want, lib.evidence_note(ev)],
 	)
 }
 
@@ -139,14 +143,15 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 	not lib.defaulted(key)
 	regex.match(`^-?[0-9]{1,15}$`, value)
 	to_number(value) < min_idle * 1000
+	ev := lib.ws_object
 	seconds := to_number(value) / 1000
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s milliseconds (%v s), below the policy minimum of %d s:",
 			"Kong closes a WebSocket that is idle for that long, and the value is in milliseconds,",
-			"not seconds. Set it to \"%d\".",
+			"not seconds. Set it to \"%d\".%s",
 		]),
-		[key, show(value), seconds, min_idle, min_idle * 1000],
+		[key, show(value), seconds, min_idle, min_idle * 1000, lib.evidence_note(ev)],
 	)
 }
 
@@ -159,13 +164,14 @@ violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeout
 	t := lib.spec.timeoutSec
 	is_number(t)
 	t < min_idle
+	ev := lib.ws_object
 	msg := sprintf(
 		concat(" ", [
 			"spec.timeoutSec is %v, below the policy minimum of %d s:",
 			"the Google Cloud load balancer ends every WebSocket after that many seconds, even an active one.",
-			"Set spec.timeoutSec to %d.",
+			"Set spec.timeoutSec to %d.%s",
 		]),
-		[t, min_idle, min_idle],
+		[t, min_idle, min_idle, lib.evidence_note(ev)],
 	)
 }
 
@@ -176,7 +182,9 @@ violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if
 	input.object.kind == "HTTPProxy"
 	lib.group == "projectcontour.io"
 	some i, route in object.get(lib.spec, "routes", [])
-	route.enableWebsockets == true
+	# A route the user switched off is no WebSocket route, whatever its path.
+	not route.enableWebsockets == false
+	ev := lib.ws_evidence(sprintf("spec.routes[%d]", [i]))
 	some field in ["response", "idle"]
 	value := route.timeoutPolicy[field]
 	path := sprintf("spec.routes[%d].timeoutPolicy.%s", [i, field])
@@ -187,8 +195,8 @@ violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if
 	ns < min_idle * 1000000000
 	seconds := ns / 1000000000
 	msg := sprintf(
-		"%s is %s (%v s%s), below the policy minimum of %d s: %s. Set it to \"infinity\".",
-		[path, show(value), seconds, contour_zero_note(field, value), min_idle, contour_effect[field]],
+		"%s is %s (%v s%s), below the policy minimum of %d s: %s. Set it to \"infinity\".%s",
+		[path, show(value), seconds, contour_zero_note(field, value), min_idle, contour_effect[field], lib.evidence_note(sprintf("spec.routes[%d]: %s", [i, ev]))],
 	)
 }
 

@@ -12,7 +12,22 @@ input_for(obj) := {
 	"optedIn": true,
 	"defaulted": [],
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
+	"evidence": {"fields": ws_fields, "negative": "", "off": false},
 }
+
+# WebSocket evidence on every route and port the objects below have, as the
+# pipeline computes it for an annotated object (webhook/evidence).
+ws_fields := {
+	"spec.rules[0].http.paths[0]": "path segment ws",
+	"spec.ports[0]": "port name ws (token ws)",
+	"spec.routes[0]": "enableWebsockets: true",
+	"spec.routes[1]": "enableWebsockets: true",
+	"spec.routes[2]": "enableWebsockets: true",
+	"metadata": "annotation ws-defaults.io/websocket: \"true\"",
+}
+
+# input_for(obj) without any WebSocket evidence.
+input_bare(obj) := json.patch(input_for(obj), [{"op": "replace", "path": "/evidence/fields", "value": {}}])
 
 # input_for(obj) with the given keys recorded as added by the mutation.
 input_defaulted(obj, keys) := object.union(input_for(obj), {"defaulted": keys})
@@ -140,6 +155,37 @@ test_websocket_idle_timeout_too_low_nginx if {
 	every name in ["proxy-read-timeout", "proxy-send-timeout"] {
 		fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(nginx(name)), "Set it to \"3600\"") with input as input_for(ingress({nginx(name): "60"}))
 	}
+}
+
+# Without evidence the rule is silent on every kind: a REST Ingress with a
+# deliberate 300 s, a plain Service, a BackendConfig of a REST backend.
+test_websocket_idle_timeout_too_low_needs_evidence if {
+	every obj in [
+		ingress({nginx("proxy-read-timeout"): "300"}),
+		ingress({"haproxy-ingress.github.io/timeout-tunnel": "30m"}),
+		ingress({alb_key: "idle_timeout.timeout_seconds=60"}),
+		service({"konghq.com/read-timeout": "60000"}),
+		backend_config(30),
+		http_proxy([{"timeoutPolicy": {"response": "15s"}}]),
+	] {
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as input_bare(obj)
+	}
+}
+
+test_websocket_idle_timeout_too_low_names_evidence if {
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(nginx("proxy-read-timeout")), "WebSocket evidence: metadata: annotation") with input as input_for(ingress({nginx("proxy-read-timeout"): "60"}))
+}
+
+# Contour: only WebSocket routes; REST routes keep their response timeouts.
+test_websocket_idle_timeout_too_low_contour_only_ws_routes if {
+	obj := http_proxy([
+		{"conditions": [{"prefix": "/api"}], "timeoutPolicy": {"response": "30s"}},
+		{"conditions": [{"prefix": "/ws"}], "timeoutPolicy": {"response": "30s"}},
+	])
+	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/evidence/fields", "value": {"spec.routes[1]": "path segment ws"}}])
+	vs := timeouts.violation with input as doc
+	fires(vs, "websocket-idle-timeout-too-low", "spec.routes[1].timeoutPolicy.response", "WebSocket evidence: spec.routes[1]: path segment ws.")
+	count([v | some v in vs; v.rule == "websocket-idle-timeout-too-low"]) == 1
 }
 
 test_websocket_idle_timeout_too_low_nginx_ok if {

@@ -29,13 +29,14 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	value := lib.nginx_annotations["connection-proxy-header"]
+	ev := lib.ws_object
 	key := concat("", [lib.nginx, "connection-proxy-header"])
 	msg := sprintf(
-		concat(" ", [
-			"%s is %q: it replaces the \"Connection: upgrade\" header ingress-nginx sends for WebSocket",
-			"handshakes, so the backend never sees the upgrade request. Remove %s.",
+		concat("", [
+			"%s is %q: it replaces the \"Connection: upgrade\" header ingress-nginx sends for WebSocket ",
+			"handshakes, so the backend never sees the upgrade request. Remove %s.%s",
 		]),
-		[key, value, key],
+		[key, value, key, lib.evidence_note(ev)],
 	)
 }
 
@@ -45,13 +46,14 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	trim_space(lib.nginx_annotations["proxy-http-version"]) == "1.0"
+	ev := lib.ws_object
 	key := concat("", [lib.nginx, "proxy-http-version"])
 	msg := sprintf(
-		concat(" ", [
-			"%s is \"1.0\": HTTP/1.0 has no Upgrade mechanism, so nginx cannot pass the WebSocket handshake to",
-			"the backend. Remove %s (the default is \"1.1\") or set it to \"1.1\".",
+		concat("", [
+			"%s is \"1.0\": HTTP/1.0 has no Upgrade mechanism, so nginx cannot pass the WebSocket handshake to ",
+			"the backend. Remove %s (the default is \"1.1\") or set it to \"1.1\".%s",
 		]),
-		[key, key],
+		[key, key, lib.evidence_note(ev)],
 	)
 }
 
@@ -65,13 +67,17 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 	key := concat("", [lib.nginx, "backend-protocol"])
 	protocol := upper(trim_space(value))
 	protocol in {"GRPC", "GRPCS", "FCGI"}
+	# A gRPC-only Ingress is negative evidence: only an explicit or
+	# cross-object signal (which outweighs it) makes this one WebSocket.
+	ev := lib.ws_object
 	fix := http_for(protocol)
 	msg := sprintf(
-		concat(" ", [
-			"%s is %q: ingress-nginx then proxies with %s, which does not pass the HTTP/1.1 Upgrade handshake,",
-			"so WebSocket connections fail. Set %s to %q (or remove it: the default is HTTP).",
+		concat("", [
+			"%s is %q: ingress-nginx then proxies with %s, which does not pass the HTTP/1.1 Upgrade handshake, ",
+			"so WebSocket connections fail. Set %s to %q (or remove it: the default is HTTP) on the WebSocket ",
+			"routes, moving them to an Ingress of their own if the others need %s.%s",
 		]),
-		[key, value, nginx_directive[protocol], key, fix],
+		[key, value, nginx_directive[protocol], key, fix, protocol, lib.evidence_note(ev)],
 	)
 }
 
@@ -84,16 +90,16 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
-	lib.ws_port(port)
 	app_protocol(port) in h2_app_protocols
+	ev := lib.ws_evidence(sprintf("spec.ports[%d]", [i]))
 	field := sprintf("spec.ports[%d].appProtocol", [i])
 	msg := sprintf(
 		concat(" ", [
 			"%s is %q on a WebSocket port: Istio and Linkerd then speak HTTP/2 to the backend,",
 			"and a WebSocket server that expects the HTTP/1.1 Upgrade handshake cannot accept it.",
-			"Set %s to \"http\" (or \"kubernetes.io/wss\" if the port serves TLS).",
+			"Set %s to \"http\" (or \"kubernetes.io/wss\" if the port serves TLS).%s",
 		]),
-		[field, port.appProtocol, field],
+		[field, port.appProtocol, field, lib.evidence_note(ev)],
 	)
 }
 
@@ -103,18 +109,18 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
-	lib.ws_port(port)
 	app_protocol(port) == ""
 	protocol := h2_name_protocol(port.name)
+	ev := lib.ws_evidence(sprintf("spec.ports[%d]", [i]))
 	field := sprintf("spec.ports[%d].name", [i])
 	msg := sprintf(
 		concat(" ", [
 			"%s %q makes Istio treat this WebSocket port as %s and speak HTTP/2 to the backend,",
 			"which cannot carry the HTTP/1.1 Upgrade handshake a WebSocket server expects.",
 			"Set spec.ports[%d].appProtocol to \"http\" (it takes precedence over the name),",
-			"or rename the port without the %s prefix.",
+			"or rename the port without the %s prefix.%s",
 		]),
-		[field, port.name, protocol, i, protocol],
+		[field, port.name, protocol, i, protocol, lib.evidence_note(ev)],
 	)
 }
 
@@ -128,13 +134,15 @@ violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol",
 	lib.group == "policy.linkerd.io"
 	protocol := lib.spec.proxyProtocol
 	protocol in {"HTTP/2", "gRPC"}
+	# A gRPC port is declared gRPC on purpose: only a port with evidence.
+	ev := lib.ws_evidence("spec.port")
 	msg := sprintf(
 		concat(" ", [
 			"spec.proxyProtocol is %q: Linkerd then handles this port as HTTP/2 only,",
 			"so a WebSocket client's HTTP/1.1 Upgrade handshake cannot get through.",
-			"Set spec.proxyProtocol to \"HTTP/1\", or remove it to let Linkerd detect the protocol.",
+			"Set spec.proxyProtocol to \"HTTP/1\", or remove it to let Linkerd detect the protocol.%s",
 		]),
-		[protocol],
+		[protocol, lib.evidence_note(ev)],
 	)
 }
 

@@ -64,48 +64,76 @@ linkerd_server(api_version, protocol) := {
 	"spec": {"podSelector": {"matchLabels": {"app": "websocket"}}, "port": 8080, "proxyProtocol": protocol},
 }
 
+# input_for(obj) with WebSocket evidence on the given fields, as the
+# pipeline computes it (webhook/evidence).
+ev_doc(obj, fields) := object.union(input_for(obj), {"evidence": {"fields": fields, "negative": "", "off": false}})
+
+# An Ingress whose first path carries WebSocket.
+ws_input(obj) := ev_doc(obj, {"spec.rules[0].http.paths[0]": "path segment ws"})
+
+# A Service whose ports at the given indexes carry WebSocket.
+ports_input(obj, indexes) := ev_doc(obj, {sprintf("spec.ports[%d]", [i]): "port name ws (token ws)" | some i in indexes})
+
 # --- nginx-upgrade-blocked ---
+
+# No evidence, no finding: an opted-in namespace also holds REST and gRPC
+# Ingresses (a vendor's documented gRPC-only Ingress was denied before).
+test_nginx_upgrade_blocked_needs_evidence if {
+	obj := ingress({
+		nginx("connection-proxy-header"): "keep-alive",
+		nginx("proxy-http-version"): "1.0",
+		nginx("backend-protocol"): "GRPC",
+	})
+	count(upgrade.violation) == 0 with input as input_for(obj)
+	negative := object.union(input_for(obj), {"evidence": {"fields": {}, "negative": "annotation nginx.ingress.kubernetes.io/backend-protocol: \"GRPC\"", "off": false}})
+	count(upgrade.violation) == 0 with input as negative
+}
+
+test_nginx_upgrade_blocked_names_evidence if {
+	vs := upgrade.violation with input as ws_input(ingress({nginx("proxy-http-version"): "1.0"}))
+	fired(vs, "nginx-upgrade-blocked", field(nginx("proxy-http-version")), "WebSocket evidence: spec.rules[0].http.paths[0]: path segment ws.")
+}
 
 test_nginx_upgrade_blocked_connection_proxy_header if {
 	every value in ["close", "keep-alive", "upgrade"] {
-		vs := upgrade.violation with input as input_for(ingress({nginx("connection-proxy-header"): value}))
+		vs := upgrade.violation with input as ws_input(ingress({nginx("connection-proxy-header"): value}))
 		fired(vs, "nginx-upgrade-blocked", field(nginx("connection-proxy-header")), "Remove nginx.ingress.kubernetes.io/connection-proxy-header")
 	}
 }
 
 test_nginx_upgrade_blocked_http_version_10 if {
-	vs := upgrade.violation with input as input_for(ingress({nginx("proxy-http-version"): "1.0"}))
+	vs := upgrade.violation with input as ws_input(ingress({nginx("proxy-http-version"): "1.0"}))
 	fired(vs, "nginx-upgrade-blocked", field(nginx("proxy-http-version")), `set it to "1.1"`)
 }
 
 test_nginx_upgrade_blocked_http_version_11 if {
-	vs := upgrade.violation with input as input_for(ingress({nginx("proxy-http-version"): "1.1"}))
+	vs := upgrade.violation with input as ws_input(ingress({nginx("proxy-http-version"): "1.1"}))
 	count(vs) == 0
 }
 
 test_nginx_upgrade_blocked_backend_protocol if {
 	every value in ["GRPC", "grpc", "Grpc", "FCGI", "fcgi"] {
-		vs := upgrade.violation with input as input_for(ingress({nginx("backend-protocol"): value}))
+		vs := upgrade.violation with input as ws_input(ingress({nginx("backend-protocol"): value}))
 		fired(vs, "nginx-upgrade-blocked", field(nginx("backend-protocol")), `Set nginx.ingress.kubernetes.io/backend-protocol to "HTTP"`)
 	}
 }
 
 test_nginx_upgrade_blocked_backend_protocol_grpcs if {
 	every value in ["GRPCS", "grpcs"] {
-		vs := upgrade.violation with input as input_for(ingress({nginx("backend-protocol"): value}))
+		vs := upgrade.violation with input as ws_input(ingress({nginx("backend-protocol"): value}))
 		fired(vs, "nginx-upgrade-blocked", field(nginx("backend-protocol")), `Set nginx.ingress.kubernetes.io/backend-protocol to "HTTPS"`)
 	}
 }
 
 test_nginx_upgrade_blocked_backend_protocol_http if {
 	every value in ["HTTP", "HTTPS", "AUTO_HTTP", "http"] {
-		vs := upgrade.violation with input as input_for(ingress({nginx("backend-protocol"): value}))
+		vs := upgrade.violation with input as ws_input(ingress({nginx("backend-protocol"): value}))
 		count(vs) == 0
 	}
 }
 
 test_nginx_upgrade_blocked_all_three if {
-	vs := upgrade.violation with input as input_for(ingress({
+	vs := upgrade.violation with input as ws_input(ingress({
 		nginx("connection-proxy-header"): "keep-alive",
 		nginx("proxy-http-version"): "1.0",
 		nginx("backend-protocol"): "GRPC",
@@ -114,8 +142,8 @@ test_nginx_upgrade_blocked_all_three if {
 }
 
 test_nginx_upgrade_blocked_custom_prefix if {
-	doc := input_with(
-		ingress({"custom.example.com/proxy-http-version": "1.0", nginx("proxy-http-version"): "1.0"}),
+	doc := object.union(
+		ws_input(ingress({"custom.example.com/proxy-http-version": "1.0", nginx("proxy-http-version"): "1.0"})),
 		{"parameters": {"nginxAnnotationPrefix": "custom.example.com/"}},
 	)
 	vs := upgrade.violation with input as doc
@@ -125,7 +153,7 @@ test_nginx_upgrade_blocked_custom_prefix if {
 
 # The seed guide's nginx Ingress sets backend-protocol HTTP: fine.
 test_nginx_upgrade_blocked_seed_guide if {
-	vs := upgrade.violation with input as input_for(ingress({
+	vs := upgrade.violation with input as ws_input(ingress({
 		nginx("proxy-read-timeout"): "3600",
 		nginx("proxy-send-timeout"): "3600",
 		nginx("proxy-buffering"): "off",
@@ -144,20 +172,20 @@ test_nginx_upgrade_blocked_not_on_service if {
 
 test_http2_only_port_app_protocol if {
 	every ap in ["http2", "grpc", "grpc-web", "kubernetes.io/h2c", "HTTP2", "GRPC", "Kubernetes.io/H2C"] {
-		vs := upgrade.violation with input as input_for(service([{"name": "metrics", "port": 9090}, {"name": "ws", "port": 8080, "appProtocol": ap}]))
+		vs := upgrade.violation with input as ports_input(service([{"name": "metrics", "port": 9090}, {"name": "ws", "port": 8080, "appProtocol": ap}]), [1])
 		fired(vs, "http2-only-port", "spec.ports[1].appProtocol", `Set spec.ports[1].appProtocol to "http"`)
 	}
 }
 
 test_http2_only_port_name_prefix if {
 	every name in ["http2-ws", "grpc-ws", "grpc-web-ws", "GRPC-websocket", "http2-wss"] {
-		vs := upgrade.violation with input as input_for(service([{"name": name, "port": 8080}]))
+		vs := upgrade.violation with input as ports_input(service([{"name": name, "port": 8080}]), [0])
 		fired(vs, "http2-only-port", "spec.ports[0].name", `Set spec.ports[0].appProtocol to "http"`)
 	}
 }
 
 test_http2_only_port_name_grpc_web_protocol if {
-	vs := upgrade.violation with input as input_for(service([{"name": "grpc-web-ws", "port": 8080}]))
+	vs := upgrade.violation with input as ports_input(service([{"name": "grpc-web-ws", "port": 8080}]), [0])
 	fired(vs, "http2-only-port", "spec.ports[0].name", "as grpc-web")
 }
 
@@ -165,27 +193,35 @@ test_http2_only_port_name_grpc_web_protocol if {
 test_http2_only_port_exact_names if {
 	every name in ["http2", "grpc", "grpc-web"] {
 		obj := service_meta([{"name": "web", "port": 80}, {"name": name, "port": 8080}], {"labels": {"ws-defaults": "enabled"}})
-		vs := upgrade.violation with input as input_for(obj)
+		vs := upgrade.violation with input as ports_input(obj, [0, 1])
 		fired(vs, "http2-only-port", "spec.ports[1].name", `Set spec.ports[1].appProtocol to "http"`)
 	}
 }
 
 test_http2_only_port_listed_by_number if {
-	vs := upgrade.violation with input as input_for(service_meta(
+	vs := upgrade.violation with input as ports_input(service_meta(
 		[{"name": "http2-chat", "port": 8080}, {"name": "http2-api", "port": 9000}],
 		{"annotations": {"ws-defaults.io/websocket-ports": "8080"}},
-	))
+	), [0])
 	fired(vs, "http2-only-port", "spec.ports[0].name", `appProtocol to "http"`)
 	count(vs) == 1
 }
 
 test_http2_only_port_listed_by_name if {
-	vs := upgrade.violation with input as input_for(service_meta(
+	vs := upgrade.violation with input as ports_input(service_meta(
 		[{"name": "api", "port": 9000, "appProtocol": "grpc"}, {"name": "chat", "port": 8080, "appProtocol": "kubernetes.io/h2c"}],
 		{"annotations": {"ws-defaults.io/websocket-ports": "api, chat"}},
-	))
+	), [0, 1])
 	fired(vs, "http2-only-port", "spec.ports[0].appProtocol", `appProtocol to "http"`)
 	fired(vs, "http2-only-port", "spec.ports[1].appProtocol", `appProtocol to "http"`)
+}
+
+# Only the ports with evidence, and the message names it.
+test_http2_only_port_only_ports_with_evidence if {
+	obj := service([{"name": "grpc-api", "port": 9000}, {"name": "http2-live", "port": 8080}, {"name": "app", "port": 80, "appProtocol": "grpc"}])
+	vs := upgrade.violation with input as ev_doc(obj, {"spec.ports[1]": "Ingress chat/web spec.rules[0].http.paths[0] (path segment ws) sends traffic to port 8080"})
+	fired(vs, "http2-only-port", "spec.ports[1].name", "WebSocket evidence: Ingress chat/web spec.rules[0].http.paths[0] (path segment ws)")
+	count(vs) == 1
 }
 
 # A port not known to carry WebSockets may be real gRPC.
@@ -196,25 +232,25 @@ test_http2_only_port_not_ws if {
 
 # appProtocol wins over the port name in Istio.
 test_http2_only_port_app_protocol_overrides_name if {
-	vs := upgrade.violation with input as input_for(service([{"name": "grpc-ws", "port": 8080, "appProtocol": "http"}]))
+	vs := upgrade.violation with input as ports_input(service([{"name": "grpc-ws", "port": 8080, "appProtocol": "http"}]), [0])
 	count(vs) == 0
 }
 
 test_http2_only_port_compliant if {
-	vs := upgrade.violation with input as input_for(service([
+	vs := upgrade.violation with input as ports_input(service([
 		{"name": "ws", "port": 8080, "appProtocol": "http"},
 		{"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"},
 		{"name": "http-websocket", "port": 8081},
 		{"name": "websocket", "port": 8082, "appProtocol": "kubernetes.io/ws"},
 		{"name": "http2ws", "port": 8083},
-	]))
+	]), [0, 1, 2, 3, 4])
 	count(vs) == 0
 }
 
 # What the mutation injects: appProtocol http, or kubernetes.io/wss on wss ports.
 test_http2_only_port_mutation_defaults if {
-	doc := input_with(
-		service([{"name": "ws", "port": 8080, "appProtocol": "http"}, {"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"}]),
+	doc := object.union(
+		ports_input(service([{"name": "ws", "port": 8080, "appProtocol": "http"}, {"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"}]), [0, 1]),
 		{"defaulted": ["spec.ports[0].appProtocol", "spec.ports[1].appProtocol", "spec.sessionAffinity"]},
 	)
 	count(upgrade.violation) == 0 with input as doc
@@ -225,9 +261,16 @@ test_http2_only_port_mutation_defaults if {
 test_linkerd_http2_protocol_fires if {
 	every version in ["policy.linkerd.io/v1beta1", "policy.linkerd.io/v1beta2", "policy.linkerd.io/v1beta3", "policy.linkerd.io/v1alpha1"] {
 		every protocol in ["HTTP/2", "gRPC"] {
-			vs := upgrade.violation with input as input_for(linkerd_server(version, protocol))
+			vs := upgrade.violation with input as ev_doc(linkerd_server(version, protocol), {"spec.port": "annotation ws-defaults.io/websocket: \"true\""})
 			fired(vs, "linkerd-http2-protocol", "spec.proxyProtocol", `Set spec.proxyProtocol to "HTTP/1"`)
 		}
+	}
+}
+
+# A Server declared gRPC for a gRPC port is right; the fix would break it.
+test_linkerd_http2_protocol_needs_evidence if {
+	every protocol in ["HTTP/2", "gRPC"] {
+		count(upgrade.violation) == 0 with input as input_for(linkerd_server("policy.linkerd.io/v1beta3", protocol))
 	}
 }
 

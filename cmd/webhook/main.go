@@ -1,5 +1,6 @@
 // Command webhook is ws-defaults' only binary: the admission server
-// (serve) and the same mutation and policies offline for CI (check).
+// (serve), the same mutation and policies offline for CI (check), and
+// a runner for teams' rule fixtures (test).
 package main
 
 import (
@@ -16,7 +17,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newCheckCommand())
+	root.AddCommand(newServeCommand(), newCheckCommand(), newTestCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "webhook:", err)
 		os.Exit(exitCode(err))

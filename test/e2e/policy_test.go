@@ -566,3 +566,83 @@ func TestPolicyCRDServedAsShipped(t *testing.T) {
 		t.Error("the served CRD differs from charts/ws-defaults/crds")
 	}
 }
+
+const teamRule = `package wsdefaults.custom.team_max_cookie_age
+
+import data.wsdefaults.lib
+
+violation contains {"field": f, "message": m} if {
+  v := lib.nginx_annotations["session-cookie-max-age"]
+  to_number(v) > 86400
+  f := lib.annotation_field(concat("", [lib.nginx, "session-cookie-max-age"]))
+  m := sprintf("cookie max age %v is above a day: set it to 86400 or less", [v])
+}
+`
+
+// customRulesSpec is a policy spec holding the given custom rules (id,
+// action, rego).
+func customRulesSpec(rules ...[3]string) string {
+	var b strings.Builder
+	b.WriteString("customRules:\n")
+	for _, r := range rules {
+		b.WriteString("- id: " + r[0] + "\n  action: " + r[1] + "\n  scope: cluster\n  rego: |\n")
+		for _, l := range strings.Split(strings.TrimRight(r[2], "\n"), "\n") {
+			b.WriteString("    " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestCustomRules: a team's rule applied through the policy denies through
+// the API server with its id and message; broken rules are refused at
+// apply with the position named and the working rule stays; a rule that
+// would run for minutes cannot hold a create past the webhook's timeout.
+func TestCustomRules(t *testing.T) {
+	namespace(t, "custom", map[string]string{"ws-defaults": "enabled"})
+	t.Cleanup(func() { deletePolicy(t) })
+	cookie := func(age string) string {
+		return strings.Replace(ing("team", `nginx.ingress.kubernetes.io/session-cookie-max-age: "`+age+`"`, "  ingressClassName: nginx\n"+tlsSpec),
+			"  name: team\n", "  name: team\n  namespace: custom\n", 1)
+	}
+	denied := func() (bool, string) {
+		_, _, err := dryRun(cookie("604800"))
+		return err != nil && strings.Contains(err.Error(), "team-max-cookie-age (metadata.annotations[nginx.ingress.kubernetes.io/session-cookie-max-age]): cookie max age 604800 is above a day"), fmt.Sprint(err)
+	}
+	mustApplyPolicy(t, customRulesSpec([3]string{"team-max-cookie-age", "deny", teamRule}))
+	eventually(t, "custom rule denies", denied)
+	if _, _, err := dryRun(cookie("3600")); err != nil {
+		t.Errorf("a compliant object was refused: %v", err)
+	}
+
+	for _, bad := range []struct{ name, rego, want string }{
+		{"syntax error", "package wsdefaults.custom.broken\n\nviolation contains {\"field\": \"f\" if {\n", "spec.customRules[1].rego: 3:"},
+		{"http.send", "package wsdefaults.custom.exfil\n\nviolation contains {\"field\": \"f\", \"message\": r.body} if {\n  r := http.send({\"method\": \"GET\", \"url\": \"http://example.com\"})\n}\n", "spec.customRules[1].rego: 4:8: undefined function http.send"},
+	} {
+		t.Run("refused: "+bad.name, func(t *testing.T) {
+			_, err := applyPolicy(t, customRulesSpec([3]string{"team-max-cookie-age", "deny", teamRule}, [3]string{"broken", "warn", bad.rego}))
+			if err == nil || !strings.Contains(err.Error(), bad.want) {
+				t.Fatalf("error %v, want %q", err, bad.want)
+			}
+			if ok, state := denied(); !ok {
+				t.Errorf("the working custom rule stopped working: %s", state)
+			}
+		})
+	}
+
+	t.Run("a slow rule cannot hold a create", func(t *testing.T) {
+		slow := "package wsdefaults.custom.slow\n\nviolation contains {\"field\": \"spec\", \"message\": \"never\"} if {\n  some a in numbers.range(1, 100000)\n  some b in numbers.range(1, 100000)\n  a * b == -1\n}\n"
+		mustApplyPolicy(t, customRulesSpec([3]string{"slow", "deny", slow}))
+		eventually(t, "slow rule in effect", func() (bool, string) {
+			_, w, err := dryRun(cookie("3600"))
+			return err == nil && strings.Contains(strings.Join(w, "\n"), "rule slow not evaluated"), fmt.Sprint(w, err)
+		})
+		start := time.Now()
+		_, w, err := dryRun(cookie("3600"))
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("create took %v", took)
+		}
+		if err != nil || !strings.Contains(strings.Join(w, "\n"), "rule slow not evaluated") {
+			t.Errorf("err %v warnings %v", err, w)
+		}
+	})
+}

@@ -8,7 +8,9 @@
 // namespaceSelector would; an object whose Namespace is not in the input is
 // treated as living in an enabled namespace, since a manifest handed to
 // check is presumably meant for ws-defaults. IngressClass objects in the
-// input are the cluster's classes. Mutation is the webhook's own engine
+// input are the cluster's classes. The other objects in the input give
+// cross-object WebSocket evidence (a route to a Service port), as the
+// cluster's would. Mutation is the webhook's own engine
 // (package mutate); validation is a Validator, applied to the object after
 // mutation, exactly as the cluster would see it.
 package check
@@ -28,6 +30,7 @@ import (
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
@@ -87,6 +90,9 @@ type Result struct {
 	Violations []Violation `json:"violations"`
 	// Warnings are the mutation's notes on odd values it had to skip.
 	Warnings []string `json:"warnings,omitempty"`
+	// Evidence lists the routes and ports judged WebSocket and why, one
+	// "field: reason" each (interfaces.md "WebSocket evidence").
+	Evidence []string `json:"evidence"`
 
 	where string // Source plus the List item, for people
 	file  string // Object.File
@@ -209,7 +215,14 @@ func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec
 			})
 		}
 	}
-	pipe := &pipeline.Pipeline{Policies: policy.NewStore(gen), Cluster: snap}
+	// Cross-object evidence comes from the other objects in the input, as
+	// read (never from what the mutation adds): a Service port that a
+	// WebSocket route in another file sends traffic to is a WebSocket port.
+	routes := evidence.NewSet(evidence.Options{NginxPrefix: gen.Spec.NginxAnnotationPrefix})
+	for _, o := range objs {
+		routes.Add(o.Object, o.Namespace())
+	}
+	pipe := &pipeline.Pipeline{Policies: policy.NewStore(gen), Cluster: snap, Routes: routes}
 
 	rep := &Report{Results: make([]Result, len(objs))}
 	inputs := make([]Input, len(objs))
@@ -261,6 +274,7 @@ func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec
 			Added:      res.Added,
 			Violations: []Violation{},
 			Warnings:   res.Warnings,
+			Evidence:   c.Evidence.Strings(),
 			where:      o.Where(),
 			file:       o.File,
 			line:       o.Line,

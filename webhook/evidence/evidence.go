@@ -26,6 +26,7 @@
 package evidence
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -153,6 +154,13 @@ type Index interface {
 	// RoutedPort: a WebSocket route (by its own signals) that sends
 	// traffic to Service namespace/name's port ref.
 	RoutedPort(namespace, name string, ref PortRef) string
+	// BackendConfig: a WebSocket Service port (by its own signals or a
+	// WebSocket route to it) that GKE BackendConfig namespace/name applies
+	// to (the Service's cloud.google.com/backend-config annotation).
+	BackendConfig(namespace, name string) string
+	// GRPCPort: why Service namespace/name's port ref carries only gRPC or
+	// HTTP/2 (GRPCPortOwn), for negative evidence.
+	GRPCPort(namespace, name string, ref PortRef) string
 }
 
 // Options are the settings evidence depends on.
@@ -160,12 +168,18 @@ type Options struct {
 	// NginxPrefix is ingress-nginx's annotation prefix, with or without the
 	// trailing slash ("" means nginx.ingress.kubernetes.io).
 	NginxPrefix string
+	// Namespace is the object's namespace when its metadata does not say
+	// (an admission request's namespace; a manifest's default).
+	Namespace string
 }
 
 // Of computes the evidence of obj; idx may be nil (only the object's own
 // signals then count).
 func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 	o := view(obj)
+	if o.namespace == "" {
+		o.namespace = opts.Namespace
+	}
 	e := &Evidence{}
 	switch v := strings.ToLower(strings.TrimSpace(o.annotations[Annotation])); v {
 	case "false":
@@ -189,13 +203,15 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 		items = destinationRuleHost(o, idx, explicit)
 	case "Server.policy.linkerd.io":
 		items = linkerdServerPort(o, explicit)
+	case "BackendConfig.cloud.google.com":
+		items = backendConfigUsers(o, idx, explicit)
 	default:
 		if explicit {
 			items = []candidate{{field: "metadata", reason: explicitReason, strong: true}}
 		}
 	}
 	if o.gk == "Ingress.networking.k8s.io" || o.gk == "Ingress.extensions" {
-		if neg := ingressNegative(o, opts); neg != "" && !slices.ContainsFunc(items, func(c candidate) bool { return c.strong }) {
+		if neg := ingressNegative(o, idx, opts); neg != "" && !slices.ContainsFunc(items, func(c candidate) bool { return c.strong }) {
 			e.Negative = neg
 			items = nil
 		}
@@ -403,8 +419,9 @@ func ingressPaths(o object, idx Index, _ bool) []candidate {
 }
 
 // ingressNegative is the negative evidence of an Ingress: ssl-passthrough
-// (the controller never sees HTTP) or a gRPC backend protocol for every path.
-func ingressNegative(o object, opts Options) string {
+// (the controller never sees HTTP), a gRPC backend protocol, or every path
+// going to a gRPC or h2c Service port (idx).
+func ingressNegative(o object, idx Index, opts Options) string {
 	nginx := strings.TrimSuffix(opts.NginxPrefix, "/")
 	if nginx == "" {
 		nginx = "nginx.ingress.kubernetes.io"
@@ -418,6 +435,44 @@ func ingressNegative(o object, opts Options) string {
 		if v := strings.ToUpper(strings.TrimSpace(o.annotations[key])); v == "GRPC" || v == "GRPCS" || v == "H2" || v == "H2S" {
 			return fmt.Sprintf("annotation %s: %q (every path is gRPC/HTTP/2)", key, o.annotations[key])
 		}
+	}
+	if idx == nil {
+		return ""
+	}
+	backends := IngressBackends(o.spec)
+	first := ""
+	for _, b := range backends {
+		r := ""
+		if b.Service != "" {
+			r = idx.GRPCPort(o.namespace, b.Service, b.Port)
+		}
+		if r == "" {
+			return ""
+		}
+		if first == "" {
+			first = r
+		}
+	}
+	if first == "" {
+		return ""
+	}
+	return "every path goes to a gRPC/HTTP/2 port (" + first + ")"
+}
+
+// GRPCPortOwn is why a Service port (a decoded spec.ports entry) carries
+// gRPC or HTTP/2 only, by its appProtocol (grpc, kubernetes.io/h2c) or name
+// (grpc, grpc-…); "" when it does not, or when it also has WebSocket
+// evidence of its own.
+func GRPCPortOwn(annotations, labels map[string]string, port map[string]any) string {
+	if ServicePortOwn(annotations, labels, port) != "" {
+		return ""
+	}
+	if ap, _ := port["appProtocol"].(string); strings.EqualFold(ap, "grpc") || strings.EqualFold(ap, "kubernetes.io/h2c") {
+		return "appProtocol " + ap
+	}
+	name, _ := port["name"].(string)
+	if n := strings.ToLower(name); n == "grpc" || strings.HasPrefix(n, "grpc-") && !strings.HasPrefix(n, "grpc-web") {
+		return "port name " + name
 	}
 	return ""
 }
@@ -600,6 +655,53 @@ func linkerdServerPort(o object, explicit bool) []candidate {
 		if t := PortNameToken(name); t != "" {
 			return []candidate{{"spec.port", fmt.Sprintf("port name %s (token %s)", name, t), true}}
 		}
+	}
+	return nil
+}
+
+// --- GKE BackendConfig ---
+
+func backendConfigUsers(o object, idx Index, explicit bool) []candidate {
+	if explicit {
+		return []candidate{{"metadata", explicitReason, true}}
+	}
+	if idx == nil {
+		return nil
+	}
+	if r := idx.BackendConfig(o.namespace, o.name); r != "" {
+		return []candidate{{"metadata", r, true}}
+	}
+	return nil
+}
+
+// BackendConfigAnnotations are the Service annotations that attach GKE
+// BackendConfigs, newest first.
+var BackendConfigAnnotations = []string{"cloud.google.com/backend-config", "beta.cloud.google.com/backend-config"}
+
+// BackendConfigRefs reads a Service's BackendConfig annotation,
+// {"default": "name"} and/or {"ports": {"<port name or number>": "name"}}:
+// BackendConfig name → the ports it applies to ("" for every port).
+func BackendConfigRefs(annotations map[string]string) map[string][]string {
+	for _, key := range BackendConfigAnnotations {
+		v, ok := annotations[key]
+		if !ok {
+			continue
+		}
+		var doc struct {
+			Default string            `json:"default"`
+			Ports   map[string]string `json:"ports"`
+		}
+		if json.Unmarshal([]byte(v), &doc) != nil {
+			return nil
+		}
+		out := map[string][]string{}
+		if doc.Default != "" {
+			out[doc.Default] = append(out[doc.Default], "")
+		}
+		for port, name := range doc.Ports {
+			out[name] = append(out[name], port)
+		}
+		return out
 	}
 	return nil
 }

@@ -2,71 +2,125 @@ package evidence
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 )
 
 // Set is an Index over a set of objects: `webhook check` fills it with its
-// input. It keeps only what the index needs: per Service, its WebSocket
-// ports by their own signals; per route, the Service ports a WebSocket route
-// (by its own signals) sends traffic to. Safe for concurrent use.
+// input, and a cluster reader can feed it from informers. It keeps only
+// what the index needs, never the objects: per Service, its WebSocket ports
+// by their own signals; per Service, the ports WebSocket routes (by their
+// own signals) send traffic to. Safe for concurrent use.
 type Set struct {
 	Options Options
 
 	mu       sync.RWMutex
-	services map[string]map[string][]portReason // namespace/name → object key → ports
-	routes   map[string]map[string][]routedRef  // namespace/service → object key → refs
+	services map[string][]portEntry   // namespace/name → its WebSocket ports
+	grpc     map[string][]portEntry   // namespace/name → its gRPC/h2c-only ports
+	routes   map[string][]routedEntry // namespace/service → routes to it
+	targets  map[string][]string      // route object key → namespace/service keys it routes to
+	// namespace/BackendConfig → the Services (and ports) that use it
+	backendConfigs map[string][]configUser
+	// namespace/service → the BackendConfig keys it uses
+	configsOf map[string][]string
 }
 
-type portReason struct {
+type configUser struct {
+	service string    // namespace/name
+	ports   []PortRef // the ports the BackendConfig applies to; PortRef{} for all
+	all     []PortRef // every port of the Service, by name and number
+}
+
+type portEntry struct {
 	name   string
 	number int64
 	reason string
 }
 
-type routedRef struct {
-	ref    PortRef
-	reason string
+type routedEntry struct {
+	owner string // the route object's key
+	ref   PortRef
+	// what the reason is built from, formatted on demand
+	route, field, why string
+}
+
+func (r routedEntry) reason() string {
+	return fmt.Sprintf("%s %s (%s) sends traffic to port %s", r.route, r.field, r.why, r.ref)
 }
 
 var _ Index = (*Set)(nil)
 
 // NewSet returns an empty Set.
 func NewSet(opts Options) *Set {
-	return &Set{Options: opts, services: map[string]map[string][]portReason{}, routes: map[string]map[string][]routedRef{}}
+	return &Set{Options: opts, services: map[string][]portEntry{}, grpc: map[string][]portEntry{}, routes: map[string][]routedEntry{}, targets: map[string][]string{},
+		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}}
 }
 
-// Add records obj (replacing what an earlier Add of the same object said).
-// Objects of other kinds are ignored.
-func (s *Set) Add(obj map[string]any) {
+// Entry is what one object contributes to a Set, computed from the object
+// alone (Set.Entry), so that a cache can keep the Entry instead of the
+// object. It is immutable once made.
+type Entry struct {
+	key       string // Kind.group namespace/name
+	service   string // namespace/name, for a Service
+	ports     []portEntry
+	grpc      []portEntry
+	configs   map[string]configUser // BackendConfig namespace/name → use
+	routes    []routedEntry
+	targets   []string // namespace/service of each of routes
+	isService bool
+}
+
+// Entry computes what obj contributes to s (see Add).
+func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 	o := view(obj)
-	key := o.gk + " " + o.namespace + "/" + o.name
-	s.Delete(obj)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if o.namespace == "" {
+		o.namespace = namespace
+	}
+	e := &Entry{key: o.gk + " " + o.namespace + "/" + o.name}
 	if o.gk == "Service." {
-		var ports []portReason
+		e.isService = true
+		e.service = o.namespace + "/" + o.name
 		list, _ := o.spec["ports"].([]any)
+		var all []PortRef
 		for _, p := range list {
 			port, _ := p.(map[string]any)
 			if port == nil {
 				continue
 			}
+			name, _ := port["name"].(string)
+			all = append(all, PortRef{Name: name, Number: numberOf(port["port"])})
 			if r := ServicePortOwn(o.annotations, o.labels, port); r != "" {
-				name, _ := port["name"].(string)
-				ports = append(ports, portReason{name: name, number: numberOf(port["port"]), reason: r})
+				e.ports = append(e.ports, portEntry{name: name, number: numberOf(port["port"]), reason: r})
+			} else if r := GRPCPortOwn(o.annotations, o.labels, port); r != "" {
+				e.grpc = append(e.grpc, portEntry{name: name, number: numberOf(port["port"]), reason: r})
 			}
 		}
-		if len(ports) > 0 {
-			put(s.services, o.namespace+"/"+o.name, key, ports)
+		for name, refs := range BackendConfigRefs(o.annotations) {
+			u := configUser{service: e.service, all: all}
+			for _, r := range refs {
+				if n, err := strconv.ParseInt(r, 10, 64); err == nil {
+					u.ports = append(u.ports, PortRef{Number: n})
+				} else {
+					u.ports = append(u.ports, PortRef{Name: r})
+				}
+			}
+			if e.configs == nil {
+				e.configs = map[string]configUser{}
+			}
+			e.configs[o.namespace+"/"+name] = u
 		}
-		return
+		return e
 	}
 	backends := RouteBackends(obj)
 	if len(backends) == 0 {
-		return
+		return e
 	}
-	own := Of(obj, nil, s.Options)
-	for _, it := range own.Items {
+	opts := s.Options
+	opts.Namespace = o.namespace
+	route := kindOf(o.gk) + " " + o.namespace + "/" + o.name
+	for _, it := range Of(obj, nil, opts).Items {
 		for _, b := range backends[it.Field] {
 			if b.Service == "" {
 				continue
@@ -75,71 +129,129 @@ func (s *Set) Add(obj map[string]any) {
 			if ns == "" {
 				ns = o.namespace
 			}
-			ref := routedRef{ref: b.Port, reason: fmt.Sprintf("%s %s/%s %s (%s) sends traffic to port %s", kindOf(o.gk), o.namespace, o.name, it.Field, it.Reason, b.Port)}
-			m := s.routes[ns+"/"+b.Service]
-			if m == nil {
-				m = map[string][]routedRef{}
-				s.routes[ns+"/"+b.Service] = m
-			}
-			m[key] = append(m[key], ref)
+			e.routes = append(e.routes, routedEntry{owner: e.key, ref: b.Port, route: route, field: it.Field, why: it.Reason})
+			e.targets = append(e.targets, ns+"/"+b.Service)
 		}
 	}
+	return e
 }
 
-// Delete forgets obj.
-func (s *Set) Delete(obj map[string]any) {
-	o := view(obj)
-	key := o.gk + " " + o.namespace + "/" + o.name
+// Add records obj (replacing what an earlier Add of the same object said).
+// Services and routes (Ingress, HTTPRoute, VirtualService, HTTPProxy) are
+// recorded; other kinds are ignored. namespace stands in for an object
+// whose metadata names none.
+func (s *Set) Add(obj map[string]any, namespace string) { s.Put(s.Entry(obj, namespace)) }
+
+// Put records e, replacing what the same object said before.
+func (s *Set) Put(e *Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if m := s.services[o.namespace+"/"+o.name]; m != nil {
-		delete(m, key)
-		if len(m) == 0 {
-			delete(s.services, o.namespace+"/"+o.name)
+	s.remove(e)
+	if e.isService {
+		if len(e.ports) > 0 {
+			s.services[e.service] = e.ports
 		}
+		if len(e.grpc) > 0 {
+			s.grpc[e.service] = e.grpc
+		}
+		for key, u := range e.configs {
+			s.backendConfigs[key] = append(s.backendConfigs[key], u)
+			s.configsOf[e.service] = append(s.configsOf[e.service], key)
+		}
+		return
 	}
-	for svc, m := range s.routes {
-		if _, ok := m[key]; ok {
-			delete(m, key)
-			if len(m) == 0 {
-				delete(s.routes, svc)
+	for i, r := range e.routes {
+		s.routes[e.targets[i]] = append(s.routes[e.targets[i]], r)
+	}
+	if len(e.targets) > 0 {
+		s.targets[e.key] = e.targets
+	}
+}
+
+// Delete forgets obj (namespace as for Add).
+func (s *Set) Delete(obj map[string]any, namespace string) {
+	o := view(obj)
+	if o.namespace == "" {
+		o.namespace = namespace
+	}
+	s.Remove(&Entry{key: o.gk + " " + o.namespace + "/" + o.name, isService: o.gk == "Service.", service: o.namespace + "/" + o.name})
+}
+
+// Remove forgets what e's object said.
+func (s *Set) Remove(e *Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remove(e)
+}
+
+func (s *Set) remove(e *Entry) {
+	if e.isService {
+		delete(s.services, e.service)
+		delete(s.grpc, e.service)
+		s.forgetConfigs(e.service)
+		return
+	}
+	s.forgetRoute(e.key)
+}
+
+// forgetRoute drops what the route object key said; s.mu is held.
+func (s *Set) forgetRoute(key string) {
+	for _, target := range s.targets[key] {
+		kept := s.routes[target][:0]
+		for _, e := range s.routes[target] {
+			if e.owner != key {
+				kept = append(kept, e)
 			}
 		}
-	}
-}
-
-func put(m map[string]map[string][]portReason, svc, key string, ports []portReason) {
-	if m[svc] == nil {
-		m[svc] = map[string][]portReason{}
-	}
-	m[svc][key] = ports
-}
-
-// OwnPort implements Index.
-func (s *Set) OwnPort(namespace, name string, ref PortRef) string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, ports := range s.services[namespace+"/"+name] {
-		for _, p := range ports {
-			if ref.Matches(p.name, p.number) {
-				return fmt.Sprintf("Service %s/%s port %s is WebSocket (%s)", namespace, name, portLabel(p), p.reason)
-			}
+		if len(kept) == 0 {
+			delete(s.routes, target)
+		} else {
+			s.routes[target] = kept
 		}
 	}
-	return ""
+	delete(s.targets, key)
 }
 
-// RoutedPort implements Index.
-func (s *Set) RoutedPort(namespace, name string, ref PortRef) string {
+// forgetConfigs drops the BackendConfigs Service svc uses; s.mu is held.
+func (s *Set) forgetConfigs(svc string) {
+	for _, key := range s.configsOf[svc] {
+		kept := s.backendConfigs[key][:0]
+		for _, u := range s.backendConfigs[key] {
+			if u.service != svc {
+				kept = append(kept, u)
+			}
+		}
+		if len(kept) == 0 {
+			delete(s.backendConfigs, key)
+		} else {
+			s.backendConfigs[key] = kept
+		}
+	}
+	delete(s.configsOf, svc)
+}
+
+// BackendConfig implements Index.
+func (s *Set) BackendConfig(namespace, name string) string {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
+	users := slices.Clone(s.backendConfigs[namespace+"/"+name])
+	s.mu.RUnlock()
 	best := ""
-	for _, refs := range s.routes[namespace+"/"+name] {
-		for _, r := range refs {
-			if ref == (PortRef{}) || r.ref.Matches(ref.Name, ref.Number) {
-				// The first in a stable order, whatever the map's.
-				if best == "" || r.reason < best {
-					best = r.reason
+	for _, u := range users {
+		ns, svc, _ := strings.Cut(u.service, "/")
+		for _, ref := range u.ports {
+			for _, port := range u.all {
+				if !ref.Matches(port.Name, port.Number) {
+					continue
+				}
+				why := s.OwnPort(ns, svc, port)
+				if why == "" {
+					why = s.RoutedPort(ns, svc, port)
+				}
+				if why == "" {
+					continue
+				}
+				if r := fmt.Sprintf("used by Service %s: %s", u.service, why); best == "" || r < best {
+					best = r
 				}
 			}
 		}
@@ -147,18 +259,54 @@ func (s *Set) RoutedPort(namespace, name string, ref PortRef) string {
 	return best
 }
 
-func portLabel(p portReason) string {
-	if p.name != "" {
-		return p.name
+// GRPCPort implements Index.
+func (s *Set) GRPCPort(namespace, name string, ref PortRef) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, p := range s.grpc[namespace+"/"+name] {
+		if ref != (PortRef{}) && ref.Matches(p.name, p.number) {
+			label := p.name
+			if label == "" {
+				label = fmt.Sprint(p.number)
+			}
+			return fmt.Sprintf("Service %s/%s port %s: %s", namespace, name, label, p.reason)
+		}
 	}
-	return fmt.Sprint(p.number)
+	return ""
+}
+
+// OwnPort implements Index.
+func (s *Set) OwnPort(namespace, name string, ref PortRef) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, p := range s.services[namespace+"/"+name] {
+		if ref.Matches(p.name, p.number) {
+			label := p.name
+			if label == "" {
+				label = fmt.Sprint(p.number)
+			}
+			return fmt.Sprintf("Service %s/%s port %s is WebSocket (%s)", namespace, name, label, p.reason)
+		}
+	}
+	return ""
+}
+
+// RoutedPort implements Index: the first matching route in a stable order.
+func (s *Set) RoutedPort(namespace, name string, ref PortRef) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	best := ""
+	for _, e := range s.routes[namespace+"/"+name] {
+		if ref == (PortRef{}) || e.ref.Matches(ref.Name, ref.Number) {
+			if r := e.reason(); best == "" || r < best {
+				best = r
+			}
+		}
+	}
+	return best
 }
 
 func kindOf(gk string) string {
-	for i := 0; i < len(gk); i++ {
-		if gk[i] == '.' {
-			return gk[:i]
-		}
-	}
-	return gk
+	kind, _, _ := strings.Cut(gk, ".")
+	return kind
 }

@@ -80,6 +80,44 @@ var RuleErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Rule evaluations that failed or ran out of time, by rule id.",
 }, []string{"rule"})
 
+// Audit loop metrics (interfaces.md "The audit loop in webhook serve").
+var (
+	// AuditLastRun is when the last complete audit pass ended.
+	AuditLastRun = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ws_defaults_audit_last_run_timestamp_seconds",
+		Help: "Unix time the last complete audit pass ended.",
+	})
+
+	// AuditDuration times whole audit passes.
+	AuditDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ws_defaults_audit_duration_seconds",
+		Help:    "Time one audit pass took.",
+		Buckets: []float64{0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800},
+	})
+
+	// AuditObjects is how many objects the last pass judged, by kind.
+	AuditObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ws_defaults_audit_objects",
+		Help: "Objects judged by the last audit pass, by kind.",
+	}, []string{"kind"})
+
+	// AuditFindings is how many findings the last pass had, by rule and
+	// action (defaults-missing for drift; action error for rules that
+	// could not be evaluated).
+	AuditFindings = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ws_defaults_audit_findings",
+		Help: "Findings of the last audit pass, by rule and action.",
+	}, []string{"rule", "action"})
+
+	// AuditReportWrites counts Report writes by operation (create, update,
+	// delete); an unchanged pass adds none.
+	AuditReportWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ws_defaults_audit_report_writes_total",
+		Help: "OpenReports Report writes by the audit loop, by operation.",
+	}, []string{"operation"})
+)
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration, PolicyGeneration, PolicyReloads, RuleErrors)
+	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration, PolicyGeneration, PolicyReloads, RuleErrors,
+		AuditLastRun, AuditDuration, AuditObjects, AuditFindings, AuditReportWrites)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 )
 
@@ -43,9 +44,24 @@ func haproxyTechKeys(name string) []string {
 	return []string{"haproxy.org/" + name, "haproxy.com/" + name, "ingress.kubernetes.io/" + name}
 }
 
+// evidenceOf is the object's WebSocket evidence: the pipeline's, or, for
+// callers without one, the object's own signals read before any change.
+func evidenceOf(e *editor, s settings) *evidence.Evidence {
+	if s.evidence != nil {
+		return s.evidence
+	}
+	return evidence.Of(e.obj, nil, evidence.Options{NginxPrefix: s.nginx})
+}
+
 func ingress(e *editor, s settings) {
 	spec, _ := e.obj["spec"].(map[string]any)
 	e.controller = ingressclass.ForObject(e.obj, s.classes).Controller
+	// Opting in is the user's statement about the Ingress, so its
+	// annotations need no per-path evidence; but an Ingress with negative
+	// evidence (gRPC-only, ssl-passthrough) carries no WebSocket.
+	if evidenceOf(e, s).Negative != "" {
+		return
+	}
 	tls, _ := spec["tls"].([]any)
 	secure := s.secureCookieOnTLS && len(tls) > 0
 	idle := strconv.FormatInt(s.idle, 10)
@@ -172,10 +188,13 @@ func service(e *editor, s settings) {
 	if !ok {
 		return
 	}
-	labels := StringMap(nested(e.obj, "metadata", "labels"))
-	wsPorts, _ := e.annotation(v1alpha1.WebSocketPortsAnnotation)
-	listed := splitList(wsPorts)
-	wholeService := labels[v1alpha1.OptInLabel] == v1alpha1.OptInEnabled
+	// Every row here changes how the Service's traffic is handled, so it
+	// applies only to Services with a WebSocket port (evidence), and the
+	// protocol hint only to those ports.
+	ev := evidenceOf(e, s)
+	if !ev.Any() {
+		return
+	}
 	ports, _ := spec["ports"].([]any)
 	for i, p := range ports { // research §4.1, §5
 		port, ok := p.(map[string]any)
@@ -189,16 +208,10 @@ func service(e *editor, s settings) {
 		if _, set := port["appProtocol"]; set || hasProtocolPrefix(name) {
 			continue
 		}
-		number := ""
-		if n, ok := port["port"].(float64); ok {
-			number = strconv.FormatInt(int64(n), 10)
-		}
-		tokens := strings.Split(strings.ToLower(name), "-")
-		known := wholeService || slices.Contains(tokens, "ws") || slices.Contains(tokens, "websocket") ||
-			slices.Contains(tokens, "wss") || (name != "" && slices.Contains(listed, name)) || slices.Contains(listed, number)
-		if !known {
+		if _, known := ev.For("spec.ports[" + strconv.Itoa(i) + "]"); !known {
 			continue
 		}
+		tokens := strings.Split(strings.ToLower(name), "-")
 		hint := s.Mutation.PortProtocolHint
 		if slices.Contains(tokens, "wss") {
 			// A wss port carries TLS: "http" would make Istio and Linkerd
@@ -213,7 +226,9 @@ func service(e *editor, s settings) {
 	typ, _ := spec["type"].(string)
 	affinity, _ := spec["sessionAffinity"].(string)
 	// research §7: the API server defaults sessionAffinity to None before
-	// admission, so None is what "unset" looks like here.
+	// admission, so None is what "unset" looks like here. Ingress
+	// controllers and meshes bypass kube-proxy, so ClientIP only matters to
+	// clients of the Service itself: only where a port carries WebSocket.
 	if s.serviceAffinity && clusterIP != "None" && typ != "ExternalName" && (affinity == "" || affinity == "None") {
 		spec["sessionAffinity"] = "ClientIP"
 		e.added = append(e.added, "spec.sessionAffinity")
@@ -253,17 +268,27 @@ func destinationRule(e *editor, _ settings) { // research §4.3
 		"trafficPolicy", "connectionPool", "http", "h2UpgradePolicy")
 }
 
-func httpProxy(e *editor, _ settings) { // research §6
+// httpProxy sets Contour's WebSocket switches on WebSocket routes only
+// (evidence): other routes keep Envoy's response and idle timeouts.
+func httpProxy(e *editor, s settings) { // research §6
+	ev := evidenceOf(e, s)
 	routes, _ := nested(e.obj, "spec", "routes").([]any)
 	for i, r := range routes {
 		route, ok := r.(map[string]any)
 		if !ok {
 			continue
 		}
+		if _, ws := ev.For("spec.routes[" + strconv.Itoa(i) + "]"); !ws {
+			continue
+		}
 		at := "spec.routes[" + strconv.Itoa(i) + "]."
 		e.addField(route, at+"enableWebsockets", true, "enableWebsockets")
-		// A route the user marked as not WebSocket keeps Envoy's timeout.
+		// A route the user marked as not WebSocket keeps Envoy's timeouts.
 		if ws, _ := route["enableWebsockets"].(bool); ws {
+			// The stream idle timeout (Contour's default 5 min) closes idle
+			// WebSockets; response: older Envoy cut upgraded streams at the
+			// 15 s route timeout.
+			e.addField(route, at+"timeoutPolicy.idle", strconv.FormatInt(s.idle, 10)+"s", "timeoutPolicy", "idle")
 			e.addField(route, at+"timeoutPolicy.response", "infinity", "timeoutPolicy", "response")
 		}
 	}

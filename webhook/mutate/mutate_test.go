@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 )
 
@@ -402,8 +403,8 @@ func TestService(t *testing.T) {
 			env: withClasses(ingressclass.Class{Name: "t", Controller: ingressclass.Traefik},
 				ingressclass.Class{Name: "h", Controller: ingressclass.HAProxyTech},
 				ingressclass.Class{Name: "k", Controller: ingressclass.Kong}),
-			spec:     "  ports:\n  - {port: 8080}\n",
-			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{nil},
+			spec:     "  ports:\n  - {name: ws, port: 8080}\n",
+			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{"http"},
 			want: map[string]string{
 				traefikServicePrefix + "sticky.cookie": "true", traefikServicePrefix + "sticky.cookie.name": "ws-server",
 				traefikServicePrefix + "sticky.cookie.secure": "true", traefikServicePrefix + "sticky.cookie.httponly": "true",
@@ -417,9 +418,47 @@ func TestService(t *testing.T) {
 			env: withClasses(ingressclass.Class{Name: "t", Controller: ingressclass.Traefik},
 				ingressclass.Class{Name: "h", Controller: ingressclass.HAProxyTech}),
 			meta:     "  annotations:\n    traefik.ingress.kubernetes.io/service.sticky.cookie: 'false'\n    haproxy.com/cookie-persistence-no-dynamic: mine\n",
-			spec:     "  ports:\n  - {port: 8080}\n",
-			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{nil},
+			spec:     "  ports:\n  - {name: ws, port: 8080}\n",
+			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{"http"},
 			absent: []string{traefikServicePrefix + "sticky.cookie.name", "haproxy.org/cookie-persistence"},
+		},
+		{
+			name: "no WebSocket port: no hint, no ClientIP, no controller annotations",
+			env: withClasses(ingressclass.Class{Name: "t", Controller: ingressclass.Traefik},
+				ingressclass.Class{Name: "k", Controller: ingressclass.Kong}),
+			spec:     "  sessionAffinity: None\n  ports:\n  - {name: http, port: 80}\n  - {name: api, port: 8080}\n",
+			affinity: "None", appProtocols: []any{nil, nil},
+			absent: []string{traefikServicePrefix + "sticky.cookie", kongPrefix + "read-timeout"},
+		},
+		{
+			name:     "ws-defaults.io/websocket: false wins over a ws port name",
+			env:      builtin,
+			meta:     "  annotations:\n    ws-defaults.io/websocket: 'false'\n",
+			spec:     "  sessionAffinity: None\n  ports:\n  - {name: ws, port: 80}\n",
+			affinity: "None", appProtocols: []any{nil},
+		},
+		{
+			name:     "ws-defaults.io/websocket: true marks every port",
+			env:      builtin,
+			meta:     "  annotations:\n    ws-defaults.io/websocket: 'true'\n",
+			spec:     "  ports:\n  - {name: app, port: 80}\n  - {name: admin, port: 81}\n",
+			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{"http", "http"},
+		},
+		{
+			name:     "appProtocol kubernetes.io/ws is evidence: affinity, the user's appProtocol kept",
+			env:      builtin,
+			spec:     "  ports:\n  - {name: app, port: 80, appProtocol: kubernetes.io/ws}\n  - {name: api, port: 81}\n",
+			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{"kubernetes.io/ws", nil},
+		},
+		{
+			name: "cross-object evidence from the pipeline: a port named http that a WebSocket route targets",
+			env: func() Env {
+				e := builtin
+				e.Evidence = &evidence.Evidence{Items: []evidence.Item{{Field: "spec.ports[1]", Reason: "Ingress chat/web spec.rules[0].http.paths[0] (path segment ws) sends traffic to port app"}}}
+				return e
+			}(),
+			spec:     "  ports:\n  - {name: metrics, port: 9090}\n  - {name: app, port: 8080}\n",
+			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{nil, "http"},
 		},
 		{
 			name: "affinity off in the policy",
@@ -481,11 +520,23 @@ func TestMeshObjects(t *testing.T) {
 			[]string{"spec", "trafficPolicy", "connectionPool", "http", "h2UpgradePolicy"}, "UPGRADE"},
 		{"DestinationRule v1alpha3 keeps sibling fields", "apiVersion: networking.istio.io/v1alpha3\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: ws\n  trafficPolicy: {connectionPool: {tcp: {maxConnections: 7}}}\n",
 			[]string{"spec", "trafficPolicy", "connectionPool", "tcp", "maxConnections"}, float64(7)},
-		{"HTTPProxy routes get websockets and an infinite response timeout", "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p}\nspec:\n  routes:\n  - services: [{name: ws, port: 80}]\n",
-			[]string{"spec", "routes", "0", "timeoutPolicy", "response"}, "infinity"},
-		{"HTTPProxy route marked non-WebSocket keeps Envoy's timeout", "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p}\nspec:\n  routes:\n  - enableWebsockets: false\n    services: [{name: ws, port: 80}]\n",
+		{"HTTPProxy WebSocket route gets websockets and an infinite response timeout", contourYAML,
+			[]string{"spec", "routes", "1", "timeoutPolicy", "response"}, "infinity"},
+		{"HTTPProxy WebSocket route gets the idle timeout", contourYAML,
+			[]string{"spec", "routes", "1", "timeoutPolicy", "idle"}, "3600s"},
+		{"HTTPProxy WebSocket route gets enableWebsockets", contourYAML,
+			[]string{"spec", "routes", "1", "enableWebsockets"}, true},
+		{"HTTPProxy plain route keeps Envoy's timeouts", contourYAML,
 			[]string{"spec", "routes", "0", "timeoutPolicy"}, nil},
-		{"HTTPProxy keeps a user response timeout", "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p}\nspec:\n  routes:\n  - timeoutPolicy: {response: 1h}\n",
+		{"HTTPProxy plain route gets no enableWebsockets", contourYAML,
+			[]string{"spec", "routes", "0", "enableWebsockets"}, nil},
+		{"HTTPProxy route the user switched on gets the timeouts", contourYAML,
+			[]string{"spec", "routes", "2", "timeoutPolicy", "idle"}, "3600s"},
+		{"HTTPProxy annotated route gets the timeouts", "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p, annotations: {ws-defaults.io/websocket: 'true'}}\nspec:\n  routes:\n  - services: [{name: app, port: 80}]\n",
+			[]string{"spec", "routes", "0", "timeoutPolicy", "response"}, "infinity"},
+		{"HTTPProxy route marked non-WebSocket keeps Envoy's timeout", "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p}\nspec:\n  routes:\n  - enableWebsockets: false\n    conditions: [{prefix: /ws}]\n    services: [{name: ws, port: 80}]\n",
+			[]string{"spec", "routes", "0", "timeoutPolicy"}, nil},
+		{"HTTPProxy keeps a user response timeout", "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p}\nspec:\n  routes:\n  - conditions: [{prefix: /socket.io}]\n    timeoutPolicy: {response: 1h}\n",
 			[]string{"spec", "routes", "0", "timeoutPolicy", "response"}, "1h"},
 		{"BackendConfig gets timeoutSec", "apiVersion: cloud.google.com/v1\nkind: BackendConfig\nmetadata: {name: b}\nspec: {}\n",
 			[]string{"spec", "timeoutSec"}, float64(3600)},
@@ -503,6 +554,21 @@ func TestMeshObjects(t *testing.T) {
 		})
 	}
 }
+
+// contourYAML has a REST route, a WebSocket route by path, and a route the
+// user switched to WebSocket.
+const contourYAML = `apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: {name: p}
+spec:
+  routes:
+  - conditions: [{prefix: /api}]
+    services: [{name: api, port: 80}]
+  - conditions: [{prefix: /cable}]
+    services: [{name: web, port: 80}]
+  - enableWebsockets: true
+    services: [{name: live, port: 80}]
+`
 
 // pathValue walks maps and, for numeric segments, lists.
 func pathValue(obj any, path []string) any {
@@ -583,7 +649,7 @@ func TestBadInput(t *testing.T) {
 		{"odd annotation values", `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"annotations":{"nginx.ingress.kubernetes.io/proxy-read-timeout":3600,"x":null,"y":{"z":1}}},"spec":{"ingressClassName":"nginx"}}`, "", ""},
 		{"spec is a list", `{"apiVersion":"v1","kind":"Service","spec":[1]}`, "", ""},
 		{"ports hold junk", `{"apiVersion":"v1","kind":"Service","spec":{"ports":[1,"a",null,{"name":7,"port":"x"}]}}`, "", ""},
-		{"routes hold junk", `{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","spec":{"routes":[null,3,{"timeoutPolicy":"x"}]}}`, "", "not an object"},
+		{"routes hold junk", `{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","spec":{"routes":[null,3,{"conditions":[{"prefix":"/ws"}],"timeoutPolicy":"x"}]}}`, "", "not an object"},
 		{"trafficPolicy is a string", `{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","spec":{"trafficPolicy":"x"}}`, "", "not an object"},
 	}
 	for _, tt := range tests {
@@ -619,5 +685,39 @@ func TestUserNumberAnnotationIsNotOverwritten(t *testing.T) {
 		if strings.Contains(op.Path, "proxy-read-timeout") {
 			t.Errorf("patch touches the user's value: %v", op)
 		}
+	}
+}
+
+// TestIngressNegativeEvidence: opting in is enough for the Ingress-level
+// annotations, but an Ingress that carries no WebSocket (gRPC-only,
+// ssl-passthrough) gets none, unless an explicit signal says otherwise.
+func TestIngressNegativeEvidence(t *testing.T) {
+	tests := []struct {
+		name        string
+		class       string
+		annotations map[string]string
+		want        bool // proxy-read-timeout / timeout-tunnel added
+	}{
+		{"plain opted-in Ingress gets the annotations", "nginx", nil, true},
+		{"gRPC backend protocol gets none", "nginx", map[string]string{nginx + "backend-protocol": "GRPC"}, false},
+		{"GRPCS, any case, gets none", "nginx", map[string]string{nginx + "backend-protocol": "grpcs"}, false},
+		{"ssl-passthrough gets none", "nginx", map[string]string{nginx + "ssl-passthrough": "true"}, false},
+		{"haproxy-ingress ssl-passthrough gets none", "haproxy-ingress", map[string]string{haproxyIngressPrefix + "ssl-passthrough": "true"}, false},
+		{"HTTPS backend is not negative", "nginx", map[string]string{nginx + "backend-protocol": "HTTPS"}, true},
+		{"explicit true outweighs gRPC", "nginx", map[string]string{nginx + "backend-protocol": "GRPC", evidence.Annotation: "true"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj, res := run(t, ingressYAML(tt.class, tt.annotations, false), builtin)
+			got := annotationsOf(obj)
+			_, nginxAdded := got[nginx+"proxy-read-timeout"]
+			_, haproxyAdded := got[haproxyIngressPrefix+"timeout-tunnel"]
+			if added := nginxAdded || haproxyAdded; added != tt.want {
+				t.Errorf("annotations added = %v, want %v (added %v)", added, tt.want, res.Added)
+			}
+			if !tt.want && len(res.Added) != 0 {
+				t.Errorf("added %v to an Ingress with negative evidence", res.Added)
+			}
+		})
 	}
 }

@@ -37,7 +37,8 @@ type Pipeline struct {
 	// OwnNamespace is the webhook's own namespace, never acted on.
 	OwnNamespace string
 	// Routes gives cross-object WebSocket evidence (the Services and routes
-	// around an object); nil means an object's own signals only.
+	// around an object); nil means the Cluster Reader's, when it implements
+	// evidence.Index, else an object's own signals only.
 	Routes evidence.Index
 }
 
@@ -131,8 +132,20 @@ func (p *Pipeline) Prepare(ctx context.Context, o *Object) (*Context, error) {
 		return c, err
 	}
 	c.Controller = ingressclass.ForObject(o.Object, c.IngressClasses).Controller
-	c.Evidence = evidence.Of(o.Object, p.Routes, evidence.Options{NginxPrefix: gen.Spec.NginxAnnotationPrefix})
+	c.Evidence = evidence.Of(o.Object, p.routes(), evidence.Options{NginxPrefix: gen.Spec.NginxAnnotationPrefix, Namespace: o.Namespace})
 	return c, nil
+}
+
+// routes is the cross-object evidence index: Routes, or the cluster
+// Reader when it also serves as one.
+func (p *Pipeline) routes() evidence.Index {
+	if p.Routes != nil {
+		return p.Routes
+	}
+	if idx, ok := p.Cluster.(evidence.Index); ok {
+		return idx
+	}
+	return nil
 }
 
 // Mutate adds the defaults to an opted-in object (in place) and returns the

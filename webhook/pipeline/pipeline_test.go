@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
 )
@@ -187,5 +191,50 @@ func TestDecodeRejectsNonObjects(t *testing.T) {
 	}
 	if _, err := Decode("UPDATE", "chat", []byte(edgeIngress), []byte(`5`)); err == nil {
 		t.Error("a broken oldObject decoded")
+	}
+}
+
+// TestEvidence: Prepare computes the object's WebSocket evidence once, from
+// its own signals and from the Routes index (the request's namespace
+// standing in for an empty metadata.namespace), and Mutate acts on it.
+func TestEvidence(t *testing.T) {
+	gen, err := policy.Compile(v1alpha1.WebSocketPolicySpec{}, 1, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := evidence.NewSet(evidence.Options{})
+	var ing map[string]any
+	if err := json.Unmarshal([]byte(`{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"web"},"spec":{"rules":[{"http":{"paths":[{"path":"/ws","backend":{"service":{"name":"web","port":{"name":"app"}}}}]}}]}}`), &ing); err != nil {
+		t.Fatal(err)
+	}
+	routes.Add(ing, "chat")
+	p := &Pipeline{Policies: policy.NewStore(gen), Cluster: snapshot(), Routes: routes}
+	svc := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"ports":[{"name":"app","port":80},{"name":"metrics","port":9090}]}}`
+
+	o := obj(t, "chat", svc)
+	c, err := p.Prepare(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Evidence.Strings(); len(got) != 1 || !strings.HasPrefix(got[0], "spec.ports[0]: Ingress chat/web spec.rules[0].http.paths[0] (path segment ws)") {
+		t.Fatalf("evidence = %q", got)
+	}
+	if _, res, err := p.Mutate(c, o); err != nil || !slices.Contains(res.Added, "spec.ports[0].appProtocol") || slices.Contains(res.Added, "spec.ports[1].appProtocol") {
+		t.Errorf("Mutate added %v (err %v): want the hint on the routed port only", res.Added, err)
+	}
+
+	// Without the route, the same Service carries no WebSocket and gets nothing.
+	p.Routes = nil
+	o = obj(t, "chat", svc)
+	if c, err = p.Prepare(context.Background(), o); err != nil || c.Evidence.Any() {
+		t.Fatalf("evidence without routes = %q (err %v)", c.Evidence.Strings(), err)
+	}
+	if ops, res, _ := p.Mutate(c, o); len(ops) != 0 {
+		t.Errorf("a Service without evidence was mutated: %v", res.Added)
+	}
+
+	// Excluded objects get none.
+	if c, _ := p.Prepare(context.Background(), obj(t, "kube-system", svc)); c.Evidence != nil {
+		t.Errorf("excluded object has evidence %v", c.Evidence)
 	}
 }

@@ -243,3 +243,38 @@ func TestStatusWriter(t *testing.T) {
 		t.Errorf("status writer recreated the policy: %v", err)
 	}
 }
+
+// TestCustomRuleFields: the custom rules' own fields are checked before
+// any Rego is compiled, each error at its path.
+func TestCustomRuleFields(t *testing.T) {
+	ok := "package wsdefaults.custom.ok\n\nviolation contains {\"field\": \"f\", \"message\": \"m\"} if input.object.kind == \"Ingress\"\n"
+	for _, tt := range []struct {
+		name string
+		rule v1alpha1.CustomRule
+		want string
+	}{
+		{"built-in id", v1alpha1.CustomRule{ID: "tls-required", Rego: ok}, "spec.customRules[1].id: Duplicate value"},
+		{"id pattern", v1alpha1.CustomRule{ID: "Team_Rule", Rego: ok}, "spec.customRules[1].id: Invalid value"},
+		{"id too long", v1alpha1.CustomRule{ID: strings.Repeat("a", 64), Rego: ok}, "spec.customRules[1].id: Too long"},
+		{"duplicate id", v1alpha1.CustomRule{ID: "ok", Rego: ok}, "also spec.customRules[0]"},
+		{"action", v1alpha1.CustomRule{ID: "b", Action: "block", Rego: ok}, "spec.customRules[1].action: Unsupported value"},
+		{"scope", v1alpha1.CustomRule{ID: "b", Scope: "everywhere", Rego: ok}, "spec.customRules[1].scope: Unsupported value"},
+		{"severity", v1alpha1.CustomRule{ID: "b", Severity: "urgent", Rego: ok}, "spec.customRules[1].severity: Unsupported value"},
+		{"no rego", v1alpha1.CustomRule{ID: "b"}, "spec.customRules[1].rego: Required value"},
+		{"rego that does not compile", v1alpha1.CustomRule{ID: "b", Rego: "package wsdefaults.custom.b\n\nviolation contains x if {\n"}, "spec.customRules[1].rego: 4:0: unexpected eof"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Compile(v1alpha1.WebSocketPolicySpec{CustomRules: []v1alpha1.CustomRule{{ID: "ok", Rego: ok}, tt.rule}}, 1, "test")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+	g, err := Compile(v1alpha1.WebSocketPolicySpec{CustomRules: []v1alpha1.CustomRule{{ID: "ok", Rego: ok}}}, 1, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := g.Spec.CustomRules[0]; r.Action != v1alpha1.ActionWarn || r.Scope != v1alpha1.ScopeOptedIn || r.Severity != "medium" || g.Custom.Len() != 1 {
+		t.Errorf("defaults not filled: %+v", r)
+	}
+}

@@ -3,9 +3,11 @@ package validate
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 )
 
@@ -53,3 +55,25 @@ func FuzzEvaluate(f *testing.F) {
 }
 
 var jsonUnmarshal = json.Unmarshal
+
+// TestEvidenceInInput: the pipeline's WebSocket evidence reaches the rules
+// as input.evidence; a "breaks WebSocket" rule fires on the port with
+// evidence only, and its message names the evidence.
+func TestEvidenceInInput(t *testing.T) {
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"live"},"spec":{"ports":[{"name":"grpc-api","port":9000},{"name":"http2-live","port":8080}]}}`), &obj); err != nil {
+		t.Fatal(err)
+	}
+	policy := v1alpha1.BuiltinPolicy()
+	in := Input{Object: obj, Namespace: "chat", OptedIn: true}
+	vs, _, err := engine.Evaluate(context.Background(), in, &policy, nil)
+	if err != nil || len(vs) != 0 {
+		t.Fatalf("without evidence: %v (err %v), want none", vs, err)
+	}
+	in.Evidence = &evidence.Evidence{Items: []evidence.Item{{Field: "spec.ports[1]", Reason: "HTTPRoute chat/live spec.rules[0] (path segment ws) sends traffic to port 8080"}}}
+	vs, _, err = engine.Evaluate(context.Background(), in, &policy, nil)
+	if err != nil || len(vs) != 1 || vs[0].Rule != "http2-only-port" || vs[0].Field != "spec.ports[1].name" ||
+		!strings.Contains(vs[0].Message, "WebSocket evidence: HTTPRoute chat/live spec.rules[0] (path segment ws)") {
+		t.Errorf("with evidence on port 1: %+v (err %v)", vs, err)
+	}
+}

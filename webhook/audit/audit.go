@@ -1,0 +1,453 @@
+// Package audit judges the objects that already exist in a cluster, as
+// admission would judge them today: `webhook audit` prints one pass like
+// `webhook check`, and the leader of `webhook serve` runs a pass at start and
+// every spec.audit.interval, writing OpenReports Reports (report.go) and
+// metrics (loop.go).
+//
+// A pass lists every kind in kinds.Handled in pages (Limit/Continue, one
+// page in memory at a time), from the API server rather than an informer, so
+// 100k Ingresses and Services are never all held at once. Namespaces and
+// IngressClasses are listed once per pass into a cluster.Snapshot, so
+// judging an object reads nothing more from the API server. Each object goes
+// through the admission pipeline (webhook/pipeline) — Prepare, Mutate,
+// Validate — by a bounded number of workers. A non-empty patch is drift: the
+// object lacks defaults the mutating webhook would add now, reported as the
+// finding `defaults-missing` (action warn).
+//
+// Wildcard rows of kinds.Handled (Kind "*", e.g. the whole
+// traefik.containo.us group) are skipped: listing them would need discovery
+// of every kind in the group, and admission flags them on write anyway.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"gomodules.xyz/jsonpatch/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/check"
+	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
+	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
+	"github.com/ws-defaults/ws-defaults/webhook/kinds"
+	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
+	"github.com/ws-defaults/ws-defaults/webhook/policy"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
+)
+
+// DefaultPageSize is the Limit of each list request (Gatekeeper's default).
+const DefaultPageSize = 500
+
+// RuleDefaultsMissing is the finding for drift (rules.md "Audit-only finding").
+const RuleDefaultsMissing = "defaults-missing"
+
+// Auditor runs audit passes. Its fields are set once.
+type Auditor struct {
+	// Reader lists objects, namespaces and IngressClasses; in `webhook
+	// serve` the manager's API reader (never its cache).
+	Reader client.Reader
+	// Mapper resolves each handled kind to the version the cluster serves;
+	// a kind the cluster does not serve is skipped.
+	Mapper meta.RESTMapper
+	// Policies gives the policy in effect; a pass uses the generation
+	// current at its start throughout.
+	Policies pipeline.Policies
+	// Rules evaluates the rule catalog; nil means drift only.
+	Rules *validate.Engine
+	// OwnNamespace is the webhook's own namespace, never audited.
+	OwnNamespace string
+	// Namespaces limits the pass to these namespaces (`-n`); nil means all.
+	Namespaces []string
+	// Routes gives cross-object WebSocket evidence; nil means an object's
+	// own signals only.
+	Routes evidence.Index
+	// PageSize is the Limit of each list (DefaultPageSize when 0).
+	PageSize int64
+	// Workers judge objects in parallel (2×GOMAXPROCS when 0; they also
+	// wait on report writes).
+	Workers int
+	// Kinds are the kinds to audit (kinds.Handled when nil).
+	Kinds []kinds.Kind
+}
+
+// Object is the verdict on one object: check's Result (with the drift as a
+// `defaults-missing` violation) and what a report about it needs.
+type Object struct {
+	Ref    corev1.ObjectReference
+	Result check.Result
+	// RuleErrors are custom rules that could not be evaluated for it.
+	RuleErrors []validate.RuleError
+}
+
+// HasFindings says whether the object gets a Report.
+func (o *Object) HasFindings() bool { return len(o.Result.Violations) > 0 || len(o.RuleErrors) > 0 }
+
+// Sink receives each judged object (not excluded ones). It is called from
+// several workers at once.
+type Sink func(ctx context.Context, o *Object) error
+
+// FindingKey counts findings by rule and action.
+type FindingKey struct{ Rule, Action string }
+
+// Stats are a pass's counts.
+type Stats struct {
+	// Objects counts judged objects by kind.
+	Objects map[string]int
+	// Findings counts findings by rule and action (rule errors as action
+	// "error").
+	Findings map[FindingKey]int
+	// Kinds lists the kinds listed, as "Kind.group/version"; Skipped those
+	// the cluster does not serve, and wildcard rows.
+	Kinds, Skipped []string
+	// Policy is the policy generation the pass used.
+	Policy *policy.Generation
+}
+
+// Run does one pass, handing each judged object to sink. It returns an
+// error when the cluster cannot be read (no permission, unreachable) or an
+// object cannot be judged or sunk; it stops at the first such error.
+func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
+	gen := a.Policies.Current()
+	stats := &Stats{Objects: map[string]int{}, Findings: map[FindingKey]int{}, Policy: gen}
+	snap, err := a.snapshot(ctx)
+	if err != nil {
+		return stats, err
+	}
+	pipe := &pipeline.Pipeline{
+		Policies:     policy.NewStore(gen),
+		Cluster:      snap,
+		Rules:        a.Rules,
+		OwnNamespace: a.OwnNamespace,
+		Routes:       a.Routes,
+	}
+	pageSize := a.PageSize
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	workers := a.Workers
+	if workers <= 0 {
+		workers = 2 * runtime.GOMAXPROCS(0)
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	items := make(chan item, pageSize)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for it := range items {
+				if ctx.Err() != nil {
+					continue // drain
+				}
+				o, err := judge(ctx, pipe, it)
+				if err == nil && o != nil {
+					err = sink(ctx, o)
+				}
+				if err != nil {
+					cancel(fmt.Errorf("%s %s/%s: %w", it.kind, it.obj.GetNamespace(), it.obj.GetName(), err))
+					continue
+				}
+				if o == nil {
+					continue
+				}
+				mu.Lock()
+				stats.Objects[o.Ref.Kind]++
+				for _, v := range o.Result.Violations {
+					stats.Findings[FindingKey{v.Rule, string(v.Action)}]++
+				}
+				for _, e := range o.RuleErrors {
+					stats.Findings[FindingKey{e.Rule, "error"}]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	listErr := a.listAll(ctx, pageSize, stats, items)
+	close(items)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return stats, cause
+	}
+	if listErr != nil {
+		return stats, listErr
+	}
+	return stats, ctx.Err()
+}
+
+type item struct {
+	kind string
+	gvk  schema.GroupVersionKind
+	obj  *unstructured.Unstructured
+}
+
+// listAll lists every served handled kind in pages into items.
+func (a *Auditor) listAll(ctx context.Context, pageSize int64, stats *Stats, items chan<- item) error {
+	ks := a.Kinds
+	if ks == nil {
+		ks = kinds.Handled
+	}
+	namespaces := a.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	for _, k := range ks {
+		if k.Kind == kinds.Any {
+			stats.Skipped = append(stats.Skipped, k.Kind+"."+k.Group+" (wildcard)")
+			continue
+		}
+		var versions []string
+		if !(len(k.Versions) == 1 && k.Versions[0] == kinds.Any) {
+			versions = k.Versions
+		}
+		m, err := a.Mapper.RESTMapping(schema.GroupKind{Group: k.Group, Kind: k.Kind}, versions...)
+		if meta.IsNoMatchError(err) {
+			stats.Skipped = append(stats.Skipped, k.GroupKind()+" (not served)")
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("resolving %s: %w", k.GroupKind(), err)
+		}
+		gvk := m.GroupVersionKind
+		stats.Kinds = append(stats.Kinds, k.GroupKind()+"/"+gvk.Version)
+		for _, ns := range namespaces {
+			if err := a.listKind(ctx, gvk, ns, pageSize, items); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (a *Auditor) listKind(ctx context.Context, gvk schema.GroupVersionKind, ns string, pageSize int64, items chan<- item) error {
+	cont := ""
+	for {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		opts := []client.ListOption{client.Limit(pageSize), client.Continue(cont)}
+		if ns != "" {
+			opts = append(opts, client.InNamespace(ns))
+		}
+		if err := a.Reader.List(ctx, list, opts...); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			u := &list.Items[i]
+			// managedFields are the bulk of a listed object and read by
+			// nothing here.
+			u.SetManagedFields(nil)
+			u.SetGroupVersionKind(gvk)
+			select {
+			case items <- item{kind: gvk.Kind, gvk: gvk, obj: u}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		cont = list.GetContinue()
+		if cont == "" {
+			return nil
+		}
+	}
+}
+
+// snapshot lists namespaces (metadata only, in pages) and IngressClasses
+// once, for the whole pass.
+func (a *Auditor) snapshot(ctx context.Context) (*cluster.Snapshot, error) {
+	snap := &cluster.Snapshot{Namespaces: map[string]metav1.ObjectMeta{}}
+	keep := func(m metav1.ObjectMeta) {
+		snap.Namespaces[m.Name] = metav1.ObjectMeta{Name: m.Name, Labels: m.Labels, Annotations: m.Annotations}
+	}
+	if len(a.Namespaces) > 0 {
+		for _, name := range a.Namespaces {
+			ns := &metav1.PartialObjectMetadata{}
+			ns.SetGroupVersionKind(cluster.NamespaceGVK)
+			if err := a.Reader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+				return nil, fmt.Errorf("reading namespace %s: %w", name, err)
+			}
+			keep(ns.ObjectMeta)
+		}
+	} else {
+		cont := ""
+		for {
+			list := &metav1.PartialObjectMetadataList{}
+			list.SetGroupVersionKind(cluster.NamespaceGVK.GroupVersion().WithKind("NamespaceList"))
+			if err := a.Reader.List(ctx, list, client.Limit(DefaultPageSize), client.Continue(cont)); err != nil {
+				return nil, fmt.Errorf("listing namespaces: %w", err)
+			}
+			for _, ns := range list.Items {
+				keep(ns.ObjectMeta)
+			}
+			if cont = list.Continue; cont == "" {
+				break
+			}
+		}
+	}
+	cont := ""
+	for {
+		var list networkingv1.IngressClassList
+		if err := a.Reader.List(ctx, &list, client.Limit(DefaultPageSize), client.Continue(cont)); err != nil {
+			return nil, fmt.Errorf("listing IngressClasses: %w", err)
+		}
+		for _, ic := range list.Items {
+			snap.Classes = append(snap.Classes, ingressclass.Class{
+				Name:       ic.Name,
+				Controller: ic.Spec.Controller,
+				Default:    ic.Annotations[ingressclass.DefaultClassAnnotation] == "true",
+			})
+		}
+		if cont = list.Continue; cont == "" {
+			break
+		}
+	}
+	return snap, nil
+}
+
+// judge runs one object through the pipeline; nil for an excluded one.
+func judge(ctx context.Context, pipe *pipeline.Pipeline, it item) (*Object, error) {
+	u := it.obj
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := pipeline.Decode("CREATE", u.GetNamespace(), raw, nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := pipe.Prepare(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	if c.Excluded {
+		return nil, nil
+	}
+	ops, res, err := pipe.Mutate(c, obj)
+	if err != nil {
+		return nil, err
+	}
+	vs, ruleErrs, err := pipe.Validate(ctx, c, obj)
+	if err != nil {
+		return nil, err
+	}
+	if vs == nil {
+		vs = []validate.Violation{}
+	}
+	if len(ops) > 0 {
+		vs = append(vs, DefaultsMissing(ops, res.Added))
+	}
+	apiVersion := it.gvk.GroupVersion().String()
+	o := &Object{
+		Ref: corev1.ObjectReference{
+			APIVersion: apiVersion, Kind: it.gvk.Kind,
+			Namespace: u.GetNamespace(), Name: u.GetName(), UID: u.GetUID(),
+		},
+		Result: check.Result{
+			Source:     check.SourceCluster,
+			APIVersion: apiVersion,
+			Kind:       it.gvk.Kind,
+			Namespace:  u.GetNamespace(),
+			Name:       u.GetName(),
+			OptedIn:    c.OptedIn,
+			Controller: c.Controller,
+			Patch:      ops,
+			Added:      res.Added,
+			Violations: vs,
+			Warnings:   res.Warnings,
+			Evidence:   c.Evidence.Strings(),
+		},
+		RuleErrors: ruleErrs,
+	}
+	where := it.gvk.Kind + " " + u.GetName()
+	if ns := u.GetNamespace(); ns != "" {
+		where = it.gvk.Kind + " " + ns + "/" + u.GetName()
+	}
+	o.Result.SetLocation(where, check.SourceCluster)
+	return o, nil
+}
+
+// DefaultsMissing is the drift finding for an object the mutating webhook
+// would patch with ops now; added names what it would add.
+func DefaultsMissing(ops []jsonpatch.JsonPatchOperation, added []string) validate.Violation {
+	what := added
+	if len(what) == 0 {
+		for _, op := range ops {
+			what = append(what, op.Path)
+		}
+	}
+	field := "metadata.annotations"
+	if len(what) == 1 {
+		field = what[0]
+	}
+	return validate.Violation{
+		Rule:     RuleDefaultsMissing,
+		Action:   v1alpha1.ActionWarn,
+		Severity: "low",
+		Field:    field,
+		Message: fmt.Sprintf("the mutating webhook would add %s now: the object was created before it was opted in "+
+			"or before a default changed, so it runs without them. Re-apply it (any update) to get them, or set them yourself.",
+			strings.Join(what, ", ")),
+	}
+}
+
+// Collect is a Sink that keeps every result, for `webhook audit`; Report
+// gives them sorted (kind order, namespace, name) with their summary.
+type Collect struct {
+	mu      sync.Mutex
+	objects []*Object
+}
+
+// Sink adds o.
+func (c *Collect) Sink(_ context.Context, o *Object) error {
+	c.mu.Lock()
+	c.objects = append(c.objects, o)
+	c.mu.Unlock()
+	return nil
+}
+
+// Objects are the collected objects, sorted.
+func (c *Collect) Objects() []*Object {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	order := map[string]int{}
+	for i, k := range kinds.Handled {
+		order[k.Kind] = i
+	}
+	sort.Slice(c.objects, func(i, j int) bool {
+		a, b := c.objects[i].Ref, c.objects[j].Ref
+		if a.Kind != b.Kind {
+			return order[a.Kind] < order[b.Kind]
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return c.objects
+}
+
+// Report is check's report of the collected objects.
+func (c *Collect) Report() *check.Report {
+	objs := c.Objects()
+	rep := &check.Report{Results: make([]check.Result, 0, len(objs))}
+	for _, o := range objs {
+		rep.Results = append(rep.Results, o.Result)
+		rep.Summary.Count(&o.Result)
+	}
+	return rep
+}

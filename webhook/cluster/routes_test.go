@@ -1,0 +1,150 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
+)
+
+var (
+	servicesGVR  = schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	ingressesGVR = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+)
+
+func unstr(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestRouteWatcher: the watcher follows routes as they come and go, so a
+// Service admitted after its route gets the route's evidence.
+func TestRouteWatcher(t *testing.T) {
+	ing := unstr(t, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: live, namespace: chat}\nspec: {rules: [{http: {paths: [{path: /ws, backend: {service: {name: web, port: {name: app}}}}]}}]}")
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(k8sruntime.NewScheme(), map[schema.GroupVersionResource]string{
+		servicesGVR: "ServiceList", ingressesGVR: "IngressList",
+	}, ing)
+	set := evidence.NewSet(evidence.Options{})
+	w := &RouteWatcher{Client: client, Set: set, Resources: []schema.GroupVersionResource{servicesGVR, ingressesGVR, {Group: "example.com", Version: "v1", Resource: "unserved"}},
+		Served: func(gvr schema.GroupVersionResource) bool { return gvr.Group != "example.com" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- w.Start(ctx) }()
+	if !w.WaitForSync(ctx, 10*time.Second) {
+		t.Fatal("route index never synced")
+	}
+	svc := unstr(t, "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: chat}\nspec: {ports: [{name: app, port: 80}]}")
+	eventually(t, "the listed route is indexed", func() bool {
+		return strings.Contains(evidence.Of(svc.Object, set, evidence.Options{}).First(), "Ingress chat/live spec.rules[0].http.paths[0] (path segment ws)")
+	})
+
+	// The route moves to /api: no longer WebSocket.
+	ing.Object["spec"] = map[string]any{"rules": []any{map[string]any{"http": map[string]any{"paths": []any{map[string]any{"path": "/api", "backend": map[string]any{"service": map[string]any{"name": "web", "port": map[string]any{"name": "app"}}}}}}}}}
+	if _, err := client.Resource(ingressesGVR).Namespace("chat").Update(ctx, ing, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the update is indexed", func() bool { return !evidence.Of(svc.Object, set, evidence.Options{}).Any() })
+
+	// A new WebSocket route, then its deletion.
+	other := unstr(t, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: cable, namespace: chat}\nspec: {rules: [{http: {paths: [{path: /cable, backend: {service: {name: web, port: {number: 80}}}}]}}]}")
+	if _, err := client.Resource(ingressesGVR).Namespace("chat").Create(ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new route is indexed", func() bool { return evidence.Of(svc.Object, set, evidence.Options{}).Any() })
+	if err := client.Resource(ingressesGVR).Namespace("chat").Delete(ctx, "cable", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a deleted route is forgotten", func() bool { return !evidence.Of(svc.Object, set, evidence.Options{}).Any() })
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Start: %v", err)
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out: %s", what)
+}
+
+// TestRouteIndexMemory measures what `webhook serve` keeps for 100k
+// routes: 100k Ingresses of realistic size (last-applied annotation,
+// managedFields, TLS, a REST and a WebSocket path) and 100k Services, as the
+// informers store them after the transform, plus the Set. Not in -short.
+func TestRouteIndexMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("memory measurement")
+	}
+	const n = 100_000
+	w := &RouteWatcher{Set: evidence.NewSet(evidence.Options{})}
+	lastApplied := strings.Repeat("x", 1500)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	stored := make([]any, 0, 2*n)
+	for i := range n {
+		ns := fmt.Sprintf("team-%d", i%500)
+		ing := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+			"metadata": map[string]any{
+				"name": fmt.Sprintf("app-%d", i), "namespace": ns, "uid": fmt.Sprintf("uid-%d", i), "resourceVersion": fmt.Sprint(i),
+				"annotations":   map[string]any{"kubectl.kubernetes.io/last-applied-configuration": lastApplied, "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"},
+				"managedFields": []any{map[string]any{"manager": "kubectl", "fieldsV1": map[string]any{"f:spec": map[string]any{}}}},
+			},
+			"spec": map[string]any{
+				"ingressClassName": "nginx",
+				"tls":              []any{map[string]any{"hosts": []any{"chat.example.com"}, "secretName": "tls"}},
+				"rules": []any{map[string]any{"host": "chat.example.com", "http": map[string]any{"paths": []any{
+					map[string]any{"path": "/api", "pathType": "Prefix", "backend": map[string]any{"service": map[string]any{"name": fmt.Sprintf("api-%d", i), "port": map[string]any{"number": float64(80)}}}},
+					map[string]any{"path": "/ws", "pathType": "Prefix", "backend": map[string]any{"service": map[string]any{"name": fmt.Sprintf("live-%d", i), "port": map[string]any{"name": "http"}}}},
+				}}}},
+			},
+		}}
+		svc := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Service",
+			"metadata": map[string]any{"name": fmt.Sprintf("live-%d", i), "namespace": ns, "resourceVersion": fmt.Sprint(i),
+				"annotations": map[string]any{"kubectl.kubernetes.io/last-applied-configuration": lastApplied}},
+			"spec": map[string]any{"selector": map[string]any{"app": "live"}, "ports": []any{map[string]any{"name": "http", "port": float64(80)}}},
+		}}
+		for _, u := range []*unstructured.Unstructured{ing, svc} {
+			ix, err := w.transform(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.add(ix)
+			stored = append(stored, ix)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	total := float64(after.HeapAlloc - before.HeapAlloc)
+	t.Logf("route index for %d Ingresses (2 paths, one WebSocket) + %d Services: %.1f MiB (%.0f bytes per route+Service)",
+		n, n, total/(1<<20), total/n)
+	svc := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "live-7", "namespace": "team-7"},
+		"spec": map[string]any{"ports": []any{map[string]any{"name": "http", "port": float64(80)}}}}
+	if !evidence.Of(svc, w.Set, evidence.Options{}).Any() {
+		t.Error("index lost a route")
+	}
+	runtime.KeepAlive(stored)
+}
