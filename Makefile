@@ -55,18 +55,26 @@ install-test: controlplane
 
 # manifests generates, with controller-gen (built by hack/tools.sh), the
 # WebSocketPolicy CRD into charts/ws-defaults/crds/ and the DeepCopy methods
-# into api/v1alpha1, then regenerates config/webhook from charts/ws-defaults.
-# test/install's TestGeneratedAPI runs the same controller-gen command.
+# into api/v1alpha1, copies the OpenReports CRDs from the pinned
+# github.com/openreports/reports-api module (go.mod) into the same folder,
+# then regenerates config/webhook from charts/ws-defaults.
+# test/install's TestGeneratedAPI runs the same controller-gen command, and
+# TestOpenReportsCRDs checks the copies.
 manifests:
 	"$$(hack/tools.sh controller-gen)" object crd paths=./api/... output:crd:dir=charts/ws-defaults/crds
+	for f in openreports.io_reports.yaml openreports.io_clusterreports.yaml; do \
+		install -m 644 "$$($(GO) list -m -f '{{.Dir}}' github.com/openreports/reports-api)/config/crd/$$f" charts/ws-defaults/crds/$$f; \
+	done
 	hack/render-kustomize.sh
 
 # conformance-fast: the cheap tiers of test/conformance (docs/conformance.md):
 # `webhook check -o yaml` over every ingress-nginx defaults row and policy
 # variant, fed to ingress-nginx's own annotation parsers (a copy of its module
 # under .cache/conformance; the first run downloads and compiles it, minutes
-# on a small machine; later runs take seconds), and the ALB idle-timeout
-# range over 1 s to 7 days. Skipped by `go test -short`.
+# on a small machine; later runs take seconds), every mutated object
+# dry-run against the controllers' real CRDs (from their Go modules) in a
+# local API server, and the ALB idle-timeout range over 1 s to 7 days.
+# Skipped by `go test -short`.
 conformance-fast:
 	$(GO) test -count=1 -v ./test/conformance/
 

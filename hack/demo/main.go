@@ -90,6 +90,12 @@ func run() (code int) {
 		return fail(err)
 	}
 	cleanup = append(cleanup, func() error { return os.RemoveAll(work) })
+	// The controllers' own CRDs from their Go modules (real schemas), and
+	// stubs only for kinds whose modules are not served.
+	moduleCRDs := filepath.Join(root, ".cache", "crds")
+	if err := framework.FetchModuleCRDs(moduleCRDs); err != nil {
+		return fail(err)
+	}
 	assets, err := framework.ControlPlaneAssets(root, os.Stderr)
 	if err != nil {
 		return fail(err)
@@ -102,7 +108,7 @@ func run() (code int) {
 	fmt.Println("starting kube-apiserver and etcd")
 	cluster, err := framework.StartCluster(framework.ClusterOptions{
 		Assets:  assets,
-		CRDDirs: []string{filepath.Join(root, "charts", "ws-defaults", "crds"), filepath.Join(root, "test", "e2e", "testdata", "crds")},
+		CRDDirs: []string{filepath.Join(root, "charts", "ws-defaults", "crds"), moduleCRDs, filepath.Join(root, "test", "e2e", "testdata", "crds")},
 		Workdir: work,
 	})
 	if err != nil {

@@ -44,6 +44,12 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	defer os.RemoveAll(work)
+	// The controllers' own CRDs from their Go modules (real schemas), and
+	// stubs only for kinds whose modules are not served.
+	moduleCRDs := filepath.Join(root, ".cache", "crds")
+	if err := framework.FetchModuleCRDs(moduleCRDs); err != nil {
+		return fail(err)
+	}
 	assets, err := framework.ControlPlaneAssets(root, os.Stderr)
 	if err != nil {
 		return fail(err)
@@ -53,7 +59,7 @@ func run(m *testing.M) int {
 	}
 	cluster, err = framework.StartCluster(framework.ClusterOptions{
 		Assets:  assets,
-		CRDDirs: []string{filepath.Join(root, "charts", "ws-defaults", "crds"), filepath.Join(root, "test", "e2e", "testdata", "crds")},
+		CRDDirs: []string{filepath.Join(root, "charts", "ws-defaults", "crds"), moduleCRDs, filepath.Join(root, "test", "e2e", "testdata", "crds")},
 		Workdir: work,
 	})
 	if err != nil {

@@ -48,10 +48,13 @@ var denyCases = []denyCase{
 	{rule: "ingress-class-mismatch", namespace: "plain", apiServerFirst: true,
 		bad:  ing("mismatch", `kubernetes.io/ingress.class: traefik`, "  ingressClassName: nginx\n"),
 		good: ing("mismatch", ``, "  ingressClassName: nginx\n")},
-	{rule: "istio-lb-policy-conflict", namespace: "plain",
+	// Istio's own CRD (istio.io/api v1.32) refuses both of these on create
+	// and update (loadBalancer is a oneOf; timeout must exceed 1ms): the
+	// rules matter in `webhook check`, and on clusters with older CRDs.
+	{rule: "istio-lb-policy-conflict", namespace: "plain", apiServerAlways: true,
 		bad:  "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: lb}\nspec:\n  host: ws\n  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN, consistentHash: {httpCookie: {name: s, ttl: 0s}}}}\n",
 		good: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: lb}\nspec:\n  host: ws\n  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}\n"},
-	{rule: "istio-zero-timeout", namespace: "plain",
+	{rule: "istio-zero-timeout", namespace: "plain", apiServerAlways: true,
 		bad:  "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs}\nspec:\n  hosts: [ws]\n  http: [{timeout: 0s, route: [{destination: {host: ws}}]}]\n",
 		good: "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs}\nspec:\n  hosts: [ws]\n  http: [{route: [{destination: {host: ws}}]}]\n"},
 	{rule: "istio-h2-upgrade-client-protocol", namespace: "plain",

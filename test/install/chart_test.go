@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/ws-defaults/ws-defaults/webhook/kinds"
 	"github.com/ws-defaults/ws-defaults/webhook/metrics"
 	"github.com/ws-defaults/ws-defaults/webhook/registration"
 )
@@ -505,7 +506,9 @@ func checkRBAC(t *testing.T, r release, w expect, m manifest, serviceAccount, se
 		"core namespaces get,list,watch",
 		"ws-defaults.io websocketpolicies get,list,watch",
 		"ws-defaults.io websocketpolicies/status get,update,patch",
+		"openreports.io reports get,list,create,update,delete",
 	}
+	wantCluster = append(wantCluster, auditedKindGrants()...)
 	wantRole := []string{
 		"coordination.k8s.io leases create",
 		"coordination.k8s.io leases get,update ws-defaults.io",
@@ -530,7 +533,8 @@ func checkRBAC(t *testing.T, r release, w expect, m manifest, serviceAccount, se
 		if rule.resource == "secrets" && rule.names != secret {
 			t.Errorf("Secret access beyond the webhook's own certificate: %+v", rule)
 		}
-		if rule.verb == "escalate" || rule.verb == "bind" || rule.verb == "impersonate" || rule.verb == "delete" || rule.verb == "deletecollection" {
+		if rule.verb == "escalate" || rule.verb == "bind" || rule.verb == "impersonate" || rule.verb == "deletecollection" ||
+			(rule.verb == "delete" && !(rule.group == "openreports.io" && rule.resource == "reports")) {
 			t.Errorf("needless verb: %+v", rule)
 		}
 	}
@@ -542,6 +546,43 @@ func checkRBAC(t *testing.T, r release, w expect, m manifest, serviceAccount, se
 	}
 	if rb.RoleRef != (rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name}) || !equality.Semantic.DeepEqual(rb.Subjects, subject) {
 		t.Errorf("RoleBinding %+v %+v does not bind %s to %s", rb.RoleRef, rb.Subjects, role.Name, serviceAccount)
+	}
+}
+
+// auditedKindGrants are the grants the audit loop needs to list what it
+// judges, from the one table of handled kinds (webhook/kinds): list (it
+// pages, never watches) of every row but the wildcard one, which the audit
+// skips.
+func auditedKindGrants() []string {
+	var out []string
+	for _, k := range kinds.Handled {
+		if k.Kind == kinds.Any {
+			continue
+		}
+		group := k.Group
+		if group == "" {
+			group = "core"
+		}
+		out = append(out, group+" "+k.Resource+" list")
+	}
+	return out
+}
+
+// TestAuditRBACIsKindsHandled: the chart lets the audit list exactly the
+// kinds of kinds.Handled (but the wildcard row), no more and no fewer, so a
+// kind added to the table without its grant (or a grant left behind) fails.
+func TestAuditRBACIsKindsHandled(t *testing.T) {
+	m := helmTemplate(t, defaultRelease)
+	cr := typed[rbacv1.ClusterRole](t, m.one(t, "ClusterRole"))
+	notAudit := map[string]bool{"ingressclasses": true, "namespaces": true, "websocketpolicies": true, "reports": true}
+	var got []rbacRule
+	for _, r := range flatten(cr.Rules) {
+		if r.verb == "list" && !notAudit[r.resource] {
+			got = append(got, r)
+		}
+	}
+	if want := grants(auditedKindGrants()...); !slices.Equal(got, want) {
+		t.Errorf("the ClusterRole lists\n %v\nkinds.Handled needs\n %v", got, want)
 	}
 }
 

@@ -22,9 +22,16 @@ type Loop struct {
 	// Client writes the Reports.
 	Client client.Client
 	Log    logr.Logger
+	// Ready, when set, gates the first pass: it is polled until it
+	// returns nil (in `webhook serve`: the cluster's policy is in effect).
+	Ready func(context.Context) error
 	// Passed, when set, is told of every pass (tests).
 	Passed func(Pass)
 }
+
+// poll is how often the loop re-reads the interval while it waits, so a
+// policy that shortens it takes effect without waiting out the old one.
+const poll = time.Second
 
 // Pass is the outcome of one pass of the loop.
 type Pass struct {
@@ -47,7 +54,13 @@ func (l *Loop) NeedLeaderElection() bool { return true }
 // Start runs passes until ctx is done. A failed pass is logged and
 // retried at the next interval; it never stops the manager.
 func (l *Loop) Start(ctx context.Context) error {
+	for l.Ready != nil && l.Ready(ctx) != nil {
+		if !sleep(ctx, poll) {
+			return nil
+		}
+	}
 	for {
+		started := time.Now()
 		p := l.RunOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -58,17 +71,31 @@ func (l *Loop) Start(ctx context.Context) error {
 			l.Log.Info("audit pass done", "duration", p.Duration.String(), "objects", total(p.Stats.Objects),
 				"created", p.Created, "updated", p.Updated, "deleted", p.Deleted)
 		}
-		interval := v1alpha1.DefaultAuditInterval
-		if gen := l.Auditor.Policies.Current(); gen != nil && gen.Spec.Audit.Interval != nil {
-			interval = max(gen.Spec.Audit.Interval.Duration, v1alpha1.MinAuditInterval)
+		for time.Since(started) < l.interval() {
+			if !sleep(ctx, min(poll, l.interval()-time.Since(started))) {
+				return nil
+			}
 		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
+	}
+}
+
+// interval is spec.audit.interval of the policy in effect.
+func (l *Loop) interval() time.Duration {
+	if gen := l.Auditor.Policies.Current(); gen != nil && gen.Spec.Audit.Interval != nil {
+		return max(gen.Spec.Audit.Interval.Duration, v1alpha1.MinAuditInterval)
+	}
+	return v1alpha1.DefaultAuditInterval
+}
+
+// sleep waits d; false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

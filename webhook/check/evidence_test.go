@@ -49,12 +49,19 @@ func message(t *testing.T, r Result, rule string) string {
 }
 
 // TestEvidenceGRPCIngress: a documented gRPC-only Ingress is negative
-// evidence: not denied by nginx-upgrade-blocked, and it gets no WebSocket
+// evidence, by its backend-protocol or by the gRPC port its only path goes
+// to: not denied by nginx-upgrade-blocked, and it gets no WebSocket
 // annotations.
 func TestEvidenceGRPCIngress(t *testing.T) {
-	r := find(t, checkFile(t, "grpc-ingress.yaml"), "Ingress", "api-grpc")
-	if len(r.Violations) != 0 || len(r.Patch) != 0 || len(r.Evidence) != 0 {
-		t.Errorf("gRPC-only Ingress: violations %v, patch %v, evidence %v; want none", rules(r), r.Added, r.Evidence)
+	rep := checkFile(t, "grpc-ingress.yaml")
+	for _, name := range []string{"api-grpc", "api-grpc-edge"} {
+		r := find(t, rep, "Ingress", name)
+		if len(r.Violations) != 0 || len(r.Patch) != 0 || len(r.Evidence) != 0 {
+			t.Errorf("gRPC-only Ingress %s: violations %v, added %v, evidence %v; want none", name, rules(r), r.Added, r.Evidence)
+		}
+	}
+	if r := find(t, rep, "Service", "api"); len(r.Patch) != 0 {
+		t.Errorf("gRPC Service: added %v", r.Added)
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
@@ -34,8 +36,9 @@ var RouteResources = []schema.GroupVersionResource{
 // cache transform replaces each object by its name and the evidence.Entry
 // it contributes (routes_test.go measures this at 100k routes).
 //
-// To use it, `webhook serve` adds it to the manager (it is a Runnable) and
-// sets pipeline.Pipeline.Routes to Set; the webhook's ServiceAccount needs
+// To use it, `webhook serve` makes one with NewRouteWatcher, adds it to the
+// manager (it is a Runnable), sets pipeline.Pipeline.Routes to its Set and
+// waits for HasSynced before it is ready; the webhook's ServiceAccount needs
 // list and watch on RouteResources.
 type RouteWatcher struct {
 	Client dynamic.Interface
@@ -142,4 +145,59 @@ func (w *RouteWatcher) transform(o any) (any, error) {
 	ix.TypeMeta = metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}
 	ix.Name, ix.Namespace, ix.ResourceVersion = u.GetName(), u.GetNamespace(), u.GetResourceVersion()
 	return ix, nil
+}
+
+// routeVersions are the versions each route kind is served in, newest
+// first: the watcher uses the first one the cluster serves.
+var routeVersions = map[schema.GroupResource][]string{
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes"}: {"v1", "v1beta1"},
+	{Group: "networking.istio.io", Resource: "virtualservices"}:  {"v1", "v1beta1", "v1alpha3"},
+}
+
+// NewRouteWatcher makes a RouteWatcher for the cluster at cfg that watches
+// every RouteResources kind the cluster serves (in the newest served
+// version), feeding set. It asks discovery once: a route CRD installed later
+// is picked up at the next start.
+func NewRouteWatcher(cfg *rest.Config, set *evidence.Set) (*RouteWatcher, error) {
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("route index: %w", err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("route index: %w", err)
+	}
+	return &RouteWatcher{Client: client, Set: set, Resources: ServedRouteResources(dc)}, nil
+}
+
+// ServedRouteResources is RouteResources as dc serves them: kinds whose API
+// is not served are left out, and a route kind takes its newest served
+// version.
+func ServedRouteResources(dc discovery.DiscoveryInterface) []schema.GroupVersionResource {
+	served := func(gvr schema.GroupVersionResource) bool {
+		list, err := dc.ServerResourcesForGroupVersion(gvr.GroupVersion().String())
+		if err != nil {
+			return false
+		}
+		for _, r := range list.APIResources {
+			if r.Name == gvr.Resource {
+				return true
+			}
+		}
+		return false
+	}
+	var out []schema.GroupVersionResource
+	for _, gvr := range RouteResources {
+		versions := routeVersions[gvr.GroupResource()]
+		if versions == nil {
+			versions = []string{gvr.Version}
+		}
+		for _, v := range versions {
+			if c := (schema.GroupVersionResource{Group: gvr.Group, Version: v, Resource: gvr.Resource}); served(c) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
 }

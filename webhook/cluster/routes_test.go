@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -12,7 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
@@ -147,4 +150,23 @@ func TestRouteIndexMemory(t *testing.T) {
 		t.Error("index lost a route")
 	}
 	runtime.KeepAlive(stored)
+}
+
+// TestServedRouteResources: kinds the cluster does not serve are left out,
+// and a route kind takes its newest served version.
+func TestServedRouteResources(t *testing.T) {
+	dc := &discoveryfake.FakeDiscovery{Fake: &clienttesting.Fake{Resources: []*metav1.APIResourceList{
+		{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "services"}, {Name: "pods"}}},
+		{GroupVersion: "networking.k8s.io/v1", APIResources: []metav1.APIResource{{Name: "ingresses"}, {Name: "ingressclasses"}}},
+		{GroupVersion: "networking.istio.io/v1beta1", APIResources: []metav1.APIResource{{Name: "virtualservices"}, {Name: "destinationrules"}}},
+		{GroupVersion: "networking.istio.io/v1alpha3", APIResources: []metav1.APIResource{{Name: "virtualservices"}}},
+	}}}
+	got := ServedRouteResources(dc)
+	want := []schema.GroupVersionResource{
+		servicesGVR, ingressesGVR,
+		{Group: "networking.istio.io", Version: "v1beta1", Resource: "virtualservices"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("served = %v, want %v", got, want)
+	}
 }

@@ -28,7 +28,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/audit"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/handler"
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
@@ -88,6 +91,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := orv1.AddToScheme(scheme); err != nil {
+		return err
+	}
 	shutdown := o.GracefulShutdownTimeout
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
@@ -135,6 +141,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		Rules:        engine,
 		OwnNamespace: o.Namespace,
 	}
+	if err := addAuditLoop(mgr, scheme, pipe, store, applier); err != nil {
+		return err
+	}
 	// The webhook server joins the manager only once serving certificates
 	// exist: at once with cert-manager, after the first rotation otherwise.
 	serving := make(chan webhook.Server, 1)
@@ -174,6 +183,31 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// addAuditLoop adds the audit loop (package audit): the leader judges every
+// existing object at start and every spec.audit.interval, and keeps the
+// OpenReports Reports. It reads and writes the API server directly, never
+// through the manager's cache: paged lists keep 100k objects out of memory,
+// and no informer on Reports is needed (nor its watch permission).
+func addAuditLoop(mgr ctrl.Manager, scheme *runtime.Scheme, pipe *pipeline.Pipeline, store *policy.Store, applier *policy.Applier) error {
+	direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient()})
+	if err != nil {
+		return fmt.Errorf("creating the audit client: %w", err)
+	}
+	return mgr.Add(&audit.Loop{
+		Auditor: &audit.Auditor{
+			Reader:       direct,
+			Mapper:       mgr.GetRESTMapper(),
+			Policies:     store,
+			Rules:        pipe.Rules,
+			OwnNamespace: pipe.OwnNamespace,
+			Routes:       pipe.Routes,
+		},
+		Client: direct,
+		Log:    ctrl.Log.WithName("audit"),
+		Ready:  applier.CaughtUp,
+	})
 }
 
 // hardenTLS keeps TLS 1.2 as the floor and serves HTTP/1.1 only: the API

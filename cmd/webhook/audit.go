@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/audit"
+	"github.com/ws-defaults/ws-defaults/webhook/check"
+	"github.com/ws-defaults/ws-defaults/webhook/policy"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
+)
+
+// auditOptions are `webhook audit`'s flags.
+type auditOptions struct {
+	kubeconfig   string
+	namespaces   []string
+	output       string
+	writeReports bool
+	ownNamespace string
+}
+
+// newAuditCommand is `webhook audit`: one audit pass against a live
+// cluster, printed like `webhook check` (interfaces.md).
+func newAuditCommand() *cobra.Command {
+	var o auditOptions
+	cmd := &cobra.Command{
+		Use:   "audit [--kubeconfig FILE] [-n NAMESPACE ...] [-o " + strings.Join(check.ClusterFormats, "|") + "] [--write-reports]",
+		Short: "Judge the objects that exist in a cluster, as admission would today",
+		Long: `Lists every object of every kind the webhook handles (in pages), in all
+namespaces that are not excluded or in the -n ones, and judges each exactly
+as admission would now: the cluster's WebSocketPolicy (built-ins when
+absent), namespace labels and annotations, IngressClasses. The output is
+webhook check's, with source "cluster"; an object's patch is what the
+mutating webhook would add to it now (drift), also reported as the finding
+defaults-missing (warn).
+
+--write-reports writes the OpenReports Reports the serve loop writes, then
+exits.
+
+Exit status: 0 nothing denied, 1 an object has a deny finding, 2 errors
+(unreachable cluster, no permission, bad flags).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			code, err := runAudit(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err != nil || code != 0 {
+				if err == nil {
+					err = fmt.Errorf("objects with deny findings")
+				}
+				return exitError{code: code, err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to audit (default: KUBECONFIG, then in-cluster)")
+	f.StringArrayVarP(&o.namespaces, "namespace", "n", nil, "audit only this namespace; repeatable (default: all namespaces not excluded)")
+	f.StringVarP(&o.output, "output", "o", check.DefaultFormat, "output format: "+strings.Join(check.ClusterFormats, ", "))
+	f.BoolVar(&o.writeReports, "write-reports", false, "write the OpenReports Reports the serve loop writes, then exit")
+	f.StringVar(&o.ownNamespace, "webhook-namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace, never audited (default: POD_NAMESPACE)")
+	return cmd
+}
+
+// auditScheme knows the kinds `webhook audit` reads and writes.
+func auditScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme, orv1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// clusterPolicy is the generation the cluster's WebSocketPolicy makes, or
+// the built-in one when there is none.
+func clusterPolicy(ctx context.Context, c client.Reader) (*policy.Generation, error) {
+	var p v1alpha1.WebSocketPolicy
+	err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.PolicyName}, &p)
+	if apierrors.IsNotFound(err) {
+		return policy.Builtin(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the WebSocketPolicy: %w", err)
+	}
+	gen, err := policy.FromObject(&p)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's WebSocketPolicy is invalid: %w", err)
+	}
+	return gen, nil
+}
+
+func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (int, error) {
+	if !slices.Contains(check.ClusterFormats, o.output) {
+		return check.ExitInput, fmt.Errorf("unknown output format %q; use one of %s", o.output, strings.Join(check.ClusterFormats, ", "))
+	}
+	if o.kubeconfig != "" {
+		// controller-runtime reads --kubeconfig via KUBECONFIG.
+		if err := os.Setenv("KUBECONFIG", o.kubeconfig); err != nil {
+			return check.ExitInput, err
+		}
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return check.ExitInput, err
+	}
+	scheme, err := auditScheme()
+	if err != nil {
+		return check.ExitInput, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return check.ExitInput, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	gen, err := clusterPolicy(ctx, c)
+	if err != nil {
+		return check.ExitInput, err
+	}
+	engine, err := validate.NewEngine(ctx)
+	if err != nil {
+		return check.ExitInput, err
+	}
+	a := &audit.Auditor{
+		Reader: c, Mapper: c.RESTMapper(), Policies: policy.NewStore(gen), Rules: engine,
+		OwnNamespace: o.ownNamespace, Namespaces: o.namespaces,
+	}
+	var col audit.Collect
+	sink := col.Sink
+	var w *audit.Writer
+	if o.writeReports {
+		w = &audit.Writer{Client: c}
+		if err := w.Load(ctx, o.namespaces); err != nil {
+			return check.ExitInput, err
+		}
+		sink = func(ctx context.Context, obj *audit.Object) error {
+			if err := w.Sync(ctx, obj); err != nil {
+				return err
+			}
+			return col.Sink(ctx, obj)
+		}
+	}
+	if _, err := a.Run(ctx, sink); err != nil {
+		return check.ExitInput, err
+	}
+	if w != nil {
+		if err := w.Sweep(ctx); err != nil {
+			return check.ExitInput, err
+		}
+		fmt.Fprintf(stderr, "reports: %d created, %d updated, %d deleted, %d unchanged\n",
+			w.Writes.Created.Load(), w.Writes.Updated.Load(), w.Writes.Deleted.Load(), w.Writes.Unchanged.Load())
+	}
+	for _, obj := range col.Objects() {
+		for _, e := range obj.RuleErrors {
+			fmt.Fprintf(stderr, "%s %s/%s: warning: %v\n", obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name, e)
+		}
+	}
+	rep := col.Report()
+	if err := check.Write(stdout, o.output, rep); err != nil {
+		return check.ExitInput, fmt.Errorf("writing the report: %w", err)
+	}
+	return check.ExitStatus(rep.Summary, nil), nil
+}

@@ -1,0 +1,286 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/check"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
+)
+
+func object(vs ...check.Violation) *Object {
+	return &Object{
+		Ref:    corev1.ObjectReference{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Namespace: "chat", Name: "ws", UID: "u1"},
+		Result: check.Result{Violations: vs},
+	}
+}
+
+var (
+	denyV  = check.Violation{Rule: "nginx-snippet-annotation", Action: v1alpha1.ActionDeny, Severity: "critical", Field: "metadata.annotations[x]", Message: "no snippets"}
+	warnV  = check.Violation{Rule: "tls-required", Action: v1alpha1.ActionWarn, Severity: "medium", Field: "spec.tls", Message: "use TLS"}
+	auditV = check.Violation{Rule: "affinity-hash-conflict", Action: v1alpha1.ActionAudit, Severity: "low", Field: "spec", Message: "conflict"}
+)
+
+// The Report says what interfaces.md says: name, namespace, label,
+// ownerReference, scope, source, one result per finding with deny and
+// audit as fail and warn as warn, properties and summary counts.
+func TestBuildReportMapping(t *testing.T) {
+	drift := DefaultsMissing(nil, []string{"nginx.ingress.kubernetes.io/proxy-read-timeout"})
+	o := object(warnV, denyV, auditV, drift)
+	o.RuleErrors = []validate.RuleError{{Rule: "custom-x", Err: context.DeadlineExceeded}}
+	now := time.Unix(1700000000, 5)
+	rep := BuildReport(o, now, 0)
+	if rep.Name != "ws-defaults-u1" || rep.Namespace != "chat" {
+		t.Errorf("name %s/%s", rep.Namespace, rep.Name)
+	}
+	if rep.Labels[ManagedByLabel] != "ws-defaults" {
+		t.Errorf("labels %v", rep.Labels)
+	}
+	if len(rep.OwnerReferences) != 1 || rep.OwnerReferences[0].UID != "u1" || rep.OwnerReferences[0].Kind != "Ingress" || rep.OwnerReferences[0].APIVersion != "networking.k8s.io/v1" {
+		t.Errorf("ownerReferences %+v", rep.OwnerReferences)
+	}
+	if rep.Source != "ws-defaults" || rep.Scope == nil || rep.Scope.Name != "ws" || rep.Scope.UID != "u1" {
+		t.Errorf("source %q scope %+v", rep.Source, rep.Scope)
+	}
+	want := map[string]orv1.Result{
+		"nginx-snippet-annotation": "fail", "affinity-hash-conflict": "fail", "tls-required": "warn",
+		RuleDefaultsMissing: "warn", "custom-x": "error",
+	}
+	if len(rep.Results) != len(want) {
+		t.Fatalf("%d results, want %d", len(rep.Results), len(want))
+	}
+	for _, r := range rep.Results {
+		if r.Policy != "ws-defaults" || r.Source != "ws-defaults" {
+			t.Errorf("%s: policy %q source %q", r.Rule, r.Policy, r.Source)
+		}
+		if r.Result != want[r.Rule] {
+			t.Errorf("%s: result %q, want %q", r.Rule, r.Result, want[r.Rule])
+		}
+		if r.Timestamp.Seconds != now.Unix() {
+			t.Errorf("%s: timestamp %v", r.Rule, r.Timestamp)
+		}
+	}
+	first := rep.Results[0]
+	if first.Rule != "nginx-snippet-annotation" || first.Severity != "critical" || first.Description != "no snippets" ||
+		first.Properties["action"] != "deny" || first.Properties["field"] != "metadata.annotations[x]" {
+		t.Errorf("first result (the critical fail) %+v", first)
+	}
+	for _, r := range rep.Results {
+		if r.Rule == RuleDefaultsMissing && (!strings.Contains(r.Description, "proxy-read-timeout") || r.Properties["action"] != "warn") {
+			t.Errorf("defaults-missing result %+v", r)
+		}
+	}
+	if rep.Summary != (orv1.ReportSummary{Fail: 2, Warn: 2, Error: 1}) {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	if rep.Annotations[HashAnnotation] == "" {
+		t.Error("no content hash")
+	}
+}
+
+// The hash ignores timestamps and the order findings came in, and changes
+// with the findings.
+func TestHashStable(t *testing.T) {
+	a := BuildReport(object(denyV, warnV), time.Unix(1, 0), 0)
+	b := BuildReport(object(warnV, denyV), time.Unix(99999, 0), 0)
+	if a.Annotations[HashAnnotation] != b.Annotations[HashAnnotation] {
+		t.Error("same findings at other times hash differently")
+	}
+	c := BuildReport(object(denyV), time.Unix(1, 0), 0)
+	if a.Annotations[HashAnnotation] == c.Annotations[HashAnnotation] {
+		t.Error("other findings hash the same")
+	}
+}
+
+// A Report stays under the cap however many and however long the
+// findings: messages are cut, the least important results dropped and
+// counted in one report-truncated result.
+func TestBuildReportSizeCap(t *testing.T) {
+	var vs []check.Violation
+	for i := range 2000 {
+		v := warnV
+		v.Rule = "custom-" + strings.Repeat("x", i%7)
+		v.Message = strings.Repeat("long message ", 1000)
+		vs = append(vs, v)
+	}
+	vs = append(vs, denyV)
+	const limit = 100_000
+	rep := BuildReport(object(vs...), time.Unix(1, 0), limit)
+	b, _ := json.Marshal(rep)
+	if len(b) > limit {
+		t.Fatalf("report is %d bytes, cap %d", len(b), limit)
+	}
+	if rep.Results[0].Rule != denyV.Rule {
+		t.Errorf("the deny finding was not kept first: %s", rep.Results[0].Rule)
+	}
+	last := rep.Results[len(rep.Results)-1]
+	if last.Rule != RuleTruncated || !strings.Contains(last.Description, "more findings") {
+		t.Errorf("last result %+v; want the truncation note", last)
+	}
+	for _, r := range rep.Results {
+		if len(r.Description) > MaxMessageBytes+len("…") {
+			t.Errorf("message of %d bytes", len(r.Description))
+		}
+	}
+	// The default cap is below 1 MB.
+	full := BuildReport(object(vs...), time.Unix(1, 0), 0)
+	if b, _ := json.Marshal(full); len(b) >= 1_000_000 {
+		t.Errorf("default-capped report is %d bytes", len(b))
+	}
+}
+
+// countingClient counts writes to the API server.
+func countingClient(t *testing.T, c client.WithWatch) (client.Client, *atomic.Int64) {
+	var writes atomic.Int64
+	return interceptor.NewClient(c, interceptor.Funcs{
+		Create: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			writes.Add(1)
+			return cl.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			writes.Add(1)
+			return cl.Update(ctx, obj, opts...)
+		},
+		Delete: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			writes.Add(1)
+			return cl.Delete(ctx, obj, opts...)
+		},
+	}), &writes
+}
+
+func syncOnce(t *testing.T, c client.Client, objs ...*Object) *Writer {
+	t.Helper()
+	w := &Writer{Client: c}
+	if err := w.Load(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if err := w.Sync(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// A Report is created for an object with findings, not rewritten while
+// its findings stay the same, updated when they change, and deleted once
+// the object is clean.
+func TestWriterWritesOnChangeOnly(t *testing.T) {
+	c, writes := countingClient(t, world(t))
+	key := client.ObjectKey{Namespace: "chat", Name: "ws-defaults-u1"}
+
+	syncOnce(t, c, object(denyV))
+	if writes.Load() != 1 {
+		t.Fatalf("%d writes creating, want 1", writes.Load())
+	}
+	var rep orv1.Report
+	if err := c.Get(context.Background(), key, &rep); err != nil {
+		t.Fatal(err)
+	}
+
+	w := syncOnce(t, c, object(denyV))
+	if writes.Load() != 1 || w.Writes.Unchanged.Load() != 1 {
+		t.Fatalf("unchanged findings wrote: %d writes", writes.Load())
+	}
+
+	syncOnce(t, c, object(denyV, warnV))
+	if writes.Load() != 2 {
+		t.Fatalf("%d writes after a change, want 2", writes.Load())
+	}
+	if err := c.Get(context.Background(), key, &rep); err != nil || len(rep.Results) != 2 {
+		t.Fatalf("updated report: %v, %d results", err, len(rep.Results))
+	}
+
+	syncOnce(t, c, object())
+	if writes.Load() != 3 {
+		t.Fatalf("%d writes after cleaning, want 3", writes.Load())
+	}
+	if err := c.Get(context.Background(), key, &rep); !apierrors.IsNotFound(err) {
+		t.Fatalf("report of a clean object: %v", err)
+	}
+
+	// A clean object without a report costs nothing.
+	syncOnce(t, c, object())
+	if writes.Load() != 3 {
+		t.Errorf("%d writes for a clean object without a report", writes.Load())
+	}
+}
+
+// Sweep deletes the reports of objects the pass no longer saw, and only
+// ours.
+func TestWriterSweep(t *testing.T) {
+	c, _ := countingClient(t, world(t))
+	gone := object(denyV)
+	gone.Ref.UID = types.UID("gone")
+	syncOnce(t, c, object(denyV), gone)
+	foreign := &orv1.Report{}
+	foreign.Namespace, foreign.Name = "chat", "kyverno-report"
+	if err := c.Create(context.Background(), foreign); err != nil {
+		t.Fatal(err)
+	}
+	syncOnce(t, c, object(denyV))
+	var list orv1.ReportList
+	if err := c.List(context.Background(), &list); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range list.Items {
+		names = append(names, r.Name)
+	}
+	if strings.Join(names, ",") != "kyverno-report,ws-defaults-u1" {
+		t.Errorf("reports after sweep: %v", names)
+	}
+}
+
+// The loop's pass writes reports for findings and none on a second pass
+// over the same cluster.
+func TestLoopPassWritesOnce(t *testing.T) {
+	c, writes := countingClient(t, world(t))
+	l := &Loop{Auditor: auditor(t, c.(client.WithWatch)), Client: c}
+	p := l.RunOnce(context.Background())
+	if p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	if p.Created != 2 || writes.Load() != 2 { // chat/drift and chat/snippet
+		t.Fatalf("first pass created %d (%d writes), want 2", p.Created, writes.Load())
+	}
+	p = l.RunOnce(context.Background())
+	if p.Err != nil || p.Created+p.Updated+p.Deleted != 0 || writes.Load() != 2 {
+		t.Errorf("second pass wrote: %+v, %d writes", p, writes.Load())
+	}
+}
+
+// Start returns once its context is cancelled, even between passes.
+func TestLoopStopsOnCancel(t *testing.T) {
+	c := world(t)
+	passes := make(chan Pass, 10)
+	l := &Loop{Auditor: auditor(t, c), Client: c, Passed: func(p Pass) { passes <- p }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- l.Start(ctx) }()
+	if p := <-passes; p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Start: %v", err)
+	}
+	if !l.NeedLeaderElection() {
+		t.Error("the loop must run on the leader only")
+	}
+}
