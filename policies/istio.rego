@@ -174,6 +174,7 @@ violation contains lib.violation("istio-route-timeout", field, msg) if {
 	timeout := route.timeout
 	is_string(timeout)
 	lib.duration_seconds(timeout) > 0
+
 	# REST routes have deliberate timeouts: only WebSocket routes.
 	ev := lib.ws_evidence(sprintf("spec.http[%d]", [i]))
 	field := sprintf("spec.http[%d].timeout", [i])
@@ -183,6 +184,29 @@ violation contains lib.violation("istio-route-timeout", field, msg) if {
 			"however active they are. Remove %s (Istio's default is no timeout).%s",
 		]),
 		[field, timeout, field, lib.evidence_note(sprintf("spec.http[%d]: %s", [i, ev]))],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# istio-websocket-upgrade-removed: HTTPRoute.websocketUpgrade was removed in
+# Istio 1.5 (WebSocket upgrades have been allowed on every HTTP route since);
+# today's CRDs drop or, under strict field validation, reject the field, so
+# in a cluster it never reaches a webhook: this matters in `webhook check`,
+# where a manifest still carrying it is a sign of a stale guide.
+
+violation contains lib.violation("istio-websocket-upgrade-removed", field, msg) if {
+	input.object.kind == "VirtualService"
+	is_istio("VirtualService")
+	some i, route in object.get(lib.spec, "http", [])
+	"websocketUpgrade" in object.keys(route)
+	field := sprintf("spec.http[%d].websocketUpgrade", [i])
+	msg := sprintf(
+		concat(" ", [
+			"%s was removed in Istio 1.5 and does nothing: Istio allows the WebSocket upgrade on every HTTP",
+			"route by default, and today's VirtualService CRD drops the field (kubectl's strict validation",
+			"refuses it). Remove %s.",
+		]),
+		[field, field],
 	)
 }
 

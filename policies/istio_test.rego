@@ -212,7 +212,10 @@ test_istio_h2_upgrade_needs_evidence if {
 
 test_istio_h2_upgrade_names_evidence if {
 	vs := istio.violation with input as ws_host(dr({"trafficPolicy": {"connectionPool": upgrade_pool}}))
-	fired(vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "WebSocket evidence: spec.host: Service chat/websocket-service port ws")
+	fired(
+		vs, "istio-h2-upgrade", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy",
+		"WebSocket evidence: spec.host: Service chat/websocket-service port ws",
+	)
 }
 
 test_istio_h2_upgrade_fires if {
@@ -335,7 +338,9 @@ test_istio_zero_timeout_second_route if {
 test_istio_zero_timeout_seed_guide if {
 	vs := istio.violation with input as input_for(seed_vs)
 	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")
-	ids(vs) == {"istio-zero-timeout"}
+
+	# The seed also still sets the field Istio 1.5 removed.
+	ids(vs) == {"istio-zero-timeout", "istio-websocket-upgrade-removed"}
 }
 
 test_istio_zero_timeout_unset if {
@@ -386,4 +391,21 @@ test_istio_route_timeout_unparsable if {
 test_istio_route_timeout_other_group if {
 	vs := istio.violation with input as input_for(vs_version("example.com/v1", [route({"timeout": "300s"})]))
 	count(vs) == 0
+}
+
+# --- istio-websocket-upgrade-removed ---
+
+test_istio_websocket_upgrade_removed_fires if {
+	every version in versions {
+		every value in [true, false] {
+			vs := istio.violation with input as input_for(vs_version(version, [route({}), route({"websocketUpgrade": value})]))
+			fired(vs, "istio-websocket-upgrade-removed", "spec.http[1].websocketUpgrade", "Remove spec.http[1].websocketUpgrade")
+			fields(vs, "istio-websocket-upgrade-removed") == {"spec.http[1].websocketUpgrade"}
+		}
+	}
+}
+
+test_istio_websocket_upgrade_removed_silent_without_field if {
+	vs := istio.violation with input as input_for(virtual_service([route({"timeout": "30s"})]))
+	not "istio-websocket-upgrade-removed" in ids(vs)
 }

@@ -202,7 +202,11 @@ test_ws_evidence_absent_input if {
 }
 
 test_ws_object_first_field if {
-	doc := object.union(input_for(service([], {})), {"evidence": {"fields": {"spec.rules[1].http.paths[0]": "path segment cable", "spec.rules[0].http.paths[2]": "path segment ws"}}})
+	fields := {
+		"spec.rules[1].http.paths[0]": "path segment cable",
+		"spec.rules[0].http.paths[2]": "path segment ws",
+	}
+	doc := object.union(input_for(service([], {})), {"evidence": {"fields": fields}})
 	lib.ws_object == "spec.rules[0].http.paths[2]: path segment ws" with input as doc
 }
 

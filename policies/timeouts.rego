@@ -182,6 +182,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if
 	input.object.kind == "HTTPProxy"
 	lib.group == "projectcontour.io"
 	some i, route in object.get(lib.spec, "routes", [])
+
 	# A route the user switched off is no WebSocket route, whatever its path.
 	not route.enableWebsockets == false
 	ev := lib.ws_evidence(sprintf("spec.routes[%d]", [i]))

@@ -173,7 +173,10 @@ test_websocket_idle_timeout_too_low_needs_evidence if {
 }
 
 test_websocket_idle_timeout_too_low_names_evidence if {
-	fires(timeouts.violation, "websocket-idle-timeout-too-low", ann(nginx("proxy-read-timeout")), "WebSocket evidence: metadata: annotation") with input as input_for(ingress({nginx("proxy-read-timeout"): "60"}))
+	fires(
+		timeouts.violation, "websocket-idle-timeout-too-low", ann(nginx("proxy-read-timeout")),
+		"WebSocket evidence: metadata: annotation",
+	) with input as input_for(ingress({nginx("proxy-read-timeout"): "60"}))
 }
 
 # Contour: only WebSocket routes; REST routes keep their response timeouts.

@@ -67,6 +67,7 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 	key := concat("", [lib.nginx, "backend-protocol"])
 	protocol := upper(trim_space(value))
 	protocol in {"GRPC", "GRPCS", "FCGI"}
+
 	# A gRPC-only Ingress is negative evidence: only an explicit or
 	# cross-object signal (which outweighs it) makes this one WebSocket.
 	ev := lib.ws_object
@@ -134,6 +135,7 @@ violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol",
 	lib.group == "policy.linkerd.io"
 	protocol := lib.spec.proxyProtocol
 	protocol in {"HTTP/2", "gRPC"}
+
 	# A gRPC port is declared gRPC on purpose: only a port with evidence.
 	ev := lib.ws_evidence("spec.port")
 	msg := sprintf(
@@ -143,6 +145,38 @@ violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol",
 			"Set spec.proxyProtocol to \"HTTP/1\", or remove it to let Linkerd detect the protocol.%s",
 		]),
 		[protocol, lib.evidence_note(ev)],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# nginx-rewrite-ws-path: ingress-nginx's rewrite-target replaces the request
+# path before it reaches the backend: unless the path equals the target,
+# the location gets `rewrite "(?i)<path>" <target> break;` (ingress-nginx
+# internal/ingress/controller/template/template.go, buildProxyPass; read in
+# the module the conformance suite runs). On a path that is WebSocket by its
+# own name (/ws, /socket.io, …) the backend, which listens there, receives
+# the handshake on another path and answers 404 or 400.
+
+violation contains lib.violation("nginx-rewrite-ws-path", lib.annotation_field(key), msg) if {
+	input.object.kind == "Ingress"
+	lib.is_ingress
+	target := lib.nginx_annotations["rewrite-target"]
+	key := concat("", [lib.nginx, "rewrite-target"])
+	some r, rule in object.get(lib.spec, "rules", [])
+	some p, path in object.get(rule, ["http", "paths"], [])
+	field := sprintf("spec.rules[%d].http.paths[%d]", [r, p])
+	ev := lib.ws_evidence(field)
+	startswith(ev, "path segment")
+	is_string(path.path)
+	trim_suffix(target, "/") != trim_suffix(path.path, "/")
+	msg := sprintf(
+		concat(" ", [
+			"%s is %q: ingress-nginx rewrites requests on path %q to it before they reach the backend,",
+			"so a WebSocket server listening on %q receives the handshake on another path and refuses it.",
+			"Remove %s, or make it keep the WebSocket path; if the backend really serves WebSocket at %q,",
+			"set this rule to off for it.%s",
+		]),
+		[key, target, path.path, path.path, key, target, lib.evidence_note(sprintf("%s: %s", [field, ev]))],
 	)
 }
 

@@ -85,7 +85,11 @@ test_nginx_upgrade_blocked_needs_evidence if {
 		nginx("backend-protocol"): "GRPC",
 	})
 	count(upgrade.violation) == 0 with input as input_for(obj)
-	negative := object.union(input_for(obj), {"evidence": {"fields": {}, "negative": "annotation nginx.ingress.kubernetes.io/backend-protocol: \"GRPC\"", "off": false}})
+	negative := object.union(input_for(obj), {"evidence": {
+		"fields": {},
+		"negative": "annotation nginx.ingress.kubernetes.io/backend-protocol: \"GRPC\"",
+		"off": false,
+	}})
 	count(upgrade.violation) == 0 with input as negative
 }
 
@@ -199,28 +203,39 @@ test_http2_only_port_exact_names if {
 }
 
 test_http2_only_port_listed_by_number if {
-	vs := upgrade.violation with input as ports_input(service_meta(
-		[{"name": "http2-chat", "port": 8080}, {"name": "http2-api", "port": 9000}],
-		{"annotations": {"ws-defaults.io/websocket-ports": "8080"}},
-	), [0])
+	vs := upgrade.violation with input as ports_input(
+		service_meta(
+			[{"name": "http2-chat", "port": 8080}, {"name": "http2-api", "port": 9000}],
+			{"annotations": {"ws-defaults.io/websocket-ports": "8080"}},
+		),
+		[0],
+	)
 	fired(vs, "http2-only-port", "spec.ports[0].name", `appProtocol to "http"`)
 	count(vs) == 1
 }
 
 test_http2_only_port_listed_by_name if {
-	vs := upgrade.violation with input as ports_input(service_meta(
-		[{"name": "api", "port": 9000, "appProtocol": "grpc"}, {"name": "chat", "port": 8080, "appProtocol": "kubernetes.io/h2c"}],
-		{"annotations": {"ws-defaults.io/websocket-ports": "api, chat"}},
-	), [0, 1])
+	vs := upgrade.violation with input as ports_input(
+		service_meta(
+			[{"name": "api", "port": 9000, "appProtocol": "grpc"}, {"name": "chat", "port": 8080, "appProtocol": "kubernetes.io/h2c"}],
+			{"annotations": {"ws-defaults.io/websocket-ports": "api, chat"}},
+		),
+		[0, 1],
+	)
 	fired(vs, "http2-only-port", "spec.ports[0].appProtocol", `appProtocol to "http"`)
 	fired(vs, "http2-only-port", "spec.ports[1].appProtocol", `appProtocol to "http"`)
 }
 
 # Only the ports with evidence, and the message names it.
 test_http2_only_port_only_ports_with_evidence if {
-	obj := service([{"name": "grpc-api", "port": 9000}, {"name": "http2-live", "port": 8080}, {"name": "app", "port": 80, "appProtocol": "grpc"}])
-	vs := upgrade.violation with input as ev_doc(obj, {"spec.ports[1]": "Ingress chat/web spec.rules[0].http.paths[0] (path segment ws) sends traffic to port 8080"})
-	fired(vs, "http2-only-port", "spec.ports[1].name", "WebSocket evidence: Ingress chat/web spec.rules[0].http.paths[0] (path segment ws)")
+	obj := service([
+		{"name": "grpc-api", "port": 9000},
+		{"name": "http2-live", "port": 8080},
+		{"name": "app", "port": 80, "appProtocol": "grpc"},
+	])
+	route := "Ingress chat/web spec.rules[0].http.paths[0] (path segment ws)"
+	vs := upgrade.violation with input as ev_doc(obj, {"spec.ports[1]": concat(" ", [route, "sends traffic to port 8080"])})
+	fired(vs, "http2-only-port", "spec.ports[1].name", concat(" ", ["WebSocket evidence:", route]))
 	count(vs) == 1
 }
 
@@ -237,13 +252,16 @@ test_http2_only_port_app_protocol_overrides_name if {
 }
 
 test_http2_only_port_compliant if {
-	vs := upgrade.violation with input as ports_input(service([
-		{"name": "ws", "port": 8080, "appProtocol": "http"},
-		{"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"},
-		{"name": "http-websocket", "port": 8081},
-		{"name": "websocket", "port": 8082, "appProtocol": "kubernetes.io/ws"},
-		{"name": "http2ws", "port": 8083},
-	]), [0, 1, 2, 3, 4])
+	vs := upgrade.violation with input as ports_input(
+		service([
+			{"name": "ws", "port": 8080, "appProtocol": "http"},
+			{"name": "wss", "port": 8443, "appProtocol": "kubernetes.io/wss"},
+			{"name": "http-websocket", "port": 8081},
+			{"name": "websocket", "port": 8082, "appProtocol": "kubernetes.io/ws"},
+			{"name": "http2ws", "port": 8083},
+		]),
+		[0, 1, 2, 3, 4],
+	)
 	count(vs) == 0
 }
 
@@ -296,4 +314,49 @@ test_linkerd_http2_protocol_unset if {
 test_linkerd_http2_protocol_other_group if {
 	vs := upgrade.violation with input as input_for(linkerd_server("example.com/v1", "HTTP/2"))
 	count(vs) == 0
+}
+
+# --- nginx-rewrite-ws-path ---
+
+# An ingress-nginx Ingress with annotations and one path.
+ingress_path(annotations, path) := object.union(ingress(annotations), {"spec": {
+	"ingressClassName": "nginx",
+	"rules": [{"host": "ws.example.com", "http": {"paths": [{"path": path, "pathType": "Prefix"}]}}],
+}})
+
+# The evidence the pipeline computes for a path named like a WebSocket endpoint.
+path_evidence(segment) := {"evidence": {
+	"fields": {"spec.rules[0].http.paths[0]": concat(" ", ["path segment", segment])},
+	"negative": "",
+	"off": false,
+}}
+
+test_nginx_rewrite_ws_path_fires if {
+	obj := ingress_path({nginx("rewrite-target"): "/"}, "/ws")
+	vs := upgrade.violation with input as input_with(obj, path_evidence("ws"))
+	fired(vs, "nginx-rewrite-ws-path", field(nginx("rewrite-target")), "WebSocket evidence: spec.rules[0].http.paths[0]: path segment ws")
+}
+
+test_nginx_rewrite_ws_path_capture_groups if {
+	obj := ingress_path({nginx("rewrite-target"): "/$2", nginx("use-regex"): "true"}, "/socket.io(/|$)(.*)")
+	vs := upgrade.violation with input as input_with(obj, path_evidence("socket.io"))
+	"nginx-rewrite-ws-path" in ids(vs)
+}
+
+# Same path: nothing changes.
+test_nginx_rewrite_ws_path_same_path if {
+	obj := ingress_path({nginx("rewrite-target"): "/ws/"}, "/ws")
+	vs := upgrade.violation with input as input_with(obj, path_evidence("ws"))
+	not "nginx-rewrite-ws-path" in ids(vs)
+}
+
+# No rewrite, or a path that is not WebSocket by its own name.
+test_nginx_rewrite_ws_path_silent if {
+	plain := upgrade.violation with input as input_with(ingress_path({}, "/ws"), path_evidence("ws"))
+	not "nginx-rewrite-ws-path" in ids(plain)
+	api := upgrade.violation with input as input_for(ingress_path({nginx("rewrite-target"): "/"}, "/api"))
+	not "nginx-rewrite-ws-path" in ids(api)
+	routed := {"evidence": {"fields": {"spec.rules[0].http.paths[0]": "annotation ws-defaults.io/websocket"}, "negative": "", "off": false}}
+	explicit := upgrade.violation with input as input_with(ingress_path({nginx("rewrite-target"): "/"}, "/"), routed)
+	not "nginx-rewrite-ws-path" in ids(explicit)
 }

@@ -93,6 +93,8 @@ var BuiltinRules = map[string]RuleSetting{
 	"linkerd-server-authorization-deprecated": {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"foreign-controller-annotation":           {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"alb-idle-timeout-range":                  {Action: ActionDeny, Scope: ScopeOptedIn, Severity: "medium"},
+	"istio-websocket-upgrade-removed":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
+	"nginx-rewrite-ws-path":                   {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 }
 
 // BuiltinPolicy returns the built-in policy with every field set.

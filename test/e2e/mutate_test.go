@@ -123,7 +123,8 @@ spec:
 	if v, _, _ := unstructured.NestedString(dr.Object, "spec", "trafficPolicy", "connectionPool", "http", "h2UpgradePolicy"); v != "DO_NOT_UPGRADE" {
 		t.Errorf("DestinationRule h2UpgradePolicy = %q", v)
 	}
-	hp := create(t, "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: ws, namespace: kinds}\nspec:\n  routes:\n  - services: [{name: ws, port: 8080}]\n")
+	// A WebSocket route (its path): only such routes get Contour's settings.
+	hp := create(t, "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: ws, namespace: kinds}\nspec:\n  routes:\n  - conditions: [{prefix: /ws}]\n    services: [{name: ws, port: 8080}]\n")
 	routes, _, _ := unstructured.NestedSlice(hp.Object, "spec", "routes")
 	if r := routes[0].(map[string]any); r["enableWebsockets"] != true {
 		t.Errorf("HTTPProxy route = %v", r)

@@ -71,8 +71,10 @@ var denyCases = []denyCase{
 	{rule: "nginx-timeout-format", namespace: "enabled",
 		bad:  ing("fmt", `nginx.ingress.kubernetes.io/proxy-read-timeout: "3600s"`, "  ingressClassName: nginx\n"),
 		good: ing("fmt", `nginx.ingress.kubernetes.io/proxy-read-timeout: "3600"`, "  ingressClassName: nginx\n")},
+	// A "breaks WebSocket" rule needs evidence (interfaces.md): the
+	// annotation says this object carries WebSocket.
 	{rule: "nginx-upgrade-blocked", namespace: "enabled",
-		bad:  ing("upgrade", `nginx.ingress.kubernetes.io/proxy-http-version: "1.0"`, "  ingressClassName: nginx\n"),
+		bad:  ing("upgrade", `nginx.ingress.kubernetes.io/proxy-http-version: "1.0", ws-defaults.io/websocket: "true"`, "  ingressClassName: nginx\n"),
 		good: ing("upgrade", `nginx.ingress.kubernetes.io/proxy-http-version: "1.1"`, "  ingressClassName: nginx\n")},
 	{rule: "ssl-redirect-disabled", namespace: "enabled",
 		bad:  ing("redirect", `nginx.ingress.kubernetes.io/ssl-redirect: "false"`, "  ingressClassName: nginx\n"+tlsSpec),
@@ -90,7 +92,7 @@ var denyCases = []denyCase{
 		bad:  "apiVersion: v1\nkind: Service\nmetadata:\n  name: cookies\n  annotations: {haproxy.org/cookie-persistence: a, haproxy.org/cookie-persistence-no-dynamic: b}\nspec: {ports: [{port: 80}]}\n",
 		good: "apiVersion: v1\nkind: Service\nmetadata:\n  name: cookies\n  annotations: {haproxy.org/cookie-persistence: a}\nspec: {ports: [{port: 80}]}\n"},
 	{rule: "istio-h2-upgrade", namespace: "enabled",
-		bad:  "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: up}\nspec:\n  host: ws\n  trafficPolicy: {connectionPool: {http: {h2UpgradePolicy: UPGRADE}}}\n",
+		bad:  "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: up, annotations: {ws-defaults.io/websocket: \"true\"}}\nspec:\n  host: ws\n  trafficPolicy: {connectionPool: {http: {h2UpgradePolicy: UPGRADE}}}\n",
 		good: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: up}\nspec:\n  host: ws\n"},
 	{rule: "alb-idle-timeout-range", namespace: "enabled",
 		bad:  ing("albidle", `alb.ingress.kubernetes.io/load-balancer-attributes: "idle_timeout.timeout_seconds=5000"`, "  ingressClassName: alb\n"),

@@ -39,8 +39,9 @@ func TestSeedGuide(t *testing.T) {
 		"04-traefik.yaml#2": {"traefik-insecure-skip-verify", "traefik-legacy-api-group"},
 		"05-haproxy.yaml#0": {"tls-required"},
 		// timeout: 0s is rejected by Istio; UPGRADE breaks WebSockets; simple
-		// and consistentHash exclude each other.
-		"06-istio.yaml#0":   {"istio-zero-timeout"},
+		// and consistentHash exclude each other; websocketUpgrade was removed in
+		// Istio 1.5.
+		"06-istio.yaml#0":   {"istio-websocket-upgrade-removed", "istio-zero-timeout"},
 		"06-istio.yaml#1":   {"istio-h2-upgrade", "istio-lb-policy-conflict"},
 		"06-istio.yaml#2":   nil,
 		"07-linkerd.yaml#0": {"linkerd-server-authorization-deprecated"},
