@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,5 +143,32 @@ spec:
 	}
 	if len(svc.Evidence) != 1 || !strings.Contains(svc.Evidence[0], "Ingress team/chat spec.rules[0].http.paths[0] (path segment ws) sends traffic to port app") {
 		t.Errorf("Service evidence = %q", svc.Evidence)
+	}
+}
+
+// TestRoutedServiceGetsHint: in `webhook serve`, the route index gives a
+// Service created after the Ingress that routes WebSocket traffic to it the
+// port hint, although nothing in the Service itself says WebSocket (its port
+// is named "web", which also declares no protocol to a mesh).
+func TestRoutedServiceGetsHint(t *testing.T) {
+	namespace(t, "routed", map[string]string{"ws-defaults": "enabled"})
+	create(t, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: chat, namespace: routed}\nspec:\n  ingressClassName: nginx\n  tls: [{hosts: [chat.example.com], secretName: chat}]\n  rules:\n  - host: chat.example.com\n    http:\n      paths:\n      - {path: /socket.io, pathType: Prefix, backend: {service: {name: chat, port: {name: web}}}}\n")
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: chat, namespace: routed}\nspec:\n  selector: {app: chat}\n  ports:\n  - {name: web, port: 8080}\n  - {name: metrics, port: 9090}\n"
+	// The index follows the Ingress's watch event within moments.
+	eventually(t, "routed port hint", func() (bool, string) {
+		u, _, err := dryRun(svc)
+		if err != nil {
+			return false, err.Error()
+		}
+		ports, _, _ := unstructured.NestedSlice(u.Object, "spec", "ports")
+		return ports[0].(map[string]any)["appProtocol"] == "http", fmt.Sprint(ports)
+	})
+	got := create(t, svc)
+	ports, _, _ := unstructured.NestedSlice(got.Object, "spec", "ports")
+	if _, ok := ports[1].(map[string]any)["appProtocol"]; ok {
+		t.Errorf("the metrics port, which no route uses, got an appProtocol: %v", ports)
+	}
+	if a, _, _ := unstructured.NestedString(got.Object, "spec", "sessionAffinity"); a != "ClientIP" {
+		t.Errorf("routed Service sessionAffinity = %q, want ClientIP", a)
 	}
 }

@@ -667,7 +667,8 @@ func checkDashboard(t *testing.T, src string) {
 		"controller_runtime_webhook_requests_in_flight": true,
 	}
 	nameRE := regexp.MustCompile(`fqName: "([^"]+)"`)
-	for _, c := range []prometheus.Collector{metrics.Mutations, metrics.MutationDuration, metrics.Decisions, metrics.ValidationDuration} {
+	for _, c := range []prometheus.Collector{metrics.Mutations, metrics.MutationDuration, metrics.Decisions, metrics.ValidationDuration,
+		metrics.AuditLastRun, metrics.AuditDuration, metrics.AuditObjects, metrics.AuditFindings, metrics.AuditReportWrites} {
 		ch := make(chan *prometheus.Desc, 10)
 		c.Describe(ch)
 		close(ch)

@@ -77,11 +77,19 @@ type Auditor struct {
 	Routes evidence.Index
 	// PageSize is the Limit of each list (DefaultPageSize when 0).
 	PageSize int64
-	// Workers judge objects in parallel (2×GOMAXPROCS when 0; they also
-	// wait on report writes).
+	// Workers judge objects in parallel (4×GOMAXPROCS, at least 8, when
+	// 0: they also wait on report writes).
 	Workers int
 	// Kinds are the kinds to audit (kinds.Handled when nil).
 	Kinds []kinds.Kind
+	// Memo, with Unchanged, lets a pass skip judging an object judged
+	// before: same resourceVersion, same policy generation, namespace
+	// labels and annotations, and IngressClasses. Unchanged must confirm
+	// that what the last verdict wrote is still in place (the serve loop:
+	// Writer.Unchanged); otherwise the object is judged again. The sink is
+	// not called for a skipped object. Nil: judge every object.
+	Memo      *Memo
+	Unchanged func(ctx context.Context, ref corev1.ObjectReference, reportHash string) bool
 }
 
 // Object is the verdict on one object: check's Result (with the drift as a
@@ -91,6 +99,9 @@ type Object struct {
 	Result check.Result
 	// RuleErrors are custom rules that could not be evaluated for it.
 	RuleErrors []validate.RuleError
+	// ReportHash is the content hash of its Report ("" without findings),
+	// set by Writer.Sync.
+	ReportHash string
 }
 
 // HasFindings says whether the object gets a Report.
@@ -115,6 +126,8 @@ type Stats struct {
 	Kinds, Skipped []string
 	// Policy is the policy generation the pass used.
 	Policy *policy.Generation
+	// Remembered counts objects not judged again (Memo).
+	Remembered int
 }
 
 // Run does one pass, handing each judged object to sink. It returns an
@@ -140,9 +153,13 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 	}
 	workers := a.Workers
 	if workers <= 0 {
-		workers = 2 * runtime.GOMAXPROCS(0)
+		workers = max(8, 4*runtime.GOMAXPROCS(0))
 	}
 
+	fp := newFingerprints(gen, snap)
+	if a.Memo != nil {
+		a.Memo.startPass()
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	items := make(chan item, pageSize)
@@ -153,6 +170,18 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 			for it := range items {
 				if ctx.Err() != nil {
 					continue // drain
+				}
+				if a.Memo != nil && a.Unchanged != nil {
+					if e, ok := a.Memo.lookup(it.obj, fp.of(it.obj.GetNamespace())); ok && a.Unchanged(ctx, e.ref, e.reportHash) {
+						mu.Lock()
+						stats.Objects[e.ref.Kind]++
+						for _, f := range e.findings {
+							stats.Findings[f]++
+						}
+						stats.Remembered++
+						mu.Unlock()
+						continue
+					}
 				}
 				o, err := judge(ctx, pipe, it)
 				if err == nil && o != nil {
@@ -165,13 +194,20 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 				if o == nil {
 					continue
 				}
-				mu.Lock()
-				stats.Objects[o.Ref.Kind]++
+				var found []FindingKey
 				for _, v := range o.Result.Violations {
-					stats.Findings[FindingKey{v.Rule, string(v.Action)}]++
+					found = append(found, FindingKey{v.Rule, string(v.Action)})
 				}
 				for _, e := range o.RuleErrors {
-					stats.Findings[FindingKey{e.Rule, "error"}]++
+					found = append(found, FindingKey{e.Rule, "error"})
+				}
+				if a.Memo != nil {
+					a.Memo.remember(it.obj, fp.of(it.obj.GetNamespace()), o, found)
+				}
+				mu.Lock()
+				stats.Objects[o.Ref.Kind]++
+				for _, f := range found {
+					stats.Findings[f]++
 				}
 				mu.Unlock()
 			}
@@ -186,7 +222,13 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 	if listErr != nil {
 		return stats, listErr
 	}
-	return stats, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return stats, err
+	}
+	if a.Memo != nil {
+		a.Memo.endPass()
+	}
+	return stats, nil
 }
 
 type item struct {

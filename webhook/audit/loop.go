@@ -27,6 +27,8 @@ type Loop struct {
 	Ready func(context.Context) error
 	// Passed, when set, is told of every pass (tests).
 	Passed func(Pass)
+
+	memo Memo
 }
 
 // poll is how often the loop re-reads the interval while it waits, so a
@@ -109,7 +111,12 @@ func (l *Loop) RunOnce(ctx context.Context) Pass {
 		p.Err = err
 		return p
 	}
-	stats, err := l.Auditor.Run(ctx, w.Sync)
+	// The memo spans passes: an object whose resourceVersion and context
+	// did not change, and whose Report is as its last verdict left it, is
+	// not judged again.
+	a := *l.Auditor
+	a.Memo, a.Unchanged = &l.memo, w.Unchanged
+	stats, err := a.Run(ctx, w.Sync)
 	p.Stats = stats
 	if err == nil {
 		// Only a complete pass knows which reports are stale.

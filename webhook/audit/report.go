@@ -13,6 +13,7 @@ import (
 	"time"
 
 	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -277,6 +278,7 @@ func (w *Writer) Sync(ctx context.Context, o *Object) error {
 	}
 	w.mu.Unlock()
 
+	o.ReportHash = ""
 	if !o.HasFindings() {
 		if !exists {
 			return nil
@@ -288,6 +290,7 @@ func (w *Writer) Sync(ctx context.Context, o *Object) error {
 		now = w.Now
 	}
 	rep := BuildReport(o, now(), w.MaxBytes)
+	o.ReportHash = rep.Annotations[HashAnnotation]
 	if exists && old.hash == rep.Annotations[HashAnnotation] {
 		w.Writes.Unchanged.Add(1)
 		return nil
@@ -322,6 +325,29 @@ func (w *Writer) Sync(ctx context.Context, o *Object) error {
 	}
 	w.wrote("create")
 	return nil
+}
+
+// Unchanged says whether the object ref's Report is as a verdict with
+// reportHash ("" for no findings) left it: the Report exists with that hash,
+// or, without findings, does not exist. It counts as seen for Sweep either
+// way. Auditor.Unchanged in the serve loop.
+func (w *Writer) Unchanged(_ context.Context, ref corev1.ObjectReference, reportHash string) bool {
+	key := types.NamespacedName{Namespace: ref.Namespace, Name: ReportName(ref.UID)}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	old, exists := w.existing[key]
+	if exists {
+		old.seen = true
+		w.existing[key] = old
+	}
+	if reportHash == "" {
+		return !exists
+	}
+	if exists && old.hash == reportHash {
+		w.Writes.Unchanged.Add(1)
+		return true
+	}
+	return false
 }
 
 // Sweep deletes the loaded reports that no Sync saw: their objects are

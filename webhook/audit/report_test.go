@@ -10,6 +10,7 @@ import (
 
 	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -282,5 +283,72 @@ func TestLoopStopsOnCancel(t *testing.T) {
 	}
 	if !l.NeedLeaderElection() {
 		t.Error("the loop must run on the leader only")
+	}
+}
+
+// The loop remembers verdicts: a pass over an unchanged cluster judges
+// nothing again and writes nothing; a deleted Report, a changed object or
+// a changed namespace gets its object judged (and written) again.
+func TestLoopRemembersVerdicts(t *testing.T) {
+	base := world(t)
+	c, writes := countingClient(t, base)
+	l := &Loop{Auditor: auditor(t, c.(client.WithWatch)), Client: c}
+	ctx := context.Background()
+	run := func() Pass {
+		t.Helper()
+		p := l.RunOnce(ctx)
+		if p.Err != nil {
+			t.Fatal(p.Err)
+		}
+		return p
+	}
+	if p := run(); p.Stats.Remembered != 0 || p.Created != 2 {
+		t.Fatalf("first pass: remembered %d, created %d", p.Stats.Remembered, p.Created)
+	}
+	p := run()
+	if p.Stats.Remembered != 3 || writes.Load() != 2 {
+		t.Fatalf("unchanged pass: remembered %d of 3, %d writes in all", p.Stats.Remembered, writes.Load())
+	}
+	if p.Stats.Findings[FindingKey{"nginx-snippet-annotation", "deny"}] != 1 || p.Stats.Objects["Ingress"] != 3 {
+		t.Errorf("remembered verdicts not counted: %v %v", p.Stats.Findings, p.Stats.Objects)
+	}
+
+	// Someone deletes a Report: it comes back.
+	rep := &orv1.Report{}
+	rep.Namespace, rep.Name = "chat", "ws-defaults-uid-chat-snippet"
+	if err := base.Delete(ctx, rep); err != nil {
+		t.Fatal(err)
+	}
+	if p := run(); p.Created != 1 || p.Stats.Remembered != 2 {
+		t.Errorf("after deleting a report: created %d, remembered %d", p.Created, p.Stats.Remembered)
+	}
+
+	// The namespace of other/plain opts in: it is judged again, drifted.
+	ns := &corev1.Namespace{}
+	if err := base.Get(ctx, client.ObjectKey{Name: "other"}, ns); err != nil {
+		t.Fatal(err)
+	}
+	ns.Labels = map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}
+	if err := base.Update(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	if p := run(); p.Created != 1 || p.Stats.Remembered != 2 {
+		t.Errorf("after opting a namespace in: created %d, remembered %d", p.Created, p.Stats.Remembered)
+	}
+
+	// An object changes: judged again; fixed, its Report goes.
+	ing := &networkingv1.Ingress{}
+	if err := base.Get(ctx, client.ObjectKey{Namespace: "chat", Name: "snippet"}, ing); err != nil {
+		t.Fatal(err)
+	}
+	delete(ing.Annotations, "nginx.ingress.kubernetes.io/server-snippet")
+	if err := base.Update(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	if p := run(); p.Updated != 1 || p.Stats.Remembered != 2 {
+		t.Errorf("after fixing the snippet (drift stays): updated %d, remembered %d", p.Updated, p.Stats.Remembered)
+	}
+	if l.memo.Len() != 3 {
+		t.Errorf("memo holds %d entries, want 3", l.memo.Len())
 	}
 }

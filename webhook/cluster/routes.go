@@ -93,6 +93,9 @@ func (w *RouteWatcher) Start(ctx context.Context) error {
 	return nil
 }
 
+// NeedLeaderElection is false: every replica judges with the index.
+func (w *RouteWatcher) NeedLeaderElection() bool { return false }
+
 func (w *RouteWatcher) add(o any) {
 	if ix, ok := o.(*indexed); ok {
 		w.Set.Put(ix.entry)

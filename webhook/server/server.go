@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -33,7 +35,9 @@ import (
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/audit"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/handler"
+	"github.com/ws-defaults/ws-defaults/webhook/kinds"
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
 	"github.com/ws-defaults/ws-defaults/webhook/registration"
@@ -135,11 +139,18 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	// Cross-object WebSocket evidence: a slim index of the Services and
+	// routes (a route to a Service port makes that port WebSocket).
+	routes, err := addRouteIndex(mgr)
+	if err != nil {
+		return err
+	}
 	pipe := &pipeline.Pipeline{
 		Policies:     store,
 		Cluster:      &cluster.Cached{Client: mgr.GetCache(), APIReader: mgr.GetAPIReader()},
 		Rules:        engine,
 		OwnNamespace: o.Namespace,
+		Routes:       routes.Set,
 	}
 	if err := addAuditLoop(mgr, scheme, pipe, store, applier); err != nil {
 		return err
@@ -179,6 +190,14 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := mgr.AddReadyzCheck("informers-synced", cacheSynced(mgr)); err != nil {
 		return err
 	}
+	if err := mgr.AddReadyzCheck("route-index-synced", func(*http.Request) error {
+		if !routes.HasSynced() {
+			return fmt.Errorf("the route index has not listed every kind yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := mgr.AddReadyzCheck("policy-applied", func(req *http.Request) error { return applier.CaughtUp(req.Context()) }); err != nil {
 		return err
 	}
@@ -208,6 +227,26 @@ func addAuditLoop(mgr ctrl.Manager, scheme *runtime.Scheme, pipe *pipeline.Pipel
 		Log:    ctrl.Log.WithName("audit"),
 		Ready:  applier.CaughtUp,
 	})
+}
+
+// addRouteIndex watches the Services and routes the evidence index reads,
+// limited to the handled kinds (webhook/kinds), whose list and watch the
+// chart's RBAC grants, and to those the cluster serves.
+func addRouteIndex(mgr ctrl.Manager) (*cluster.RouteWatcher, error) {
+	set := evidence.NewSet(evidence.Options{NginxPrefix: v1alpha1.DefaultNginxAnnotationPrefix})
+	w, err := cluster.NewRouteWatcher(mgr.GetConfig(), set)
+	if err != nil {
+		return nil, err
+	}
+	handled := map[schema.GroupResource]bool{}
+	for _, k := range kinds.Handled {
+		handled[schema.GroupResource{Group: k.Group, Resource: k.Resource}] = true
+	}
+	w.Resources = slices.DeleteFunc(w.Resources, func(gvr schema.GroupVersionResource) bool { return !handled[gvr.GroupResource()] })
+	if err := mgr.Add(w); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // hardenTLS keeps TLS 1.2 as the floor and serves HTTP/1.1 only: the API
