@@ -12,8 +12,10 @@ package bench
 
 import (
 	"context"
+
 	"encoding/json"
 	"fmt"
+	"github.com/go-logr/logr"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +39,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 
@@ -56,6 +59,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard())
 	if kc := os.Getenv(childEnv); kc != "" {
 		os.Exit(child(kc))
 	}

@@ -20,9 +20,9 @@ import (
 // crdPolicies are the policy variants every mutated object is checked
 // under: the values a policy can put into a CRD field.
 var crdPolicies = map[string]string{
-	"built-in": "",
+	"built-in":              "",
 	"ws hint, affinity off": "apiVersion: ws-defaults.io/v1alpha1\nkind: WebSocketPolicy\nmetadata: {name: default}\nspec:\n  mutation:\n    portProtocolHint: kubernetes.io/ws\n    affinity: {enabled: false}\n",
-	"7 days, other cookie": "apiVersion: ws-defaults.io/v1alpha1\nkind: WebSocketPolicy\nmetadata: {name: default}\nspec:\n  mutation:\n    idleTimeoutSeconds: 604800\n    affinity: {cookieName: ws.route-1, cookieMaxAgeSeconds: 0, sameSite: None}\n    serviceAffinity: {timeoutSeconds: 86400}\n",
+	"7 days, other cookie":  "apiVersion: ws-defaults.io/v1alpha1\nkind: WebSocketPolicy\nmetadata: {name: default}\nspec:\n  mutation:\n    idleTimeoutSeconds: 604800\n    affinity: {cookieName: ws.route-1, cookieMaxAgeSeconds: 0, sameSite: None}\n    serviceAffinity: {timeoutSeconds: 86400}\n",
 }
 
 // crdFixtures are objects of every kind the webhook mutates (and the kinds

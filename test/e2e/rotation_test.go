@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -12,7 +13,10 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ws-defaults/ws-defaults/test/framework"
@@ -119,7 +123,8 @@ func TestSelfManagedCertificates(t *testing.T) {
 	// And the API server calls it over TLS with that trust. The namespace
 	// is "ws-defaults", which the suite's main webhook excludes as its own,
 	// so only this webhook can have mutated or denied anything there.
-	namespace(t, "ws-defaults", map[string]string{"rotation-test": "yes", "ws-defaults": "enabled"})
+	// TestAuditLeaderOnly may have created it already (its lease lives there).
+	ensureNamespace(t, "ws-defaults", map[string]string{"rotation-test": "yes", "ws-defaults": "enabled"})
 	probe := object(ingress("ws-defaults", "rotated", "nginx", ""))
 	deadline = time.Now().Add(15 * time.Second)
 	for {
@@ -138,4 +143,33 @@ func TestSelfManagedCertificates(t *testing.T) {
 	if err := cluster.Client.Create(ctx, bad); err == nil {
 		t.Error("snippet Ingress admitted through the self-managed webhook")
 	}
+}
+
+// ensureNamespace creates namespace name with labels, or adds the labels to
+// it when it exists (and removes them at the end of the test).
+func ensureNamespace(t *testing.T, name string, labels map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
+	ns.SetLabels(labels)
+	err := cluster.Client.Create(ctx, ns)
+	if err == nil {
+		t.Cleanup(func() { _ = cluster.Client.Delete(ctx, ns) })
+		return
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
+	if err := cluster.Client.Patch(ctx, ns, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		off := map[string]any{}
+		for k := range labels {
+			off[k] = nil
+		}
+		b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": off}})
+		_ = cluster.Client.Patch(ctx, ns, client.RawPatch(types.MergePatchType, b))
+	})
 }

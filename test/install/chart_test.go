@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	wscluster "github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/kinds"
 	"github.com/ws-defaults/ws-defaults/webhook/metrics"
 	"github.com/ws-defaults/ws-defaults/webhook/registration"
@@ -550,39 +551,50 @@ func checkRBAC(t *testing.T, r release, w expect, m manifest, serviceAccount, se
 }
 
 // auditedKindGrants are the grants the audit loop needs to list what it
-// judges, from the one table of handled kinds (webhook/kinds): list (it
-// pages, never watches) of every row but the wildcard one, which the audit
-// skips.
+// judges, from the one table of handled kinds (webhook/kinds), every row
+// but the wildcard one, which the audit skips; and those the route index
+// needs (cluster.RouteResources), which lists and watches some of them and
+// Gateway API HTTPRoutes. Both list; the route index watches, so every one
+// of them gets watch too.
 func auditedKindGrants() []string {
 	var out []string
-	for _, k := range kinds.Handled {
-		if k.Kind == kinds.Any {
-			continue
-		}
-		group := k.Group
+	seen := map[string]bool{}
+	add := func(group, resource string) {
 		if group == "" {
 			group = "core"
 		}
-		out = append(out, group+" "+k.Resource+" list")
+		if g := group + " " + resource; !seen[g] {
+			seen[g] = true
+			out = append(out, g+" list,watch")
+		}
+	}
+	for _, k := range kinds.Handled {
+		if k.Kind != kinds.Any {
+			add(k.Group, k.Resource)
+		}
+	}
+	for _, r := range wscluster.RouteResources {
+		add(r.Group, r.Resource)
 	}
 	return out
 }
 
 // TestAuditRBACIsKindsHandled: the chart lets the audit list exactly the
-// kinds of kinds.Handled (but the wildcard row), no more and no fewer, so a
-// kind added to the table without its grant (or a grant left behind) fails.
+// kinds of kinds.Handled (but the wildcard row) and the route index's, no
+// more and no fewer, so a kind added to the table without its grant (or a
+// grant left behind) fails.
 func TestAuditRBACIsKindsHandled(t *testing.T) {
 	m := helmTemplate(t, defaultRelease)
 	cr := typed[rbacv1.ClusterRole](t, m.one(t, "ClusterRole"))
 	notAudit := map[string]bool{"ingressclasses": true, "namespaces": true, "websocketpolicies": true, "reports": true}
 	var got []rbacRule
 	for _, r := range flatten(cr.Rules) {
-		if r.verb == "list" && !notAudit[r.resource] {
+		if (r.verb == "list" || r.verb == "watch") && !notAudit[r.resource] {
 			got = append(got, r)
 		}
 	}
 	if want := grants(auditedKindGrants()...); !slices.Equal(got, want) {
-		t.Errorf("the ClusterRole lists\n %v\nkinds.Handled needs\n %v", got, want)
+		t.Errorf("the ClusterRole lists\n %v\nkinds.Handled and cluster.RouteResources need\n %v", got, want)
 	}
 }
 

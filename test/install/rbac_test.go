@@ -184,6 +184,17 @@ func TestRBACSufficientAndMinimal(t *testing.T) {
 		}
 	})
 
+	t.Run("audit pass", func(t *testing.T) {
+		// The leader's audit lists every handled kind the API server serves
+		// and the Reports, as this ServiceAccount.
+		eventually(t, 30*time.Second, func() error {
+			if !strings.Contains(logs.String(), `"audit pass done"`) {
+				return fmt.Errorf("no complete audit pass yet:\n%s", errorLines(logs.String()))
+			}
+			return nil
+		})
+	})
+
 	t.Run("no authorization errors", func(t *testing.T) {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			if strings.Contains(line, "forbidden") || strings.Contains(line, "Forbidden") {

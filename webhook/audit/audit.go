@@ -171,8 +171,16 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 				if ctx.Err() != nil {
 					continue // drain
 				}
-				if a.Memo != nil && a.Unchanged != nil {
-					if e, ok := a.Memo.lookup(it.obj, fp.of(it.obj.GetNamespace())); ok && a.Unchanged(ctx, e.ref, e.reportHash) {
+				obj, c, err := prepare(ctx, pipe, it)
+				if err == nil && c.Excluded {
+					continue
+				}
+				var key uint64
+				if err == nil && a.Memo != nil && a.Unchanged != nil {
+					// The verdict also depends on the cross-object evidence
+					// (routes to a Service), which the Context holds.
+					key = contextKey(fp.of(it.obj.GetNamespace()), c)
+					if e, ok := a.Memo.lookup(it.obj, key); ok && a.Unchanged(ctx, e.ref, e.reportHash) {
 						mu.Lock()
 						stats.Objects[e.ref.Kind]++
 						for _, f := range e.findings {
@@ -183,7 +191,10 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 						continue
 					}
 				}
-				o, err := judge(ctx, pipe, it)
+				var o *Object
+				if err == nil {
+					o, err = finish(ctx, pipe, it, obj, c)
+				}
 				if err == nil && o != nil {
 					err = sink(ctx, o)
 				}
@@ -201,8 +212,10 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 				for _, e := range o.RuleErrors {
 					found = append(found, FindingKey{e.Rule, "error"})
 				}
-				if a.Memo != nil {
-					a.Memo.remember(it.obj, fp.of(it.obj.GetNamespace()), o, found)
+				if a.Memo != nil && len(o.RuleErrors) == 0 {
+					// A rule that could not be evaluated (out of time) is
+					// tried again next pass.
+					a.Memo.remember(it.obj, key, o, found)
 				}
 				mu.Lock()
 				stats.Objects[o.Ref.Kind]++
@@ -363,22 +376,34 @@ func (a *Auditor) snapshot(ctx context.Context) (*cluster.Snapshot, error) {
 
 // judge runs one object through the pipeline; nil for an excluded one.
 func judge(ctx context.Context, pipe *pipeline.Pipeline, it item) (*Object, error) {
-	u := it.obj
-	raw, err := json.Marshal(u.Object)
-	if err != nil {
+	obj, c, err := prepare(ctx, pipe, it)
+	if err != nil || c.Excluded {
 		return nil, err
 	}
-	obj, err := pipeline.Decode("CREATE", u.GetNamespace(), raw, nil)
+	return finish(ctx, pipe, it, obj, c)
+}
+
+// prepare decodes the object and computes its pipeline Context (cheap:
+// no rule runs).
+func prepare(ctx context.Context, pipe *pipeline.Pipeline, it item) (*pipeline.Object, *pipeline.Context, error) {
+	raw, err := json.Marshal(it.obj.Object)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	obj, err := pipeline.Decode("CREATE", it.obj.GetNamespace(), raw, nil)
+	if err != nil {
+		return nil, nil, err
 	}
 	c, err := pipe.Prepare(ctx, obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if c.Excluded {
-		return nil, nil
-	}
+	return obj, c, nil
+}
+
+// finish mutates and validates a prepared, not excluded object.
+func finish(ctx context.Context, pipe *pipeline.Pipeline, it item, obj *pipeline.Object, c *pipeline.Context) (*Object, error) {
+	u := it.obj
 	ops, res, err := pipe.Mutate(c, obj)
 	if err != nil {
 		return nil, err

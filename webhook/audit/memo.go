@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
 )
 
@@ -135,4 +136,25 @@ func (f *fingerprints) of(namespace string) uint64 {
 	v := h.Sum64()
 	f.ns[namespace] = v
 	return v
+}
+
+// contextKey is the namespace fingerprint combined with what the Context
+// says about the object beyond it: opt-in, the resolved controller and the
+// WebSocket evidence (which depends on other objects).
+func contextKey(namespace uint64, c *pipeline.Context) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(namespace >> (8 * i))
+	}
+	h.Write(b[:])
+	h.Write([]byte(c.Controller))
+	if c.OptedIn {
+		h.Write([]byte{1})
+	}
+	for _, e := range c.Evidence.Strings() {
+		h.Write([]byte{0})
+		h.Write([]byte(e))
+	}
+	return h.Sum64()
 }

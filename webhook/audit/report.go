@@ -297,7 +297,13 @@ func (w *Writer) Sync(ctx context.Context, o *Object) error {
 	}
 	if exists {
 		rep.ResourceVersion = old.resourceVersion
-		if err := w.Client.Update(ctx, rep); err != nil {
+		err := w.Client.Update(ctx, rep)
+		if apierrors.IsConflict(err) {
+			// Written since Load (another replica's last pass, or `webhook
+			// audit --write-reports`): compare with what is there.
+			return w.replace(ctx, key, rep)
+		}
+		if err != nil {
 			return fmt.Errorf("updating report %s: %w", key, err)
 		}
 		w.wrote("update")
@@ -305,25 +311,31 @@ func (w *Writer) Sync(ctx context.Context, o *Object) error {
 	}
 	err := w.Client.Create(ctx, rep)
 	if apierrors.IsAlreadyExists(err) {
-		// Written since Load (another pass, or `webhook audit
-		// --write-reports`): update what is there.
-		cur := &orv1.Report{}
-		if err = w.Client.Get(ctx, key, cur); err == nil {
-			if cur.Annotations[HashAnnotation] == rep.Annotations[HashAnnotation] {
-				w.Writes.Unchanged.Add(1)
-				return nil
-			}
-			rep.ResourceVersion = cur.ResourceVersion
-			if err = w.Client.Update(ctx, rep); err == nil {
-				w.wrote("update")
-				return nil
-			}
-		}
+		return w.replace(ctx, key, rep)
 	}
 	if err != nil {
 		return fmt.Errorf("creating report %s: %w", key, err)
 	}
 	w.wrote("create")
+	return nil
+}
+
+// replace writes rep over the Report at key unless that already has its
+// content hash.
+func (w *Writer) replace(ctx context.Context, key types.NamespacedName, rep *orv1.Report) error {
+	cur := &orv1.Report{}
+	if err := w.Client.Get(ctx, key, cur); err != nil {
+		return fmt.Errorf("reading report %s: %w", key, err)
+	}
+	if cur.Annotations[HashAnnotation] == rep.Annotations[HashAnnotation] {
+		w.Writes.Unchanged.Add(1)
+		return nil
+	}
+	rep.ResourceVersion = cur.ResourceVersion
+	if err := w.Client.Update(ctx, rep); err != nil {
+		return fmt.Errorf("updating report %s: %w", key, err)
+	}
+	w.wrote("update")
 	return nil
 }
 

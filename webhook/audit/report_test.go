@@ -12,12 +12,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/check"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
@@ -142,21 +145,30 @@ func TestBuildReportSizeCap(t *testing.T) {
 	}
 }
 
-// countingClient counts writes to the API server.
+// countingClient counts successful writes to the API server.
 func countingClient(t *testing.T, c client.WithWatch) (client.Client, *atomic.Int64) {
 	var writes atomic.Int64
 	return interceptor.NewClient(c, interceptor.Funcs{
 		Create: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-			writes.Add(1)
-			return cl.Create(ctx, obj, opts...)
+			err := cl.Create(ctx, obj, opts...)
+			if err == nil {
+				writes.Add(1)
+			}
+			return err
 		},
 		Update: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-			writes.Add(1)
-			return cl.Update(ctx, obj, opts...)
+			err := cl.Update(ctx, obj, opts...)
+			if err == nil {
+				writes.Add(1)
+			}
+			return err
 		},
 		Delete: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
-			writes.Add(1)
-			return cl.Delete(ctx, obj, opts...)
+			err := cl.Delete(ctx, obj, opts...)
+			if err == nil {
+				writes.Add(1)
+			}
+			return err
 		},
 	}), &writes
 }
@@ -350,5 +362,86 @@ func TestLoopRemembersVerdicts(t *testing.T) {
 	}
 	if l.memo.Len() != 3 {
 		t.Errorf("memo holds %d entries, want 3", l.memo.Len())
+	}
+}
+
+// Reports written by someone else between Load and Sync (another replica,
+// `webhook audit --write-reports`) are compared, not fought over: the same
+// content is left alone, other content replaced despite the stale
+// resourceVersion.
+func TestWriterWrittenSinceLoad(t *testing.T) {
+	c, writes := countingClient(t, world(t))
+	ctx := context.Background()
+	w := &Writer{Client: c}
+	if err := w.Load(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Writer{Client: c}).Sync(ctx, object(denyV)); err != nil { // someone else
+		t.Fatal(err)
+	}
+	if err := w.Sync(ctx, object(denyV)); err != nil {
+		t.Fatalf("same content already there: %v", err)
+	}
+	if writes.Load() != 1 || w.Writes.Unchanged.Load() != 1 {
+		t.Errorf("%d writes, %d unchanged; want the other writer's create only", writes.Load(), w.Writes.Unchanged.Load())
+	}
+
+	w = &Writer{Client: c}
+	if err := w.Load(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	other := &Writer{Client: c}
+	if err := other.Load(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Sync(ctx, object(denyV, warnV)); err != nil { // bumps the resourceVersion
+		t.Fatal(err)
+	}
+	if err := w.Sync(ctx, object(warnV)); err != nil {
+		t.Fatalf("stale resourceVersion: %v", err)
+	}
+	var rep orv1.Report
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "chat", Name: "ws-defaults-u1"}, &rep); err != nil || len(rep.Results) != 1 || rep.Results[0].Rule != warnV.Rule {
+		t.Errorf("report after the conflict: %v %+v", err, rep.Results)
+	}
+}
+
+// A remembered verdict is not reused once the object's cross-object
+// evidence changed (a route to a Service appears), though the object did
+// not.
+func TestLoopRejudgesOnNewEvidence(t *testing.T) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "chat", Name: "chat", UID: "uid-svc"},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}
+	base := world(t, svc)
+	routes := evidence.NewSet(evidence.Options{})
+	a := auditor(t, base)
+	a.Routes = routes
+	l := &Loop{Auditor: a, Client: base}
+	ctx := context.Background()
+	if p := l.RunOnce(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	if p := l.RunOnce(ctx); p.Err != nil || p.Stats.Remembered != 4 {
+		t.Fatalf("unchanged pass: remembered %d of 4 (%v)", p.Stats.Remembered, p.Err)
+	}
+	// The WebSocket Ingress chat/drift (path /ws) now counts as a route.
+	ing := &networkingv1.Ingress{}
+	if err := base.Get(ctx, client.ObjectKey{Namespace: "chat", Name: "drift"}, ing); err != nil {
+		t.Fatal(err)
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u["apiVersion"], u["kind"] = "networking.k8s.io/v1", "Ingress"
+	routes.Add(u, "chat")
+	p := l.RunOnce(ctx)
+	if p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	if p.Stats.Remembered != 3 {
+		t.Errorf("after new evidence: remembered %d, want 3 (the Service judged again)", p.Stats.Remembered)
 	}
 }
