@@ -147,28 +147,7 @@ func TestAudit(t *testing.T) {
 	t.Run("serve loop", func(t *testing.T) {
 		// A replica of our own, to read its metrics; the suite's webhook
 		// runs the loop too, and writes the same Reports.
-		metricsAddr, err := framework.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, err := framework.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, p, _ := strings.Cut(port, ":")
-		var logs2 framework.SyncBuffer
-		replica, err := framework.StartWebhook(ctx, binary, cluster, &logs2, "--port", p, "--metrics-bind-address", metricsAddr)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, logs2.String())
-		}
-		defer func() {
-			if err := replica.Stop(); err != nil {
-				t.Errorf("the replica did not stop within 30s of SIGTERM: %v", err)
-			}
-			if t.Failed() {
-				t.Log(logs2.String())
-			}
-		}()
+		_, metricsAddr, logs2 := startReplica(t)
 		rc := reportsClient(t)
 		get := func(u *unstructured.Unstructured) (*orv1.Report, error) {
 			var r orv1.Report
@@ -294,19 +273,8 @@ func TestAuditLeaderOnly(t *testing.T) {
 		logs    *framework.SyncBuffer
 	}
 	start := func() *replica {
-		m, err := framework.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, err := framework.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, p, _ := strings.Cut(port, ":")
-		r := &replica{metrics: m, logs: &framework.SyncBuffer{}}
-		if r.hook, err = framework.StartWebhook(ctx, binary, cluster, r.logs, "--port", p, "--metrics-bind-address", m, "--leader-elect"); err != nil {
-			t.Fatalf("%v\n%s", err, r.logs.String())
-		}
+		r := &replica{}
+		r.hook, r.metrics, r.logs = startReplica(t, "--leader-elect")
 		return r
 	}
 	audited := func(r *replica) bool {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -137,4 +138,34 @@ func stored(t *testing.T, u *unstructured.Unstructured) *unstructured.Unstructur
 		t.Fatal(err)
 	}
 	return got
+}
+
+// startReplica runs another `webhook serve` beside the suite's (the API
+// server keeps calling the suite's one) with its metrics served, and stops
+// it at the end of the test, showing its log if the test failed.
+func startReplica(t *testing.T, extraArgs ...string) (hook *framework.Webhook, metricsAddr string, logs *framework.SyncBuffer) {
+	t.Helper()
+	metricsAddr, err := framework.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := framework.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, p, _ := strings.Cut(port, ":")
+	logs = &framework.SyncBuffer{}
+	args := append([]string{"--port", p, "--metrics-bind-address", metricsAddr}, extraArgs...)
+	if hook, err = framework.StartWebhook(context.Background(), binary, cluster, logs, args...); err != nil {
+		t.Fatalf("replica: %v\n%s", err, logs.String())
+	}
+	t.Cleanup(func() {
+		if err := hook.Stop(); err != nil {
+			t.Errorf("replica did not stop within 30s of SIGTERM: %v", err)
+		}
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	})
+	return hook, metricsAddr, logs
 }

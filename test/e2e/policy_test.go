@@ -323,29 +323,7 @@ func TestInvalidPolicyStoredAnyway(t *testing.T) {
 func TestSecondReplicaAppliesPolicy(t *testing.T) {
 	namespace(t, "pol-two", map[string]string{"ws-defaults": "enabled"})
 	t.Cleanup(func() { deletePolicy(t) })
-	metricsAddr, err := framework.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := framework.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, p, _ := strings.Cut(port, ":")
-	var logs2 framework.SyncBuffer
-	second, err := framework.StartWebhook(context.Background(), binary, cluster, &logs2,
-		"--port", p, "--metrics-bind-address", metricsAddr)
-	if err != nil {
-		t.Fatalf("second replica: %v\n%s", err, logs2.String())
-	}
-	defer func() {
-		if err := second.Stop(); err != nil {
-			t.Errorf("second replica did not stop cleanly: %v", err)
-		}
-		if t.Failed() {
-			t.Log(logs2.String())
-		}
-	}()
+	_, metricsAddr, logs2 := startReplica(t)
 	gauge := func() string {
 		resp, err := http.Get("http://" + metricsAddr + "/metrics")
 		if err != nil {

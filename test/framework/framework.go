@@ -146,6 +146,9 @@ type Webhook struct {
 	cmd       *exec.Cmd
 	done      chan error
 	ProbeAddr string
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // StartWebhook runs `webhook serve` against c and waits until /readyz
@@ -223,19 +226,22 @@ func (w *Webhook) WaitReady(ctx context.Context, limit time.Duration) error {
 	return fmt.Errorf("webhook not ready after %s", limit)
 }
 
-// Stop sends SIGTERM and waits for a graceful exit.
+// Stop sends SIGTERM and waits for a graceful exit. Later calls return
+// what the first one did.
 func (w *Webhook) Stop() error {
-	if w.cmd.Process == nil {
-		return nil
-	}
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-w.done:
-		return err
-	case <-time.After(30 * time.Second):
-		_ = w.cmd.Process.Kill()
-		return errors.New("webhook did not stop within 30s of SIGTERM")
-	}
+	w.stopOnce.Do(func() {
+		if w.cmd.Process == nil {
+			return
+		}
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case w.stopErr = <-w.done:
+		case <-time.After(30 * time.Second):
+			_ = w.cmd.Process.Kill()
+			w.stopErr = errors.New("webhook did not stop within 30s of SIGTERM")
+		}
+	})
+	return w.stopErr
 }
 
 func FreeAddr() (string, error) {
