@@ -42,7 +42,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "Prometheus metrics address (0 disables)")
 	f.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address for /healthz and /readyz")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to read (default: KUBECONFIG, then in-cluster)")
-	f.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas; only the leader writes the WebSocketPolicy's status (every replica serves and applies the policy)")
+	f.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas; only the leader runs the audit loop and writes the WebSocketPolicy's status (every replica serves and applies the policy)")
 	f.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default: POD_NAMESPACE); never mutated or validated")
 	f.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 25*time.Second, "how long in-flight requests may finish after SIGTERM")
 	f.BoolVar(&dev, "dev", false, "human-readable console logs instead of JSON")
