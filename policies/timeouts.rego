@@ -175,6 +175,28 @@ violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeout
 	)
 }
 
+# gke-ws-backend-timeout: a GKE Ingress route with WebSocket evidence whose
+# Service attaches no BackendConfig keeps the load balancer's backend service
+# timeout of 30 s, which for WebSocket is the longest a connection may live,
+# idle or not. Only Services the webhook has seen are judged (the pipeline's
+# index; in `webhook check`, the input).
+violation contains lib.violation("gke-ws-backend-timeout", field, msg) if {
+	input.object.kind == "Ingress"
+	lib.is_ingress
+	lib.controller_is("k8s.io/ingress-gce")
+	some field, service in object.get(input, ["evidence", "withoutBackendConfig"], {})
+	ev := lib.ws_evidence(field)
+	msg := sprintf(
+		concat(" ", [
+			"Service %s, behind this GKE route, attaches no BackendConfig, so the load balancer keeps its",
+			"30 s backend service timeout, which ends every WebSocket after 30 s, active or not. Create a",
+			"BackendConfig with spec.timeoutSec (e.g. %d) and attach it with the Service annotation",
+			"cloud.google.com/backend-config: '{\"default\": \"<name>\"}'.%s",
+		]),
+		[service, min_idle, lib.evidence_note(sprintf("%s: %s", [field, ev]))],
+	)
+}
+
 # Contour HTTPProxy: per-route response and idle timeouts on WebSocket
 # routes. Go durations, or "infinity"/"infinite"; a zero duration means
 # unset, which for response is Envoy's 15 s default and for idle no limit.

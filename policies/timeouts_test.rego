@@ -410,3 +410,52 @@ test_mutation_defaults_no_timeouts_violation if {
 		])
 	}
 }
+
+# --- gke-ws-backend-timeout ---
+
+gke_ingress := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "Ingress",
+	"metadata": {"name": "chat", "namespace": "chat"},
+	"spec": {"ingressClassName": "gce", "rules": [{"http": {"paths": [
+		{"path": "/ws", "backend": {"service": {"name": "chat", "port": {"number": 80}}}},
+		{"path": "/api", "backend": {"service": {"name": "api", "port": {"number": 80}}}},
+	]}}]},
+}
+
+gke_doc(controller, without) := object.union(input_for(gke_ingress), {
+	"controller": controller,
+	"evidence": {
+		"fields": {"spec.rules[0].http.paths[0]": "path segment ws"},
+		"negative": "",
+		"off": false,
+		"withoutBackendConfig": without,
+	},
+})
+
+test_gke_ws_backend_timeout_fires if {
+	vs := timeouts.violation with input as gke_doc("k8s.io/ingress-gce", {"spec.rules[0].http.paths[0]": "chat/chat"})
+	some v in vs
+	v.rule == "gke-ws-backend-timeout"
+	v.field == "spec.rules[0].http.paths[0]"
+	contains(v.message, "Service chat/chat")
+	contains(v.message, "WebSocket evidence: spec.rules[0].http.paths[0]: path segment ws")
+}
+
+# The Service has a BackendConfig (or is unknown): nothing in withoutBackendConfig.
+test_gke_ws_backend_timeout_silent_with_config if {
+	vs := timeouts.violation with input as gke_doc("k8s.io/ingress-gce", {})
+	not "gke-ws-backend-timeout" in {v.rule | some v in vs}
+}
+
+# Another controller: GKE's timeout does not apply.
+test_gke_ws_backend_timeout_other_controller if {
+	vs := timeouts.violation with input as gke_doc("k8s.io/ingress-nginx", {"spec.rules[0].http.paths[0]": "chat/chat"})
+	not "gke-ws-backend-timeout" in {v.rule | some v in vs}
+}
+
+# A route without evidence, even if listed, is not judged.
+test_gke_ws_backend_timeout_needs_evidence if {
+	vs := timeouts.violation with input as gke_doc("k8s.io/ingress-gce", {"spec.rules[0].http.paths[1]": "chat/api"})
+	not "gke-ws-backend-timeout" in {v.rule | some v in vs}
+}

@@ -95,6 +95,7 @@ var BuiltinRules = map[string]RuleSetting{
 	"alb-idle-timeout-range":                  {Action: ActionDeny, Scope: ScopeOptedIn, Severity: "medium"},
 	"istio-websocket-upgrade-removed":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"nginx-rewrite-ws-path":                   {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"gke-ws-backend-timeout":                  {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 }
 
 // BuiltinPolicy returns the built-in policy with every field set.

@@ -62,6 +62,11 @@ type Evidence struct {
 	Negative string
 	// Items are the routes and ports with evidence, sorted by field.
 	Items []Item
+	// WithoutBackendConfig maps each Ingress route with evidence whose
+	// Service the index knows and which attaches no GKE BackendConfig to
+	// that Service ("namespace/name"): on GKE such a backend keeps the
+	// load balancer's 30 s timeout.
+	WithoutBackendConfig map[string]string
 }
 
 // Any reports whether some route or port of the object carries WebSocket.
@@ -114,6 +119,13 @@ func (e *Evidence) Document() map[string]any {
 	}
 	doc["negative"] = e.Negative
 	doc["off"] = e.Off
+	if len(e.WithoutBackendConfig) > 0 {
+		without := make(map[string]any, len(e.WithoutBackendConfig))
+		for f, svc := range e.WithoutBackendConfig {
+			without[f] = svc
+		}
+		doc["withoutBackendConfig"] = without
+	}
 	return doc
 }
 
@@ -161,6 +173,9 @@ type Index interface {
 	// GRPCPort: why Service namespace/name's port ref carries only gRPC or
 	// HTTP/2 (GRPCPortOwn), for negative evidence.
 	GRPCPort(namespace, name string, ref PortRef) string
+	// ServiceBackendConfig says whether Service namespace/name is known to
+	// the index and, if so, whether it attaches a GKE BackendConfig.
+	ServiceBackendConfig(namespace, name string) (known, attached bool)
 }
 
 // Options are the settings evidence depends on.
@@ -220,7 +235,29 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 		e.Items = append(e.Items, Item{Field: c.field, Reason: c.reason})
 	}
 	slices.SortStableFunc(e.Items, func(a, b Item) int { return compareFields(a.Field, b.Field) })
+	if (o.gk == "Ingress.networking.k8s.io" || o.gk == "Ingress.extensions") && idx != nil && len(e.Items) > 0 {
+		e.WithoutBackendConfig = withoutBackendConfig(o, idx, e)
+	}
 	return e
+}
+
+// withoutBackendConfig finds the routes with evidence whose Service is known
+// and attaches no BackendConfig. A Service the index does not know is left
+// out: nothing is claimed about what cannot be seen.
+func withoutBackendConfig(o object, idx Index, e *Evidence) map[string]string {
+	var out map[string]string
+	for _, b := range IngressBackends(o.spec) {
+		if _, ok := e.For(b.Field); !ok || b.Service == "" {
+			continue
+		}
+		if known, attached := idx.ServiceBackendConfig(o.namespace, b.Service); known && !attached {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[b.Field] = o.namespace + "/" + b.Service
+		}
+	}
+	return out
 }
 
 const explicitReason = "annotation " + Annotation + ": \"true\""

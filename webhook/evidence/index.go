@@ -25,6 +25,9 @@ type Set struct {
 	backendConfigs map[string][]configUser
 	// namespace/service → the BackendConfig keys it uses
 	configsOf map[string][]string
+	// namespace/service → whether it attaches a BackendConfig, for every
+	// Service the index has seen
+	serviceConfig map[string]bool
 }
 
 type configUser struct {
@@ -55,21 +58,23 @@ var _ Index = (*Set)(nil)
 // NewSet returns an empty Set.
 func NewSet(opts Options) *Set {
 	return &Set{Options: opts, services: map[string][]portEntry{}, grpc: map[string][]portEntry{}, routes: map[string][]routedEntry{}, targets: map[string][]string{},
-		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}}
+		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}, serviceConfig: map[string]bool{}}
 }
 
 // Entry is what one object contributes to a Set, computed from the object
 // alone (Set.Entry), so that a cache can keep the Entry instead of the
 // object. It is immutable once made.
 type Entry struct {
-	key       string // Kind.group namespace/name
-	service   string // namespace/name, for a Service
-	ports     []portEntry
-	grpc      []portEntry
-	configs   map[string]configUser // BackendConfig namespace/name → use
-	routes    []routedEntry
-	targets   []string // namespace/service of each of routes
-	isService bool
+	key     string // Kind.group namespace/name
+	service string // namespace/name, for a Service
+	ports   []portEntry
+	grpc    []portEntry
+	configs map[string]configUser // BackendConfig namespace/name → use
+	routes  []routedEntry
+	targets []string // namespace/service of each of routes
+	// hasBackendConfig: a Service that attaches a GKE BackendConfig
+	hasBackendConfig bool
+	isService        bool
 }
 
 // Entry computes what obj contributes to s (see Add).
@@ -95,6 +100,11 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 				e.ports = append(e.ports, portEntry{name: name, number: numberOf(port["port"]), reason: r})
 			} else if r := GRPCPortOwn(o.annotations, o.labels, port); r != "" {
 				e.grpc = append(e.grpc, portEntry{name: name, number: numberOf(port["port"]), reason: r})
+			}
+		}
+		for _, key := range BackendConfigAnnotations {
+			if _, ok := o.annotations[key]; ok {
+				e.hasBackendConfig = true
 			}
 		}
 		for name, refs := range BackendConfigRefs(o.annotations) {
@@ -148,6 +158,7 @@ func (s *Set) Put(e *Entry) {
 	defer s.mu.Unlock()
 	s.remove(e)
 	if e.isService {
+		s.serviceConfig[e.service] = e.hasBackendConfig
 		if len(e.ports) > 0 {
 			s.services[e.service] = e.ports
 		}
@@ -186,6 +197,7 @@ func (s *Set) Remove(e *Entry) {
 
 func (s *Set) remove(e *Entry) {
 	if e.isService {
+		delete(s.serviceConfig, e.service)
 		delete(s.services, e.service)
 		delete(s.grpc, e.service)
 		s.forgetConfigs(e.service)
@@ -257,6 +269,14 @@ func (s *Set) BackendConfig(namespace, name string) string {
 		}
 	}
 	return best
+}
+
+// ServiceBackendConfig implements Index.
+func (s *Set) ServiceBackendConfig(namespace, name string) (known, attached bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	attached, known = s.serviceConfig[namespace+"/"+name]
+	return known, attached
 }
 
 // GRPCPort implements Index.
