@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -38,17 +39,25 @@ func applyPolicy(t *testing.T, spec string) (*unstructured.Unstructured, error) 
 	t.Helper()
 	ctx := context.Background()
 	u := object("apiVersion: ws-defaults.io/v1alpha1\nkind: WebSocketPolicy\nmetadata: {name: default}\nspec:\n" + indent(spec))
-	cur := &unstructured.Unstructured{}
-	cur.SetGroupVersionKind(policyGVK)
-	err := cluster.Client.Get(ctx, client.ObjectKey{Name: "default"}, cur)
-	switch {
-	case apierrors.IsNotFound(err):
-		err = cluster.Client.Create(ctx, u)
-	case err == nil:
+	// The webhook's status writer updates the object too: retry an update
+	// that lost that race, as kubectl apply would.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur := &unstructured.Unstructured{}
+		cur.SetGroupVersionKind(policyGVK)
+		err := cluster.Client.Get(ctx, client.ObjectKey{Name: "default"}, cur)
+		switch {
+		case apierrors.IsNotFound(err):
+			return cluster.Client.Create(ctx, u)
+		case err != nil:
+			return err
+		}
 		cur.Object["spec"] = u.Object["spec"]
-		err = cluster.Client.Update(ctx, cur)
+		if err := cluster.Client.Update(ctx, cur); err != nil {
+			return err
+		}
 		u = cur
-	}
+		return nil
+	})
 	return u, err
 }
 
