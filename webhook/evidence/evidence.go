@@ -293,8 +293,8 @@ func view(obj map[string]any) object {
 	md, _ := obj["metadata"].(map[string]any)
 	o.namespace, _ = md["namespace"].(string)
 	o.name, _ = md["name"].(string)
-	o.annotations = stringMap(md["annotations"])
-	o.labels = stringMap(md["labels"])
+	o.annotations = StringMap(md["annotations"])
+	o.labels = StringMap(md["labels"])
 	for _, k := range strings.Split(o.annotations[v1alpha1.DefaultedAnnotation], ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			o.defaulted = append(o.defaulted, k)
@@ -886,7 +886,10 @@ func numberOf(v any) int64 {
 	return 0
 }
 
-func stringMap(v any) map[string]string {
+// StringMap returns the string-valued entries of a decoded map field
+// (labels, annotations); anything that is not a map gives an empty map.
+// The one such helper: mutation and the pipeline use it too.
+func StringMap(v any) map[string]string {
 	m, _ := v.(map[string]any)
 	out := make(map[string]string, len(m))
 	for k, val := range m {

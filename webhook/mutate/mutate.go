@@ -359,19 +359,6 @@ func (e *editor) recordDefaulted() {
 	e.added = added
 }
 
-// StringMap returns the string-valued entries of a decoded map field
-// (labels, annotations); anything that is not a map gives an empty map.
-func StringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	out := make(map[string]string, len(m))
-	for k, val := range m {
-		if s, ok := val.(string); ok {
-			out[k] = s
-		}
-	}
-	return out
-}
-
 // Kinds are the "Kind.group" keys that have a defaults row, sorted.
 func Kinds() []string {
 	out := make([]string, 0, len(rows))

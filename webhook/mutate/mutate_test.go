@@ -66,7 +66,7 @@ func applyOps(t *testing.T, raw []byte, ops any) []byte {
 }
 
 func annotationsOf(obj map[string]any) map[string]string {
-	return StringMap(nested(obj, "metadata", "annotations"))
+	return evidence.StringMap(nested(obj, "metadata", "annotations"))
 }
 
 var builtin = Env{Policy: v1alpha1.BuiltinPolicy()}

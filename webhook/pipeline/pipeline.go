@@ -77,7 +77,7 @@ func Decode(operation, namespace string, raw, oldRaw []byte) (*Object, error) {
 // Labels are the object's labels.
 func (o *Object) Labels() map[string]string {
 	md, _ := o.Object["metadata"].(map[string]any)
-	return mutate.StringMap(md["labels"])
+	return evidence.StringMap(md["labels"])
 }
 
 // Context is everything about an object besides the object itself that
