@@ -210,16 +210,7 @@ func (s WebSocketPolicySpec) Validate() field.ErrorList {
 			errs = append(errs, field.NotFound(p, id))
 			continue
 		}
-		switch r.Action {
-		case "", ActionDeny, ActionWarn, ActionAudit, ActionOff:
-		default:
-			errs = append(errs, field.NotSupported(p.Child("action"), r.Action, []RuleAction{ActionDeny, ActionWarn, ActionAudit, ActionOff}))
-		}
-		switch r.Scope {
-		case "", ScopeCluster, ScopeOptedIn:
-		default:
-			errs = append(errs, field.NotSupported(p.Child("scope"), r.Scope, []RuleScope{ScopeCluster, ScopeOptedIn}))
-		}
+		errs = append(errs, validateActionScope(p, r.Action, r.Scope)...)
 	}
 	seen := map[string]bool{}
 	for i, ns := range s.ExcludedNamespaces {
@@ -250,6 +241,23 @@ func (s WebSocketPolicySpec) Validate() field.ErrorList {
 	return append(errs, validateCustomRules(s.CustomRules)...)
 }
 
+// validateActionScope checks a rule's action and scope ("" means the
+// default), for built-in rule settings and custom rules alike.
+func validateActionScope(p *field.Path, action RuleAction, scope RuleScope) field.ErrorList {
+	var errs field.ErrorList
+	switch action {
+	case "", ActionDeny, ActionWarn, ActionAudit, ActionOff:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("action"), action, []RuleAction{ActionDeny, ActionWarn, ActionAudit, ActionOff}))
+	}
+	switch scope {
+	case "", ScopeCluster, ScopeOptedIn:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("scope"), scope, []RuleScope{ScopeCluster, ScopeOptedIn}))
+	}
+	return errs
+}
+
 var customRuleID = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // validateCustomRules checks the custom rules' fields. Their Rego is
@@ -277,16 +285,7 @@ func validateCustomRules(rules []CustomRule) field.ErrorList {
 			errs = append(errs, field.Duplicate(rp.Child("id"), fmt.Sprintf("%s (also spec.customRules[%d])", r.ID, j)))
 		}
 		seen[r.ID] = i
-		switch r.Action {
-		case "", ActionDeny, ActionWarn, ActionAudit, ActionOff:
-		default:
-			errs = append(errs, field.NotSupported(rp.Child("action"), r.Action, []RuleAction{ActionDeny, ActionWarn, ActionAudit, ActionOff}))
-		}
-		switch r.Scope {
-		case "", ScopeCluster, ScopeOptedIn:
-		default:
-			errs = append(errs, field.NotSupported(rp.Child("scope"), r.Scope, []RuleScope{ScopeCluster, ScopeOptedIn}))
-		}
+		errs = append(errs, validateActionScope(rp, r.Action, r.Scope)...)
 		if r.Severity != "" && !slices.Contains(Severities, r.Severity) {
 			errs = append(errs, field.NotSupported(rp.Child("severity"), r.Severity, Severities))
 		}
