@@ -33,7 +33,22 @@ var ModuleCRDs = []ModuleCRD{
 	{"github.com/traefik/traefik/v3", "v3.6.12", traefikCRDs, "serverstransports.traefik.io"},
 	{"github.com/traefik/traefik/v3", "v3.6.12", traefikCRDs, "serverstransporttcps.traefik.io"},
 	{"github.com/traefik/traefik/v3", "v3.6.12", traefikCRDs, "middlewares.traefik.io"},
+	// Gateway API's experimental channel: a superset of the standard one
+	// (sessionPersistence lives only there).
+	{"sigs.k8s.io/gateway-api", gatewayAPIVersion, gatewayAPICRDs + "gateway.networking.k8s.io_gatewayclasses.yaml", "gatewayclasses.gateway.networking.k8s.io"},
+	{"sigs.k8s.io/gateway-api", gatewayAPIVersion, gatewayAPICRDs + "gateway.networking.k8s.io_gateways.yaml", "gateways.gateway.networking.k8s.io"},
+	{"sigs.k8s.io/gateway-api", gatewayAPIVersion, gatewayAPICRDs + "gateway.networking.k8s.io_httproutes.yaml", "httproutes.gateway.networking.k8s.io"},
+	{"sigs.k8s.io/gateway-api", gatewayAPIVersion, gatewayAPICRDs + "gateway.networking.k8s.io_grpcroutes.yaml", "grpcroutes.gateway.networking.k8s.io"},
+	{"github.com/envoyproxy/gateway", envoyGatewayVersion, envoyGatewayCRDs + "gateway.envoyproxy.io_backendtrafficpolicies.yaml", "backendtrafficpolicies.gateway.envoyproxy.io"},
+	{"github.com/envoyproxy/gateway", envoyGatewayVersion, envoyGatewayCRDs + "gateway.envoyproxy.io_clienttrafficpolicies.yaml", "clienttrafficpolicies.gateway.envoyproxy.io"},
 }
+
+const (
+	gatewayAPIVersion   = "v1.6.3"
+	gatewayAPICRDs      = "config/crd/experimental/"
+	envoyGatewayVersion = "v1.9.1"
+	envoyGatewayCRDs    = "charts/gateway-helm/charts/crds/crds/generated/"
+)
 
 const traefikCRDs = "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
 

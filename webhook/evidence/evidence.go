@@ -67,6 +67,9 @@ type Evidence struct {
 	// that Service ("namespace/name"): on GKE such a backend keeps the
 	// load balancer's 30 s timeout.
 	WithoutBackendConfig map[string]string
+	// Gateway is what the index knows around a Gateway API route or an
+	// implementation policy (gateway.go); nil for other kinds.
+	Gateway *Gateway
 }
 
 // Any reports whether some route or port of the object carries WebSocket.

@@ -46,6 +46,17 @@ var Handled = []Kind{
 	{Group: "policy.linkerd.io", Versions: []string{Any}, Resource: "serverauthorizations", Kind: "ServerAuthorization", Validated: true},
 	{Group: "projectcontour.io", Versions: []string{"v1"}, Resource: "httpproxies", Kind: "HTTPProxy", Mutated: true, Validated: true},
 	{Group: "cloud.google.com", Versions: gkeVersions, Resource: "backendconfigs", Kind: "BackendConfig", Mutated: true, Validated: true},
+	// Gateway API and its implementations (gateway-api-websocket-facts.md).
+	{Group: "gateway.networking.k8s.io", Versions: []string{"v1", "v1beta1"}, Resource: "httproutes", Kind: "HTTPRoute", Mutated: true, Validated: true},
+	{Group: "gateway.networking.k8s.io", Versions: []string{"v1"}, Resource: "grpcroutes", Kind: "GRPCRoute", Validated: true},
+	// The alpha group, long removed: every kind in it is flagged.
+	{Group: "networking.x-k8s.io", Versions: []string{Any}, Resource: Any, Kind: Any, Validated: true},
+	{Group: "gateway.envoyproxy.io", Versions: []string{"v1alpha1"}, Resource: "backendtrafficpolicies", Kind: "BackendTrafficPolicy", Mutated: true, Validated: true},
+	{Group: "gateway.envoyproxy.io", Versions: []string{"v1alpha1"}, Resource: "clienttrafficpolicies", Kind: "ClientTrafficPolicy", Validated: true},
+	{Group: "gateway.nginx.org", Versions: []string{"v1alpha1"}, Resource: "proxysettingspolicies", Kind: "ProxySettingsPolicy", Mutated: true, Validated: true},
+	{Group: "gateway.nginx.org", Versions: []string{"v1alpha1"}, Resource: "clientsettingspolicies", Kind: "ClientSettingsPolicy", Validated: true},
+	{Group: "gateway.nginx.org", Versions: []string{"v1alpha1"}, Resource: "upstreamsettingspolicies", Kind: "UpstreamSettingsPolicy", Validated: true},
+	{Group: "networking.gke.io", Versions: []string{"v1"}, Resource: "gcpbackendpolicies", Kind: "GCPBackendPolicy", Mutated: true, Validated: true},
 }
 
 // Mutated are the kinds /mutate defaults.

@@ -175,11 +175,20 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 		"optedIn":    in.OptedIn,
 		"defaulted":  defaulted,
 		"evidence":   in.Evidence.Document(),
+		"gateway":    in.gateway().Document(),
 		"parameters": map[string]any{
 			"nginxAnnotationPrefix": strings.TrimSuffix(policy.NginxAnnotationPrefix, "/"),
 			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),
 		},
 	}
+}
+
+// gateway is the Gateway API facts of the evidence (nil when none).
+func (in Input) gateway() *evidence.Gateway {
+	if in.Evidence == nil {
+		return nil
+	}
+	return in.Evidence.Gateway
 }
 
 // value is the input document as OPA reads it. When the objects hold only
