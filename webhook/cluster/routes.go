@@ -20,13 +20,25 @@ import (
 )
 
 // RouteResources are the kinds cross-object WebSocket evidence is read
-// from: Services and the routes that send traffic to them.
+// from: Services and the routes that send traffic to them, and, for Gateway
+// API routes, what resolves their implementation.
 var RouteResources = []schema.GroupVersionResource{
 	{Version: "v1", Resource: "services"},
 	{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"},
 	{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"},
 	{Group: "projectcontour.io", Version: "v1", Resource: "httpproxies"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "grpcroutes"},
+	// What resolves a Gateway API route's implementation: its parent
+	// Gateways' classes, and the implementation policies attached to it.
+	{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"},
+	{Group: "gateway.envoyproxy.io", Version: "v1alpha1", Resource: "backendtrafficpolicies"},
+	{Group: "gateway.envoyproxy.io", Version: "v1alpha1", Resource: "clienttrafficpolicies"},
+	{Group: "gateway.nginx.org", Version: "v1alpha1", Resource: "proxysettingspolicies"},
+	{Group: "gateway.nginx.org", Version: "v1alpha1", Resource: "clientsettingspolicies"},
+	{Group: "gateway.nginx.org", Version: "v1alpha1", Resource: "upstreamsettingspolicies"},
+	{Group: "networking.gke.io", Version: "v1", Resource: "gcpbackendpolicies"},
 }
 
 // RouteWatcher keeps an evidence.Set in step with the cluster, so that
@@ -153,8 +165,10 @@ func (w *RouteWatcher) transform(o any) (any, error) {
 // routeVersions are the versions each route kind is served in, newest
 // first: the watcher uses the first one the cluster serves.
 var routeVersions = map[schema.GroupResource][]string{
-	{Group: "gateway.networking.k8s.io", Resource: "httproutes"}: {"v1", "v1beta1"},
-	{Group: "networking.istio.io", Resource: "virtualservices"}:  {"v1", "v1beta1", "v1alpha3"},
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes"}:     {"v1", "v1beta1"},
+	{Group: "gateway.networking.k8s.io", Resource: "gatewayclasses"}: {"v1", "v1beta1"},
+	{Group: "gateway.networking.k8s.io", Resource: "gateways"}:       {"v1", "v1beta1"},
+	{Group: "networking.istio.io", Resource: "virtualservices"}:      {"v1", "v1beta1", "v1alpha3"},
 }
 
 // NewRouteWatcher makes a RouteWatcher for the cluster at cfg that watches

@@ -202,6 +202,7 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 	switch v := strings.ToLower(strings.TrimSpace(o.annotations[Annotation])); v {
 	case "false":
 		e.Off = true
+		e.Gateway = gatewayFacts(o, idx)
 		return e
 	}
 	explicit := strings.EqualFold(strings.TrimSpace(o.annotations[Annotation]), "true")
@@ -224,7 +225,9 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 	case "BackendConfig.cloud.google.com":
 		items = backendConfigUsers(o, idx, explicit)
 	default:
-		if explicit {
+		if _, ok := policyImplementations[o.gk]; ok {
+			items = policyTargetItems(o, idx, explicit)
+		} else if explicit {
 			items = []candidate{{field: "metadata", reason: explicitReason, strong: true}}
 		}
 	}
@@ -241,6 +244,7 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 	if (o.gk == "Ingress.networking.k8s.io" || o.gk == "Ingress.extensions") && idx != nil && len(e.Items) > 0 {
 		e.WithoutBackendConfig = withoutBackendConfig(o, idx, e)
 	}
+	e.Gateway = gatewayFacts(o, idx)
 	return e
 }
 

@@ -47,8 +47,8 @@ type BackendPort struct {
 type AttachedPolicy struct {
 	// Kind is e.g. ProxySettingsPolicy; Group its API group.
 	Kind, Group string
-	Namespace  string
-	Name       string
+	Namespace   string
+	Name        string
 	// AttachedTo says through what it applies: "route", "gateway" or
 	// "service"; Target names that object ("Kind namespace/name").
 	AttachedTo string

@@ -28,6 +28,16 @@ type Set struct {
 	// namespace/service → whether it attaches a BackendConfig, for every
 	// Service the index has seen
 	serviceConfig map[string]bool
+	// namespace/service → its ports that set an appProtocol
+	appProtocols map[string][]portEntry
+
+	// The Gateway API part (gatewayindex.go).
+	gwEntries     map[string]*gatewayEntry // object key → what it said
+	classes       map[string]string        // GatewayClass name → controllerName
+	gateways      map[string]string        // Gateway namespace/name → class name
+	policies      map[string][]ownedPolicy // "Kind namespace/name" → policies targeting it
+	wsRoutes      map[string]string        // "Kind namespace/name" → why it has WebSocket rules
+	gatewayRoutes map[string][]ownedReason // Gateway namespace/name → its WebSocket routes
 }
 
 type configUser struct {
@@ -58,7 +68,9 @@ var _ Index = (*Set)(nil)
 // NewSet returns an empty Set.
 func NewSet(opts Options) *Set {
 	return &Set{Options: opts, services: map[string][]portEntry{}, grpc: map[string][]portEntry{}, routes: map[string][]routedEntry{}, targets: map[string][]string{},
-		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}, serviceConfig: map[string]bool{}}
+		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}, serviceConfig: map[string]bool{}, appProtocols: map[string][]portEntry{},
+		gwEntries: map[string]*gatewayEntry{}, classes: map[string]string{}, gateways: map[string]string{}, policies: map[string][]ownedPolicy{},
+		wsRoutes: map[string]string{}, gatewayRoutes: map[string][]ownedReason{}}
 }
 
 // Entry is what one object contributes to a Set, computed from the object
@@ -75,6 +87,9 @@ type Entry struct {
 	// hasBackendConfig: a Service that attaches a GKE BackendConfig
 	hasBackendConfig bool
 	isService        bool
+	// appProtocols: a Service's ports that set one (reason = the value)
+	appProtocols []portEntry
+	gateway      *gatewayEntry
 }
 
 // Entry computes what obj contributes to s (see Add).
@@ -96,6 +111,9 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 			}
 			name, _ := port["name"].(string)
 			all = append(all, PortRef{Name: name, Number: numberOf(port["port"])})
+			if ap, _ := port["appProtocol"].(string); ap != "" {
+				e.appProtocols = append(e.appProtocols, portEntry{name: name, number: numberOf(port["port"]), reason: ap})
+			}
 			if r := ServicePortOwn(o.annotations, o.labels, port); r != "" {
 				e.ports = append(e.ports, portEntry{name: name, number: numberOf(port["port"]), reason: r})
 			} else if r := GRPCPortOwn(o.annotations, o.labels, port); r != "" {
@@ -123,14 +141,22 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 		}
 		return e
 	}
+	opts := s.Options
+	opts.Namespace = o.namespace
+	var own *Evidence
+	if IsGatewayRoute(o.gk) {
+		own = Of(obj, nil, opts)
+	}
+	e.gateway = gatewayEntryOf(o, own)
 	backends := RouteBackends(obj)
 	if len(backends) == 0 {
 		return e
 	}
-	opts := s.Options
-	opts.Namespace = o.namespace
+	if own == nil {
+		own = Of(obj, nil, opts)
+	}
 	route := kindOf(o.gk) + " " + o.namespace + "/" + o.name
-	for _, it := range Of(obj, nil, opts).Items {
+	for _, it := range own.Items {
 		for _, b := range backends[it.Field] {
 			if b.Service == "" {
 				continue
@@ -157,8 +183,12 @@ func (s *Set) Put(e *Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.remove(e)
+	s.putGateway(e.key, e.gateway)
 	if e.isService {
 		s.serviceConfig[e.service] = e.hasBackendConfig
+		if len(e.appProtocols) > 0 {
+			s.appProtocols[e.service] = e.appProtocols
+		}
 		if len(e.ports) > 0 {
 			s.services[e.service] = e.ports
 		}
@@ -196,8 +226,10 @@ func (s *Set) Remove(e *Entry) {
 }
 
 func (s *Set) remove(e *Entry) {
+	s.forgetGateway(e.key)
 	if e.isService {
 		delete(s.serviceConfig, e.service)
+		delete(s.appProtocols, e.service)
 		delete(s.services, e.service)
 		delete(s.grpc, e.service)
 		s.forgetConfigs(e.service)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 
@@ -97,7 +98,9 @@ type Context struct {
 	// OptedIn: the object gets mutation defaults and the opted-in rules.
 	OptedIn bool
 	// IngressClasses are the cluster's; Controller is the resolved ingress
-	// controller of an Ingress ("" for other kinds or when unknown).
+	// controller of an Ingress, or the GatewayClass controllerNames serving
+	// a Gateway API route or implementation policy, comma-separated ("" for
+	// other kinds or when unknown).
 	IngressClasses []ingressclass.Class
 	Controller     string
 	// Evidence says which routes and ports of the object carry WebSocket,
@@ -133,6 +136,11 @@ func (p *Pipeline) Prepare(ctx context.Context, o *Object) (*Context, error) {
 	}
 	c.Controller = ingressclass.ForObject(o.Object, c.IngressClasses).Controller
 	c.Evidence = evidence.Of(o.Object, p.routes(), evidence.Options{NginxPrefix: gen.Spec.NginxAnnotationPrefix, Namespace: o.Namespace})
+	if g := c.Evidence.Gateway; g != nil {
+		// A Gateway API route or implementation policy: what serves it, as
+		// `webhook check` reports it (the rules read input.gateway).
+		c.Controller = strings.Join(g.Controllers, ",")
+	}
 	return c, nil
 }
 

@@ -11,7 +11,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"slices"
+
 	"sync"
 	"time"
 
@@ -19,7 +19,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -37,7 +37,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/handler"
-	"github.com/ws-defaults/ws-defaults/webhook/kinds"
+
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
 	"github.com/ws-defaults/ws-defaults/webhook/registration"
@@ -229,20 +229,15 @@ func addAuditLoop(mgr ctrl.Manager, scheme *runtime.Scheme, pipe *pipeline.Pipel
 	})
 }
 
-// addRouteIndex watches the Services and routes the evidence index reads,
-// limited to the handled kinds (webhook/kinds), whose list and watch the
-// chart's RBAC grants, and to those the cluster serves.
+// addRouteIndex watches the kinds the evidence index reads
+// (cluster.RouteResources, whose list and watch the chart's RBAC grants:
+// test/install checks the two agree) that the cluster serves.
 func addRouteIndex(mgr ctrl.Manager) (*cluster.RouteWatcher, error) {
 	set := evidence.NewSet(evidence.Options{NginxPrefix: v1alpha1.DefaultNginxAnnotationPrefix})
 	w, err := cluster.NewRouteWatcher(mgr.GetConfig(), set)
 	if err != nil {
 		return nil, err
 	}
-	handled := map[schema.GroupResource]bool{}
-	for _, k := range kinds.Handled {
-		handled[schema.GroupResource{Group: k.Group, Resource: k.Resource}] = true
-	}
-	w.Resources = slices.DeleteFunc(w.Resources, func(gvr schema.GroupVersionResource) bool { return !handled[gvr.GroupResource()] })
 	if err := mgr.Add(w); err != nil {
 		return nil, err
 	}
