@@ -122,6 +122,11 @@ func run() (code int) {
 			return fail(err)
 		}
 	}
+	for _, doc := range gatewayInfra {
+		if err := c.Create(ctx, object(doc)); err != nil {
+			return fail(err)
+		}
+	}
 	logPath := filepath.Join(work, "webhook.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -179,6 +184,17 @@ func run() (code int) {
 	return 0
 }
 
+// gatewayInfra is the platform team's part of Gateway API, created before
+// the webhook starts: an Envoy Gateway GatewayClass and a Gateway in its
+// own namespace, which the HTTPRoute in manifests/ attaches to. The
+// webhook resolves the route's implementation through them.
+var gatewayInfra = []string{
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: infra}\n",
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: eg}\nspec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}\n",
+	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: edge, namespace: infra}\nspec:\n  gatewayClassName: eg\n" +
+		"  listeners: [{name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}]\n",
+}
+
 // mistakes are advice from the seed guide that the rules catch: each is
 // sent as a server-side dry run, and what the API server answers is shown.
 var mistakes = []struct{ what, annotations string }{
@@ -186,6 +202,15 @@ var mistakes = []struct{ what, annotations string }{
 		`nginx.ingress.kubernetes.io/server-snippet: "proxy_read_timeout 7d;", nginx.ingress.kubernetes.io/proxy-read-timeout: "3600s"`},
 	{"the seed's proxy-connect-timeout of an hour",
 		`nginx.ingress.kubernetes.io/proxy-connect-timeout: "3600"`},
+}
+
+// routeMistakes are Gateway API objects the rules catch: what
+// ingress2gateway makes of ingress-nginx's CORS defaults.
+var routeMistakes = []struct{ what, doc string }{
+	{"an ingress2gateway-style CORS filter (any Origin, with credentials)",
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: mistake, namespace: " + namespace + "}\n" +
+			"spec:\n  parentRefs: [{name: edge, namespace: infra}]\n  rules:\n" +
+			"  - filters: [{type: CORS, cors: {allowOrigins: [\"*\"], allowCredentials: true}}]\n    backendRefs: [{name: api, port: 80}]\n"},
 }
 
 // showRules dry-runs each mistake in the opted-in namespace and prints the
@@ -198,13 +223,23 @@ func showRules(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return err
 	}
+	type attempt struct {
+		what string
+		u    *unstructured.Unstructured
+	}
+	var attempts []attempt
 	for _, m := range mistakes {
-		w.list = nil
-		u := object("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: mistake\n  namespace: " + namespace +
+		attempts = append(attempts, attempt{"an Ingress with " + m.what, object("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: mistake\n  namespace: " + namespace +
 			"\n  annotations: {" + m.annotations + "}\nspec:\n  ingressClassName: nginx\n  tls: [{hosts: [ws.example.com], secretName: t}]\n" +
-			"  rules: [{host: ws.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ws, port: {number: 80}}}}]}}]\n")
-		fmt.Printf("\n=== Applying an Ingress with %s\n", m.what)
-		err := c.Create(ctx, u, client.DryRunAll)
+			"  rules: [{host: ws.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ws, port: {number: 80}}}}]}}]\n")})
+	}
+	for _, m := range routeMistakes {
+		attempts = append(attempts, attempt{m.what, object(m.doc)})
+	}
+	for _, a := range attempts {
+		w.list = nil
+		fmt.Printf("\n=== Applying %s\n", a.what)
+		err := c.Create(ctx, a.u, client.DryRunAll)
 		switch {
 		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
 			fmt.Println("  rejected:")
