@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -140,7 +141,7 @@ func (f *fingerprints) of(namespace string) uint64 {
 
 // contextKey is the namespace fingerprint combined with what the Context
 // says about the object beyond it: opt-in, the resolved controller and the
-// WebSocket evidence (which depends on other objects).
+// WebSocket evidence and Gateway API facts (which depend on other objects).
 func contextKey(namespace uint64, c *pipeline.Context) uint64 {
 	h := fnv.New64a()
 	var b [8]byte
@@ -155,6 +156,24 @@ func contextKey(namespace uint64, c *pipeline.Context) uint64 {
 	for _, e := range c.Evidence.Strings() {
 		h.Write([]byte{0})
 		h.Write([]byte(e))
+	}
+	if c.Evidence != nil {
+		// What else other objects say: GKE routes without a BackendConfig,
+		// and a Gateway API object's implementations, backends and attached
+		// policies (encoding/json sorts map keys, so equal facts hash equal).
+		var facts []any
+		if c.Evidence.WithoutBackendConfig != nil {
+			facts = append(facts, c.Evidence.WithoutBackendConfig)
+		}
+		if c.Evidence.Gateway != nil {
+			facts = append(facts, c.Evidence.Gateway.Document())
+		}
+		for _, m := range facts {
+			if b, err := json.Marshal(m); err == nil {
+				h.Write([]byte{1})
+				h.Write(b)
+			}
+		}
 	}
 	return h.Sum64()
 }
