@@ -34,7 +34,9 @@ object and which rules would fire, without a cluster.
 
 Objects are opted in unless the input holds their Namespace object, whose
 ws-defaults label then decides; an object's own ws-defaults label decides
-first. IngressClass objects in the input map class names to controllers.
+first. IngressClass objects in the input map class names to controllers;
+GatewayClass and Gateway objects, and implementation policies targeting a
+route, resolve which Gateway API implementation serves an HTTPRoute.
 
 Exit status: 0 nothing denied, 1 an object would be denied, 2 bad flags or
 unreadable input.`,
