@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
@@ -23,6 +24,11 @@ var rows = map[string]func(*editor, settings){
 	"DestinationRule.networking.istio.io": destinationRule,
 	"HTTPProxy.projectcontour.io":         httpProxy,
 	"BackendConfig.cloud.google.com":      backendConfig,
+	// Gateway API (defaults.md "Gateway API")
+	"HTTPRoute.gateway.networking.k8s.io":        httpRoute,
+	"BackendTrafficPolicy.gateway.envoyproxy.io": backendTrafficPolicy,
+	"ProxySettingsPolicy.gateway.nginx.org":      proxySettingsPolicy,
+	"GCPBackendPolicy.networking.gke.io":         gcpBackendPolicy,
 }
 
 // Annotation prefixes read by each controller.
@@ -301,6 +307,168 @@ func backendConfig(e *editor, s settings) { // research §6: a lifetime cap, not
 	}
 	e.addField(spec, "spec.timeoutSec", s.idle, "timeoutSec")
 }
+
+// httpRoute sets timeouts.request on the WebSocket rules (evidence) of a
+// route Envoy Gateway serves (gateway-api-websocket-facts.md §2, §3.1): with
+// a request timeout, Envoy Gateway sets the route's idle timeout to
+// max(1h, request) instead of leaving the listener's 5 min stream idle
+// default, which closes idle WebSockets; on Envoy ≥ 1.36 the route timeout
+// itself only bounds the wait for the 101 response. Nothing for the other
+// implementations: Istio has neither a route nor a stream idle timeout by
+// default, and NGINX Gateway Fabric, Traefik and GKE ignore timeouts or
+// flag them (§3.2–3.4, §3.9). A route with several parents, one of them
+// Envoy Gateway, still gets it: without it Envoy Gateway closes idle
+// WebSockets after 5 min, while for Istio it becomes a route timeout that
+// bounds only the handshake on current Envoy, and NGF merely reports
+// timeouts as an unsupported field (the route stays accepted).
+func httpRoute(e *editor, s settings) {
+	ev := evidenceOf(e, s)
+	if !ev.Gateway.HasController(evidence.ControllerEnvoyGateway) {
+		return
+	}
+	rules, _ := nested(e.obj, "spec", "rules").([]any)
+	for i, r := range rules {
+		rule, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		at := "spec.rules[" + strconv.Itoa(i) + "]"
+		if _, ws := ev.For(at); !ws {
+			continue
+		}
+		timeouts, _ := rule["timeouts"].(map[string]any)
+		if v, set := timeouts["request"]; set && v != nil {
+			continue
+		}
+		value, ok := GatewayDuration(s.idle)
+		if !ok {
+			e.warn(fmt.Sprintf("%s.timeouts.request not added: the idle timeout (%d s) is too long for a Gateway API Duration (at most %dh)",
+				at, s.idle, maxGatewayComponent))
+			return
+		}
+		// The CRD refuses a backendRequest longer than a non-zero request
+		// (CEL on HTTPRouteTimeouts), so adding request = idle below such a
+		// backendRequest would get the whole route refused. We then add
+		// nothing rather than a request timeout that is not the policy's
+		// (every value comes from the policy; the user chose the long
+		// backendRequest and is best placed to choose request too) and say
+		// what to set.
+		if br, set := timeouts["backendRequest"]; set && br != nil {
+			d, valid := parseGatewayDuration(br)
+			if !valid {
+				e.warn(fmt.Sprintf("%s.timeouts.request not added: timeouts.backendRequest %v is not a Gateway API Duration", at, br))
+				continue
+			}
+			if d > time.Duration(s.idle)*time.Second {
+				e.warn(fmt.Sprintf("%s.timeouts.request not added: timeouts.backendRequest %q is longer than the idle timeout %q, "+
+					"and the HTTPRoute CRD requires backendRequest <= request; set timeouts.request to at least %q "+
+					"(Envoy Gateway then keeps idle WebSockets open for max(1h, request)), or set a BackendTrafficPolicy "+
+					"spec.timeout.http.streamIdleTimeout for this route",
+					at, br, value, br))
+				continue
+			}
+		}
+		e.addField(rule, at+".timeouts.request", value, "timeouts", "request")
+	}
+}
+
+// backendTrafficPolicy sets Envoy Gateway's per-route stream idle timeout
+// (v1.8+, §3.1), which wins over the route's synthesized idle timeout and
+// the listener's. defaults.md adds it to a policy "targeting a ws route":
+// a policy whose only WebSocket targets are Gateways (or ListenerSets)
+// would change the stream idle timeout of every route behind them, ws or
+// not, so it gets nothing, unless the user marked the policy itself
+// ws-defaults.io/websocket: "true" (everything it applies to is WebSocket).
+func backendTrafficPolicy(e *editor, s settings) {
+	spec, ok := e.obj["spec"].(map[string]any)
+	if !ok {
+		return
+	}
+	ev := evidenceOf(e, s)
+	explicit, _ := e.annotation(evidence.Annotation)
+	if !wsRouteTarget(spec, ev) && !(ev.Any() && strings.EqualFold(strings.TrimSpace(explicit), "true")) {
+		return
+	}
+	value, ok := GatewayDuration(s.idle)
+	if !ok {
+		e.warn(fmt.Sprintf("spec.timeout.http.streamIdleTimeout not added: the idle timeout (%d s) is too long for a Gateway API Duration (at most %dh)",
+			s.idle, maxGatewayComponent))
+		return
+	}
+	e.addField(spec, "spec.timeout.http.streamIdleTimeout", value, "timeout", "http", "streamIdleTimeout")
+}
+
+// wsRouteTarget reports whether some WebSocket evidence of a policy is not
+// a targetRef of kind Gateway or ListenerSet: a route target, or another
+// field the evidence names.
+func wsRouteTarget(spec map[string]any, ev *evidence.Evidence) bool {
+	for _, it := range ev.Items {
+		switch targetKind(spec, it.Field) {
+		case "Gateway", "ListenerSet":
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// targetKind is the kind of the target at field ("spec.targetRefs[N]",
+// "spec.targetRef"); "" when field names no such object.
+func targetKind(spec map[string]any, field string) string {
+	name, ok := strings.CutPrefix(field, "spec.")
+	if !ok {
+		return ""
+	}
+	var target any
+	if key, idx, isList := strings.Cut(strings.TrimSuffix(name, "]"), "["); isList {
+		list, _ := spec[key].([]any)
+		if i, err := strconv.Atoi(idx); err == nil && i >= 0 && i < len(list) {
+			target = list[i]
+		}
+	} else {
+		target = spec[name]
+	}
+	m, _ := target.(map[string]any)
+	kind, _ := m["kind"].(string)
+	return kind
+}
+
+// proxySettingsPolicy sets NGINX Gateway Fabric's proxy_read_timeout and
+// proxy_send_timeout (v2.6+, §3.3): without them nginx's 60 s default
+// closes a WebSocket after a minute without data. Its targets are a ws
+// route or the Gateway serving one (defaults.md); connect is not the idle
+// timeout and is left alone.
+func proxySettingsPolicy(e *editor, s settings) {
+	spec, ok := e.obj["spec"].(map[string]any)
+	if !ok || !evidenceOf(e, s).Any() {
+		return
+	}
+	value, ok := NGFDuration(s.idle)
+	if !ok {
+		e.warn(fmt.Sprintf("spec.timeout.read and spec.timeout.send not added: the idle timeout (%d s) is too long for an NGINX Gateway Fabric Duration (at most %dh)",
+			s.idle, maxNGFNumber))
+		return
+	}
+	e.addField(spec, "spec.timeout.read", value, "timeout", "read")
+	e.addField(spec, "spec.timeout.send", value, "timeout", "send")
+}
+
+// gcpBackendPolicy sets the GKE backend service timeout (§3.9), which caps
+// the whole life of a WebSocket (default 30 s), for a policy whose target
+// Service has a WebSocket port.
+func gcpBackendPolicy(e *editor, s settings) {
+	spec, ok := e.obj["spec"].(map[string]any)
+	if !ok || !evidenceOf(e, s).Any() {
+		return
+	}
+	if s.idle < 1 || s.idle > maxGCPTimeoutSec {
+		return // unreachable: the idle timeout is 1 s up to an int32
+	}
+	e.addField(spec, "spec.default.timeoutSec", s.idle, "default", "timeoutSec")
+}
+
+// maxGCPTimeoutSec is the CRD's maximum of spec.default.timeoutSec.
+const maxGCPTimeoutSec = 2147483647
 
 // addFirst sets keys[0] to value unless any of the equivalent keys is set.
 func (e *editor) addFirst(keys []string, value string) {
