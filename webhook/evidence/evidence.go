@@ -70,6 +70,14 @@ type Evidence struct {
 	// Gateway is what the index knows around a Gateway API route or an
 	// implementation policy (gateway.go); nil for other kinds.
 	Gateway *Gateway
+	// ALBGroup is the other members of an Ingress's AWS Load Balancer
+	// Controller IngressGroup (alb.go); nil when the Ingress is in none or
+	// nothing is indexed.
+	ALBGroup *ALBGroup
+	// OwnTargetGroupAttributes are the Ingress's backend Services
+	// (namespace/name) that set their own ALB target-group-attributes,
+	// which replace the Ingress's for them.
+	OwnTargetGroupAttributes []string
 }
 
 // Any reports whether some route or port of the object carries WebSocket.
@@ -122,6 +130,16 @@ func (e *Evidence) Document() map[string]any {
 	}
 	doc["negative"] = e.Negative
 	doc["off"] = e.Off
+	if e.ALBGroup != nil {
+		doc["albGroup"] = e.ALBGroup.document()
+	}
+	if len(e.OwnTargetGroupAttributes) > 0 {
+		svcs := make([]any, len(e.OwnTargetGroupAttributes))
+		for i, s := range e.OwnTargetGroupAttributes {
+			svcs[i] = s
+		}
+		doc["ownTargetGroupAttributes"] = svcs
+	}
 	if len(e.WithoutBackendConfig) > 0 {
 		without := make(map[string]any, len(e.WithoutBackendConfig))
 		for f, svc := range e.WithoutBackendConfig {
@@ -203,6 +221,9 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 	case "false":
 		e.Off = true
 		e.Gateway = gatewayFacts(o, idx)
+		if isIngress(o.gk) {
+			albFacts(o, idx, e)
+		}
 		return e
 	}
 	explicit := strings.EqualFold(strings.TrimSpace(o.annotations[Annotation]), "true")
@@ -245,7 +266,14 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 		e.WithoutBackendConfig = withoutBackendConfig(o, idx, e)
 	}
 	e.Gateway = gatewayFacts(o, idx)
+	if isIngress(o.gk) {
+		albFacts(o, idx, e)
+	}
 	return e
+}
+
+func isIngress(gk string) bool {
+	return gk == "Ingress.networking.k8s.io" || gk == "Ingress.extensions"
 }
 
 // withoutBackendConfig finds the routes with evidence whose Service is known

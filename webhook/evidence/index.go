@@ -31,6 +31,11 @@ type Set struct {
 	// namespace/service → its ports that set an appProtocol
 	appProtocols map[string][]portEntry
 
+	// The AWS Load Balancer Controller part (alb.go).
+	albGroups    map[string][]albMember // IngressGroup name → its members
+	albOf        map[string]string      // member object key → its group
+	tgAttributes map[string]bool        // namespace/service → sets target-group-attributes
+
 	// The Gateway API part (gatewayindex.go).
 	gwEntries     map[string]*gatewayEntry // object key → what it said
 	classes       map[string]string        // GatewayClass name → controllerName
@@ -70,7 +75,7 @@ func NewSet(opts Options) *Set {
 	return &Set{Options: opts, services: map[string][]portEntry{}, grpc: map[string][]portEntry{}, routes: map[string][]routedEntry{}, targets: map[string][]string{},
 		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}, serviceConfig: map[string]bool{}, appProtocols: map[string][]portEntry{},
 		gwEntries: map[string]*gatewayEntry{}, classes: map[string]string{}, gateways: map[string]string{}, policies: map[string][]ownedPolicy{},
-		wsRoutes: map[string]string{}, gatewayRoutes: map[string][]ownedReason{}}
+		wsRoutes: map[string]string{}, gatewayRoutes: map[string][]ownedReason{}, albGroups: map[string][]albMember{}, albOf: map[string]string{}, tgAttributes: map[string]bool{}}
 }
 
 // Entry is what one object contributes to a Set, computed from the object
@@ -90,6 +95,11 @@ type Entry struct {
 	// appProtocols: a Service's ports that set one (reason = the value)
 	appProtocols []portEntry
 	gateway      *gatewayEntry
+	// an Ingress in an ALB IngressGroup; a Service that sets its own
+	// target-group-attributes
+	albGroup     string
+	albMember    ALBMember
+	tgAttributes bool
 }
 
 // Entry computes what obj contributes to s (see Add).
@@ -120,6 +130,7 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 				e.grpc = append(e.grpc, portEntry{name: name, number: numberOf(port["port"]), reason: r})
 			}
 		}
+		_, e.tgAttributes = o.annotations[ALBTargetGroupAttributesAnnotation]
 		for _, key := range BackendConfigAnnotations {
 			if _, ok := o.annotations[key]; ok {
 				e.hasBackendConfig = true
@@ -148,6 +159,10 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 		own = Of(obj, nil, opts)
 	}
 	e.gateway = gatewayEntryOf(o, own)
+	if group := strings.TrimSpace(o.annotations[ALBGroupAnnotation]); group != "" && isIngress(o.gk) {
+		e.albGroup = group
+		e.albMember = ALBMember{Ingress: o.namespace + "/" + o.name, Attributes: ParseAttributes(o.annotations[ALBLoadBalancerAttributesAnnotation])}
+	}
 	backends := RouteBackends(obj)
 	if len(backends) == 0 {
 		return e
@@ -184,8 +199,15 @@ func (s *Set) Put(e *Entry) {
 	defer s.mu.Unlock()
 	s.remove(e)
 	s.putGateway(e.key, e.gateway)
+	if e.albGroup != "" {
+		s.albGroups[e.albGroup] = append(s.albGroups[e.albGroup], albMember{owner: e.key, ALBMember: e.albMember})
+		s.albOf[e.key] = e.albGroup
+	}
 	if e.isService {
 		s.serviceConfig[e.service] = e.hasBackendConfig
+		if e.tgAttributes {
+			s.tgAttributes[e.service] = true
+		}
 		if len(e.appProtocols) > 0 {
 			s.appProtocols[e.service] = e.appProtocols
 		}
@@ -227,8 +249,10 @@ func (s *Set) Remove(e *Entry) {
 
 func (s *Set) remove(e *Entry) {
 	s.forgetGateway(e.key)
+	s.forgetALBMember(e.key)
 	if e.isService {
 		delete(s.serviceConfig, e.service)
+		delete(s.tgAttributes, e.service)
 		delete(s.appProtocols, e.service)
 		delete(s.services, e.service)
 		delete(s.grpc, e.service)
@@ -361,4 +385,20 @@ func (s *Set) RoutedPort(namespace, name string, ref PortRef) string {
 func kindOf(gk string) string {
 	kind, _, _ := strings.Cut(gk, ".")
 	return kind
+}
+
+// forgetALBMember drops object key from the IngressGroup it was in; s.mu
+// is held.
+func (s *Set) forgetALBMember(key string) {
+	g, ok := s.albOf[key]
+	if !ok {
+		return
+	}
+	delete(s.albOf, key)
+	kept := slices.DeleteFunc(s.albGroups[g], func(m albMember) bool { return m.owner == key })
+	if len(kept) == 0 {
+		delete(s.albGroups, g)
+	} else {
+		s.albGroups[g] = kept
+	}
 }

@@ -133,6 +133,16 @@ func ingress(e *editor, s settings) {
 	case ingressclass.Is(c, ingressclass.ALB): // research §6
 		albIdle(e, s)
 		if target, _ := e.annotation(albPrefix + "target-type"); s.affinity && target == "ip" {
+			// A Service's own target-group-attributes replace the Ingress's
+			// for its target group: stickiness set here would not apply.
+			if s.evidence != nil && len(s.evidence.OwnTargetGroupAttributes) > 0 {
+				if !e.hasAttribute(albPrefix+"target-group-attributes", "stickiness.enabled") {
+					e.warn(fmt.Sprintf("stickiness not added to %starget-group-attributes: Service %s sets its own "+
+						"target-group-attributes, which replace the Ingress's; add stickiness.enabled=true,stickiness.type=lb_cookie there",
+						albPrefix, strings.Join(s.evidence.OwnTargetGroupAttributes, ", ")))
+				}
+				break
+			}
 			e.mergeAttributes(albPrefix+"target-group-attributes", [][2]string{
 				{"stickiness.enabled", "true"},
 				{"stickiness.type", "lb_cookie"},
@@ -152,29 +162,38 @@ const albMaxIdle = 4000
 // what AWS accepts. Every Ingress of an IngressGroup
 // (alb.ingress.kubernetes.io/group.name) must agree on each attribute it
 // sets, or the controller stops reconciling the whole group ("conflicting
-// load balancer attributes", model_build_load_balancer_attributes.go): a
-// grouped Ingress whose namespace overrides the policy's idle timeout gets
-// nothing, since its members elsewhere get the policy's value.
+// load balancer attributes", model_build_load_balancer_attributes.go). So a
+// grouped Ingress gets nothing, with a warning, when another member the
+// index knows sets a different idle timeout; without an index (one-off
+// calls), when its namespace overrides the policy's idle timeout, which
+// the members elsewhere get.
 func albIdle(e *editor, s settings) {
-	idle := s.idle
-	policyIdle := int64(*s.Mutation.IdleTimeoutSeconds)
-	if group, _ := e.annotation(albPrefix + "group.name"); group != "" && idle != policyIdle {
-		if !e.hasAttribute(albPrefix+"load-balancer-attributes", "idle_timeout.timeout_seconds") {
-			e.warn(fmt.Sprintf("idle_timeout.timeout_seconds not added to %sload-balancer-attributes: this Ingress is in "+
-				"IngressGroup %q, whose members must all agree on it, and its namespace's idle timeout (%d s) differs from "+
-				"the policy's (%d s) that other members get; set the same value on every member of the group",
-				albPrefix, group, idle, policyIdle))
-		}
+	const key, attr = albPrefix + "load-balancer-attributes", "idle_timeout.timeout_seconds"
+	capped := func(v int64) int64 { return min(v, albMaxIdle) }
+	idle := capped(s.idle)
+	value := strconv.FormatInt(idle, 10)
+	if e.hasAttribute(key, attr) {
 		return
 	}
-	if idle > albMaxIdle {
-		if !e.hasAttribute(albPrefix+"load-balancer-attributes", "idle_timeout.timeout_seconds") {
-			e.warn(fmt.Sprintf("idle timeout %d s is above the ALB maximum of %d s: idle_timeout.timeout_seconds=%d added instead",
-				idle, albMaxIdle, albMaxIdle))
+	if group, _ := e.annotation(albPrefix + "group.name"); group != "" {
+		if s.evidence != nil && s.evidence.ALBGroup != nil {
+			if others := s.evidence.ALBGroup.Conflicts(attr, value); len(others) > 0 {
+				e.warn(fmt.Sprintf("%s=%s not added to %s: this Ingress is in IngressGroup %q, whose members must all agree on it, "+
+					"and member %s sets %s=%s; set the same value on every member of the group",
+					attr, value, key, group, others[0].Ingress, attr, others[0].Attributes[attr]))
+				return
+			}
+		} else if policyIdle := capped(int64(*s.Mutation.IdleTimeoutSeconds)); idle != policyIdle {
+			e.warn(fmt.Sprintf("%s not added to %s: this Ingress is in IngressGroup %q, whose members must all agree on it, "+
+				"and its namespace's idle timeout (%d s) differs from the policy's (%d s) that other members get; "+
+				"set the same value on every member of the group", attr, key, group, idle, policyIdle))
+			return
 		}
-		idle = albMaxIdle
 	}
-	e.mergeAttributes(albPrefix+"load-balancer-attributes", [][2]string{{"idle_timeout.timeout_seconds", strconv.FormatInt(idle, 10)}})
+	if s.idle > albMaxIdle {
+		e.warn(fmt.Sprintf("idle timeout %d s is above the ALB maximum of %d s: %s=%d added instead", s.idle, albMaxIdle, attr, albMaxIdle))
+	}
+	e.mergeAttributes(key, [][2]string{{attr, value}})
 }
 
 // hasAttribute reports whether the comma-separated attribute annotation key

@@ -71,6 +71,12 @@ func annotationsOf(obj map[string]any) map[string]string {
 
 var builtin = Env{Policy: v1alpha1.BuiltinPolicy()}
 
+func withEvidence(ev *evidence.Evidence) Env {
+	e := builtin
+	e.Evidence = ev
+	return e
+}
+
 func withClasses(classes ...ingressclass.Class) Env {
 	e := builtin
 	e.IngressClasses = classes
@@ -220,6 +226,36 @@ func TestIngressByController(t *testing.T) {
 			annotations: map[string]string{albPrefix + "group.name": "shared"},
 			absent:      []string{albPrefix + "load-balancer-attributes"},
 			warning:     `IngressGroup "shared"`,
+		},
+		{
+			name: "ALB IngressGroup: a member setting another idle timeout blocks ours (the index knows the group)", class: "alb", controller: ingressclass.ALB,
+			env: withEvidence(&evidence.Evidence{ALBGroup: &evidence.ALBGroup{Name: "shared", Members: []evidence.ALBMember{
+				{Ingress: "other/a", Attributes: map[string]string{"idle_timeout.timeout_seconds": "3600"}},
+				{Ingress: "other/b", Attributes: map[string]string{"idle_timeout.timeout_seconds": "120"}},
+			}}}),
+			annotations: map[string]string{albPrefix + "group.name": "shared"},
+			absent:      []string{albPrefix + "load-balancer-attributes"},
+			warning:     "member other/b sets idle_timeout.timeout_seconds=120",
+		},
+		{
+			name: "ALB IngressGroup: a namespace override is fine when no known member disagrees", class: "alb", controller: ingressclass.ALB,
+			env: func() Env {
+				e := withEvidence(&evidence.Evidence{ALBGroup: &evidence.ALBGroup{Name: "shared", Members: []evidence.ALBMember{
+					{Ingress: "other/a", Attributes: map[string]string{"deletion_protection.enabled": "true"}},
+				}}})
+				e.NamespaceAnnotations = map[string]string{v1alpha1.IdleTimeoutAnnotation: "600"}
+				return e
+			}(),
+			annotations: map[string]string{albPrefix + "group.name": "shared"},
+			want:        map[string]string{albPrefix + "load-balancer-attributes": "idle_timeout.timeout_seconds=600"},
+		},
+		{
+			name: "ALB ip targets: no stickiness when a backend Service sets its own target-group-attributes", class: "alb", controller: ingressclass.ALB,
+			env:         withEvidence(&evidence.Evidence{OwnTargetGroupAttributes: []string{"chat/chat"}}),
+			annotations: map[string]string{albPrefix + "target-type": "ip"},
+			want:        map[string]string{albPrefix + "load-balancer-attributes": "idle_timeout.timeout_seconds=3600"},
+			absent:      []string{albPrefix + "target-group-attributes"},
+			warning:     "Service chat/chat sets its own target-group-attributes",
 		},
 		{
 			name: "ALB without a group follows the namespace override", class: "alb", controller: ingressclass.ALB,
