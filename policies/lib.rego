@@ -134,3 +134,95 @@ ws_object := sprintf("%s: %s", [field, evidence_fields[field]]) if {
 
 # The sentence a message ends with to name its evidence.
 evidence_note(reason) := sprintf(" WebSocket evidence: %s.", [reason])
+
+# ---------------------------------------------------------------------------
+# Gateway API (policies/README.md, "input.gateway").
+
+# GatewayClass spec.controllerName of the implementations the rules know
+# (gateway-api-websocket-facts.md §3).
+controller_envoy_gateway := "gateway.envoyproxy.io/gatewayclass-controller"
+
+controller_istio := "istio.io/gateway-controller"
+
+controller_ngf := "gateway.nginx.org/nginx-gateway-controller"
+
+controller_traefik := "traefik.io/gateway-controller"
+
+controller_gke := "networking.gke.io/gateway"
+
+# The implementations serving a route or policy ([] when unknown), the
+# Service port behind each spec.rules[N].backendRefs[M] of a route, and the
+# implementation policies attached to it; empty when the input has none.
+gateway_controllers := object.get(input, ["gateway", "controllers"], [])
+
+gateway_backends := object.get(input, ["gateway", "backends"], {})
+
+gateway_policies := object.get(input, ["gateway", "policies"], [])
+
+# Whether the implementation with controllerName c serves the object.
+served_by(c) if c in gateway_controllers
+
+# Gateway API Duration (GEP-2257): 1 to 4 parts of up to 5 digits and a unit
+# of h, m, s or ms ("1h30m", "500ms"; not "3600", "1.5s" or "1d").
+gwapi_duration_pattern := `^([0-9]{1,5}(h|m|s|ms)){1,4}$`
+
+is_gwapi_duration(v) if {
+	is_string(v)
+	regex.match(gwapi_duration_pattern, v)
+}
+
+duration_unit_ms := {"h": 3600000, "m": 60000, "s": 1000, "ms": 1, "": 1000}
+
+# Milliseconds of a valid Gateway API Duration (the parts add up, "1h2h" is
+# 3h); undefined for anything else.
+gwapi_duration_ms(v) := sum(parts) if {
+	is_gwapi_duration(v)
+	parts := [n |
+		some p in regex.find_all_string_submatch_n(`([0-9]+)(ms|h|m|s)`, v, -1)
+		n := to_number(p[1]) * duration_unit_ms[p[2]]
+	]
+}
+
+# NGINX Gateway Fabric Duration (apis/v1alpha1/shared_types.go): one part of
+# up to 4 digits, the unit optional (a bare number is seconds).
+ngf_duration_pattern := `^[0-9]{1,4}(ms|s|m|h)?$`
+
+is_ngf_duration(v) if {
+	is_string(v)
+	regex.match(ngf_duration_pattern, v)
+}
+
+# Milliseconds of a valid NGINX Gateway Fabric Duration; undefined otherwise.
+ngf_duration_ms(v) := to_number(p[1]) * duration_unit_ms[p[2]] if {
+	is_ngf_duration(v)
+	p := regex.find_all_string_submatch_n(`^([0-9]+)(ms|s|m|h)?$`, v, 1)[0]
+}
+
+# Whole seconds s as a Gateway API Duration, largest units first ("1h",
+# "1h30m", "3601s" is "1h1s").
+gwapi_duration_of(s) := "0s" if {
+	s == 0
+} else := concat("", parts) if {
+	parts := [part |
+		some [n, unit] in [[floor(s / 3600), "h"], [floor((s % 3600) / 60), "m"], [s % 60, "s"]]
+		n > 0
+		part := sprintf("%d%s", [n, unit])
+	]
+}
+
+# Whole seconds s as an NGINX Gateway Fabric Duration (at most 4 digits):
+# whole hours, else whole minutes, else seconds, else rounded up to minutes
+# (then hours), so the value is never below s.
+ngf_duration_of(s) := sprintf("%dh", [s / 3600]) if {
+	s > 0
+	s % 3600 == 0
+	s / 3600 <= 9999
+} else := sprintf("%dm", [s / 60]) if {
+	s > 0
+	s % 60 == 0
+	s / 60 <= 9999
+} else := sprintf("%ds", [s]) if {
+	s <= 9999
+} else := sprintf("%dm", [ceil(s / 60)]) if {
+	ceil(s / 60) <= 9999
+} else := sprintf("%dh", [ceil(s / 3600)])

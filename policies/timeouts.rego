@@ -223,6 +223,173 @@ violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if
 	)
 }
 
+# ---------------------------------------------------------------------------
+# Gateway API implementations (gateway-api-websocket-facts.md §2, §3.1,
+# §3.3, §3.9): the implementation policies that set an idle or lifetime
+# timeout, on policies with a WebSocket target (evidence: spec.targetRefs[N]
+# or spec.targetRef), and, on a WebSocket HTTPRoute rule (evidence
+# spec.rules[N]), the timeout that applies there when no policy raises it.
+# Values the mutation injected (input.defaulted) are skipped, as above.
+
+# Envoy Gateway: streamIdleTimeout of a BackendTrafficPolicy (per route) or
+# ClientTrafficPolicy (per listener). "0s" turns idle reaping off: no
+# finding; malformed values are gwapi-duration-format's.
+violation contains lib.violation("websocket-idle-timeout-too-low", eg_stream_idle_path, eg_stream_idle_message) if {
+	input.object.kind == "BackendTrafficPolicy"
+	lib.group == "gateway.envoyproxy.io"
+}
+
+violation contains lib.violation("websocket-idle-timeout-too-low", eg_stream_idle_path, eg_stream_idle_message) if {
+	input.object.kind == "ClientTrafficPolicy"
+	lib.group == "gateway.envoyproxy.io"
+}
+
+# NGINX Gateway Fabric: ProxySettingsPolicy read/send timeouts (nginx
+# proxy_read_timeout / proxy_send_timeout); a bare number is seconds.
+# Malformed values are ngf-duration-format's.
+violation contains lib.violation("websocket-idle-timeout-too-low", path, msg) if {
+	input.object.kind == "ProxySettingsPolicy"
+	lib.group == "gateway.nginx.org"
+	some name, direction in ngf_idle_timeouts
+	path := concat(".", ["spec.timeout", name])
+	value := lib.spec.timeout[name]
+	not lib.defaulted(path)
+	ms := lib.ngf_duration_ms(value)
+	ms < min_idle * 1000
+	ev := lib.ws_object
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s (%v s; a number without a unit is seconds), below the policy minimum of %d s: nginx closes",
+			"a WebSocket on the routes this policy applies to when %s for that long. Set it to %q.%s",
+		]),
+		[path, show(value), ms / 1000, min_idle, direction, lib.ngf_duration_of(min_idle), lib.evidence_note(ev)],
+	)
+}
+
+# GKE: GCPBackendPolicy timeoutSec caps the whole life of a WebSocket to the
+# Service it targets, idle or not (default 30 s).
+violation contains lib.violation("websocket-idle-timeout-too-low", "spec.default.timeoutSec", msg) if {
+	input.object.kind == "GCPBackendPolicy"
+	lib.group == "networking.gke.io"
+	not lib.defaulted("spec.default.timeoutSec")
+	t := lib.spec["default"].timeoutSec
+	is_number(t)
+	t < min_idle
+	ev := lib.ws_object
+	msg := sprintf(
+		concat(" ", [
+			"spec.default.timeoutSec is %v, below the policy minimum of %d s: the Google Cloud load balancer",
+			"ends every WebSocket to the targeted Service after that many seconds, even an active one.",
+			"Set spec.default.timeoutSec to %d.%s",
+		]),
+		[t, min_idle, min_idle, lib.evidence_note(ev)],
+	)
+}
+
+# A WebSocket rule served by NGINX Gateway Fabric while no ProxySettingsPolicy
+# that applies to the route (its own, else its Gateway's: NGF policies are
+# inherited) sets timeout.read to the minimum: nginx's 60 s default, or the
+# policy's lower value, closes WebSockets whose backend stays quiet. The
+# message prints a policy to apply.
+violation contains lib.violation("websocket-idle-timeout-too-low", field, msg) if {
+	input.object.kind == "HTTPRoute"
+	lib.group == "gateway.networking.k8s.io"
+	lib.served_by(lib.controller_ngf)
+	not ngf_read_ok
+	some i, _ in object.get(lib.spec, "rules", [])
+	field := sprintf("spec.rules[%d]", [i])
+	ev := lib.ws_evidence(field)
+	d := lib.ngf_duration_of(min_idle)
+	note := conflict_note("ProxySettingsPolicy", "gateway.nginx.org", "spec.timeout.read and spec.timeout.send")
+	policy := {
+		"apiVersion": "gateway.nginx.org/v1alpha1",
+		"kind": "ProxySettingsPolicy",
+		"metadata": new_metadata(sprintf("%s-websocket", [route_name])),
+		"spec": {
+			"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": route_name}],
+			"timeout": {"read": d, "send": d},
+		},
+	}
+	msg := sprintf(
+		concat(" ", [
+			"This WebSocket rule is served by NGINX Gateway Fabric, and %s: nginx closes a WebSocket whose",
+			"backend sends nothing for that long, below the policy minimum of %d s (NGF ignores the route's",
+			"own timeouts). Apply this ProxySettingsPolicy (kubectl apply -f -): %s%s.%s",
+		]),
+		[ngf_read_state, min_idle, json.marshal(policy), note, lib.evidence_note(sprintf("%s: %s", [field, ev]))],
+	)
+}
+
+# A WebSocket rule served by GKE whose backend Service has no
+# GCPBackendPolicy with timeoutSec at the minimum: the 30 s backend service
+# timeout ends every WebSocket after 30 s. One finding per backendRef; the
+# Service comes from input.gateway.backends, else from the ref itself.
+violation contains lib.violation("websocket-idle-timeout-too-low", field, msg) if {
+	input.object.kind == "HTTPRoute"
+	lib.group == "gateway.networking.k8s.io"
+	lib.served_by(lib.controller_gke)
+	some i, rule in object.get(lib.spec, "rules", [])
+	ev := lib.ws_evidence(sprintf("spec.rules[%d]", [i]))
+	some j, ref in object.get(rule, "backendRefs", [])
+	field := sprintf("spec.rules[%d].backendRefs[%d]", [i, j])
+	[ns, name] := backend_service(field, ref)
+	target := sprintf("Service %s/%s", [ns, name])
+	not gke_timeout_ok(target)
+	policy := {
+		"apiVersion": "networking.gke.io/v1",
+		"kind": "GCPBackendPolicy",
+		"metadata": object.union({"name": sprintf("%s-websocket", [name])}, namespace_field(ns)),
+		"spec": {
+			"targetRef": {"group": "", "kind": "Service", "name": name},
+			"default": {"timeoutSec": min_idle},
+		},
+	}
+	msg := sprintf(
+		concat(" ", [
+			"This WebSocket rule is served by GKE's Gateway and sends traffic to %s, and %s: the load balancer",
+			"ends every WebSocket to it after that many seconds, active or not, below the policy minimum of %d s",
+			"(GKE ignores the route's own timeouts). Apply this GCPBackendPolicy (kubectl apply -f -): %s%s.%s",
+		]),
+		[target, gke_timeout_state(target), min_idle, json.marshal(policy), gke_conflict_note(target), lib.evidence_note(sprintf("spec.rules[%d]: %s", [i, ev]))],
+	)
+}
+
+# A WebSocket rule served by Envoy Gateway with no streamIdleTimeout from a
+# BackendTrafficPolicy (per route) or ClientTrafficPolicy (per listener):
+# Envoy Gateway then derives the route's idle timeout from the request
+# timeout, max(1h, request) ("0s": none), or, without one, leaves Envoy's
+# 5 min stream idle timeout (route.go idleTimeout(), v1.9). The mutation sets
+# timeouts.request on such rules; an injected value is never reported.
+violation contains lib.violation("websocket-idle-timeout-too-low", field, msg) if {
+	input.object.kind == "HTTPRoute"
+	lib.group == "gateway.networking.k8s.io"
+	lib.served_by(lib.controller_envoy_gateway)
+	not eg_stream_idle_attached
+	some i, rule in object.get(lib.spec, "rules", [])
+	field := sprintf("spec.rules[%d]", [i])
+	ev := lib.ws_evidence(field)
+	idle := eg_route_idle(i, rule)
+	idle.seconds < min_idle
+	note := conflict_note("BackendTrafficPolicy", "gateway.envoyproxy.io", "spec.timeout.http.streamIdleTimeout")
+	policy := {
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
+		"kind": "BackendTrafficPolicy",
+		"metadata": new_metadata(sprintf("%s-websocket", [route_name])),
+		"spec": {
+			"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": route_name}],
+			"timeout": {"http": {"streamIdleTimeout": lib.gwapi_duration_of(min_idle)}},
+		},
+	}
+	msg := sprintf(
+		concat(" ", [
+			"This WebSocket rule is served by Envoy Gateway, and %s: Envoy closes a WebSocket that is idle",
+			"for %d s, below the policy minimum of %d s. Apply this BackendTrafficPolicy (kubectl apply -f -;",
+			"Envoy Gateway v1.8 or later): %s%s.%s",
+		]),
+		[idle.why, idle.seconds, min_idle, json.marshal(policy), note, lib.evidence_note(sprintf("%s: %s", [field, ev]))],
+	)
+}
+
 # ===========================================================================
 # Helpers, by rule, in the order of the sections above.
 
@@ -361,3 +528,189 @@ contour_zero_note(field, v) := "; Contour reads a zero duration as unset, so Env
 	field == "response"
 	duration_ns(v) == 0
 } else := ""
+
+# --- websocket-idle-timeout-too-low: Gateway API ---
+
+eg_stream_idle_path := "spec.timeout.http.streamIdleTimeout"
+
+# The finding on an Envoy Gateway policy's streamIdleTimeout.
+eg_stream_idle_message := msg if {
+	not lib.defaulted(eg_stream_idle_path)
+	value := lib.spec.timeout.http.streamIdleTimeout
+	ms := lib.gwapi_duration_ms(value)
+	ms > 0
+	ms < min_idle * 1000
+	ev := lib.ws_object
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s (%v s), below the policy minimum of %d s: Envoy closes a WebSocket that carries no",
+			"traffic in either direction for that long, %s. Set it to %q.%s",
+		]),
+		[eg_stream_idle_path, show(value), ms / 1000, min_idle, eg_stream_idle_scope[lib.kind], lib.gwapi_duration_of(min_idle), lib.evidence_note(ev)],
+	)
+}
+
+# What the streamIdleTimeout of each policy governs.
+eg_stream_idle_scope := {
+	"BackendTrafficPolicy": "on the routes this policy targets",
+	"ClientTrafficPolicy": "on every route of the listeners this policy targets, unless a BackendTrafficPolicy sets its own",
+}
+
+# nginx's idle timeouts in a ProxySettingsPolicy, with when they fire.
+ngf_idle_timeouts := {
+	"read": "the backend sends nothing",
+	"send": "nothing can be written to the backend",
+}
+
+# The route's name and namespace, for the policies the messages print.
+route_name := input.object.metadata.name
+
+default route_namespace := ""
+
+route_namespace := ns if {
+	ns := input.object.metadata.namespace
+	is_string(ns)
+	ns != ""
+} else := ns if {
+	ns := input.namespace.name
+	is_string(ns)
+	ns != ""
+}
+
+namespace_field(ns) := {"namespace": ns} if ns != ""
+
+namespace_field("") := {}
+
+new_metadata(name) := object.union({"name": name}, namespace_field(route_namespace))
+
+# The implementation policies of one kind that apply to the route.
+attached(kind, group) := [p |
+	some p in lib.gateway_policies
+	p.kind == kind
+	p.group == group
+]
+
+# A policy of that kind already targets the route: a second one would
+# conflict, so the message says to extend it instead.
+default conflict_note(_, _, _) := ""
+
+conflict_note(kind, group, fields) := sprintf(
+	" (%s %s/%s already targets this HTTPRoute: set %s there instead, since two policies on one route conflict)",
+	[kind, p.namespace, p.name, fields],
+) if {
+	p := [q | some q in attached(kind, group); q.attachedTo == "route"][0]
+}
+
+# NGINX Gateway Fabric: the ProxySettingsPolicies setting timeout.read that
+# apply to the route: its own, else its Gateway's (the route's wins).
+ngf_read_policies := ps if {
+	ps := [p |
+		some p in attached("ProxySettingsPolicy", "gateway.nginx.org")
+		p.attachedTo == "route"
+		p.spec.timeout.read != null
+	]
+	count(ps) > 0
+} else := [p |
+	some p in attached("ProxySettingsPolicy", "gateway.nginx.org")
+	p.attachedTo == "gateway"
+	p.spec.timeout.read != null
+]
+
+ngf_read_ok if {
+	some p in ngf_read_policies
+	lib.ngf_duration_ms(p.spec.timeout.read) >= min_idle * 1000
+}
+
+ngf_read_state := sprintf(
+	"ProxySettingsPolicy %s/%s (attached to its %s) sets spec.timeout.read to %s",
+	[p.namespace, p.name, p.attachedTo, show(p.spec.timeout.read)],
+) if {
+	p := ngf_read_policies[0]
+} else := concat(" ", [
+	"no ProxySettingsPolicy attached to this HTTPRoute or its Gateway sets spec.timeout.read,",
+	"so nginx's default of 60 s applies",
+])
+
+# GKE: the backend Service of a backendRef as [namespace, name], from the
+# pipeline's facts, else from a ref to a core Service.
+backend_service(field, ref) := parts if {
+	parts := split(lib.gateway_backends[field].service, "/")
+	count(parts) == 2
+} else := [object.get(ref, "namespace", route_namespace), ref.name] if {
+	object.get(ref, "kind", "Service") == "Service"
+	object.get(ref, "group", "") in {"", "core"}
+	is_string(ref.name)
+}
+
+gke_policies(target) := [p |
+	some p in attached("GCPBackendPolicy", "networking.gke.io")
+	p.attachedTo == "service"
+	p.target == target
+]
+
+gke_timeout_ok(target) if {
+	some p in gke_policies(target)
+	t := p.spec["default"].timeoutSec
+	is_number(t)
+	t >= min_idle
+}
+
+gke_timeout_state(target) := sprintf("GCPBackendPolicy %s/%s sets spec.default.timeoutSec to %v", [p.namespace, p.name, p.spec["default"].timeoutSec]) if {
+	p := [q | some q in gke_policies(target); is_number(q.spec["default"].timeoutSec)][0]
+} else := sprintf("GCPBackendPolicy %s/%s leaves spec.default.timeoutSec unset, so the 30 s default applies", [p.namespace, p.name]) if {
+	p := gke_policies(target)[0]
+} else := "no GCPBackendPolicy targets it, so the backend service timeout of 30 s applies"
+
+gke_conflict_note(target) := sprintf(
+	" (GCPBackendPolicy %s/%s already targets it: set spec.default.timeoutSec there instead, since a Service takes one)",
+	[p.namespace, p.name],
+) if {
+	p := gke_policies(target)[0]
+} else := ""
+
+# Envoy Gateway: a BackendTrafficPolicy or ClientTrafficPolicy applying to
+# the route sets a stream idle timeout, which wins over the derived one (it
+# is judged on the policy itself).
+eg_stream_idle_attached if {
+	some kind in ["BackendTrafficPolicy", "ClientTrafficPolicy"]
+	some p in attached(kind, "gateway.envoyproxy.io")
+	p.spec.timeout.http.streamIdleTimeout != null
+}
+
+# The idle timeout Envoy Gateway gives the rule, in seconds, with why;
+# undefined when there is none ("0s" request timeout), when the request
+# timeout was injected by the mutation or is malformed.
+eg_route_idle(i, rule) := idle if {
+	path := sprintf("spec.rules[%d].timeouts.request", [i])
+	not lib.defaulted(path)
+	idle := eg_idle_from_request(path, rule.timeouts.request)
+} else := idle if {
+	not rule.timeouts.request
+	p := eg_btp_request_timeouts[0]
+	idle := eg_idle_from_request(sprintf("BackendTrafficPolicy %s/%s spec.timeout.http.requestTimeout", [p.namespace, p.name]), p.spec.timeout.http.requestTimeout)
+} else := {
+	"seconds": 300,
+	"why": sprintf(
+		"neither spec.rules[%d].timeouts.request nor a BackendTrafficPolicy sets a timeout, so Envoy's stream idle timeout of 5 min applies",
+		[i],
+	),
+} if {
+	not rule.timeouts.request
+	count(eg_btp_request_timeouts) == 0
+}
+
+# The BackendTrafficPolicies setting requestTimeout that apply to the route,
+# its own first (they win over its Gateway's).
+eg_btp_request_timeouts := array.concat(
+	[p | some p in attached("BackendTrafficPolicy", "gateway.envoyproxy.io"); p.attachedTo == "route"; p.spec.timeout.http.requestTimeout != null],
+	[p | some p in attached("BackendTrafficPolicy", "gateway.envoyproxy.io"); p.attachedTo != "route"; p.spec.timeout.http.requestTimeout != null],
+)
+
+eg_idle_from_request(what, value) := {
+	"seconds": seconds,
+	"why": sprintf("%s is %s, so Envoy Gateway sets the route's idle timeout to max(1h, that) = %d s", [what, show(value), seconds]),
+} if {
+	ms := lib.gwapi_duration_ms(value)
+	ms > 0
+	seconds := max([3600, ms / 1000])
+}

@@ -459,3 +459,292 @@ test_gke_ws_backend_timeout_needs_evidence if {
 	vs := timeouts.violation with input as gke_doc("k8s.io/ingress-gce", {"spec.rules[0].http.paths[1]": "chat/api"})
 	not "gke-ws-backend-timeout" in {v.rule | some v in vs}
 }
+
+# --- websocket-idle-timeout-too-low: Gateway API -----------------------------------
+
+eg_controller := "gateway.envoyproxy.io/gatewayclass-controller"
+
+ngf_controller := "gateway.nginx.org/nginx-gateway-controller"
+
+gke_controller := "networking.gke.io/gateway"
+
+# input_for(obj) with the given evidence and Gateway API facts.
+gw_input(obj, fields, gateway) := json.patch(input_for(obj), [
+	{"op": "replace", "path": "/evidence/fields", "value": fields},
+	{"op": "add", "path": "/gateway", "value": object.union({"controllers": [], "backends": {}, "policies": []}, gateway)},
+])
+
+# d with another policy minimum.
+with_min(d, seconds) := json.patch(d, [{"op": "replace", "path": "/parameters/minIdleTimeoutSeconds", "value": seconds}])
+
+# An implementation policy with a WebSocket target.
+ws_target := {"spec.targetRefs[0]": "HTTPRoute chat/chat has WebSocket rules"}
+
+gw_policy(api_version, kind, spec) := {
+	"apiVersion": api_version,
+	"kind": kind,
+	"metadata": {"name": "ws", "namespace": "chat"},
+	"spec": object.union({"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "chat"}]}, spec),
+}
+
+eg_btp(spec) := gw_policy("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy", spec)
+
+eg_ctp(spec) := gw_policy("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy", spec)
+
+ngf_psp(spec) := gw_policy("gateway.nginx.org/v1alpha1", "ProxySettingsPolicy", spec)
+
+gcp_backend_policy(spec) := {
+	"apiVersion": "networking.gke.io/v1",
+	"kind": "GCPBackendPolicy",
+	"metadata": {"name": "api", "namespace": "chat"},
+	"spec": object.union({"targetRef": {"group": "", "kind": "Service", "name": "api"}}, spec),
+}
+
+stream_idle(v) := {"timeout": {"http": {"streamIdleTimeout": v}}}
+
+test_websocket_idle_timeout_too_low_eg_stream_idle if {
+	doc := with_min(gw_input(eg_btp(stream_idle("1h")), ws_target, {}), 5401)
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", "spec.timeout.http.streamIdleTimeout", `Set it to "1h30m1s".`) with input as doc
+	every obj in [eg_btp(stream_idle("5m")), eg_ctp(stream_idle("300s"))] {
+		vs := timeouts.violation with input as gw_input(obj, ws_target, {})
+		fires(vs, "websocket-idle-timeout-too-low", "spec.timeout.http.streamIdleTimeout", "(300 s), below the policy minimum of 3600 s")
+		fires(vs, "websocket-idle-timeout-too-low", "spec.timeout.http.streamIdleTimeout", `Set it to "1h".`)
+		fires(vs, "websocket-idle-timeout-too-low", "spec.timeout.http.streamIdleTimeout", "WebSocket evidence: spec.targetRefs[0]: HTTPRoute chat/chat")
+	}
+}
+
+test_websocket_idle_timeout_too_low_eg_stream_idle_silent if {
+	# No WebSocket target; injected by the mutation; another group.
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(eg_btp(stream_idle("5m")), {}, {})
+	injected := object.union(gw_input(eg_btp(stream_idle("10m")), ws_target, {}), {"defaulted": ["spec.timeout.http.streamIdleTimeout"]})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as injected
+	other := gw_policy("example.com/v1", "BackendTrafficPolicy", stream_idle("5m"))
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(other, ws_target, {})
+
+	# At the minimum, off ("0s"), malformed (gwapi-duration-format's).
+	every v in ["1h", "3600s", "2h", "0s", "0ms", "300"] {
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(eg_btp(stream_idle(v)), ws_target, {})
+	}
+}
+
+test_websocket_idle_timeout_too_low_ngf_proxy_settings if {
+	# NGF's format: a day is "24h", never "86400s".
+	doc := with_min(gw_input(ngf_psp({"timeout": {"read": "1h"}}), ws_target, {}), 86400)
+	fires(timeouts.violation, "websocket-idle-timeout-too-low", "spec.timeout.read", `Set it to "24h".`) with input as doc
+	every row in [["read", "60s"], ["send", "60"], ["read", "59m"], ["send", "3599s"], ["read", "9999ms"]] {
+		[name, value] := row
+		field := sprintf("spec.timeout.%s", [name])
+		vs := timeouts.violation with input as gw_input(ngf_psp({"timeout": {name: value}}), ws_target, {})
+		fires(vs, "websocket-idle-timeout-too-low", field, `Set it to "1h".`)
+		fires(vs, "websocket-idle-timeout-too-low", field, "WebSocket evidence:")
+	}
+}
+
+test_websocket_idle_timeout_too_low_ngf_proxy_settings_silent if {
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(ngf_psp({"timeout": {"read": "60s"}}), {}, {})
+	injected := object.union(
+		gw_input(ngf_psp({"timeout": {"read": "10m", "send": "10m"}}), ws_target, {}),
+		{"defaulted": ["spec.timeout.read", "spec.timeout.send"]},
+	)
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as injected
+
+	# The connect timeout is not an idle timeout.
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(ngf_psp({"timeout": {"connect": "5s"}}), ws_target, {})
+	every value in ["3600", "1h", "60m", "9999h", "86400s"] {
+		obj := ngf_psp({"timeout": {"read": value, "send": value, "connect": "5s"}})
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(obj, ws_target, {})
+	}
+}
+
+test_websocket_idle_timeout_too_low_gcp_backend_policy if {
+	ws_service := {"spec.targetRef": "Service chat/api has a WebSocket port"}
+	vs := timeouts.violation with input as gw_input(gcp_backend_policy({"default": {"timeoutSec": 30}}), ws_service, {})
+	fires(vs, "websocket-idle-timeout-too-low", "spec.default.timeoutSec", "Set spec.default.timeoutSec to 3600.")
+	fires(vs, "websocket-idle-timeout-too-low", "spec.default.timeoutSec", "WebSocket evidence: spec.targetRef: Service chat/api")
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(gcp_backend_policy({"default": {"timeoutSec": 3600}}), ws_service, {})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(gcp_backend_policy({"default": {"timeoutSec": 30}}), {}, {})
+	injected := object.union(gw_input(gcp_backend_policy({"default": {"timeoutSec": 600}}), ws_service, {}), {"defaulted": ["spec.default.timeoutSec"]})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as injected
+}
+
+# --- on the WebSocket route itself ---
+
+gw_route(rules) := {
+	"apiVersion": "gateway.networking.k8s.io/v1",
+	"kind": "HTTPRoute",
+	"metadata": {"name": "chat", "namespace": "chat"},
+	"spec": {"parentRefs": [{"name": "gw"}], "rules": rules},
+}
+
+ws_rule(extra) := object.union({"matches": [{"path": {"type": "PathPrefix", "value": "/ws"}}], "backendRefs": [{"name": "api", "port": 8080}]}, extra)
+
+ws_rule0 := {"spec.rules[0]": "path segment ws"}
+
+# An attached policy as input.gateway.policies lists it.
+attached(kind, group, name, to, spec) := {
+	"kind": kind, "group": group, "namespace": "chat", "name": name,
+	"attachedTo": to, "target": "HTTPRoute chat/chat", "spec": spec,
+}
+
+psp_attached(name, to, read) := attached("ProxySettingsPolicy", "gateway.nginx.org", name, to, {"timeout": {"read": read}})
+
+# The object a message prints, parsed back.
+printed(msg) := json.unmarshal(regex.find_n(`\{.*\}`, msg, 1)[0])
+
+route_finding(vs, field) := v if {
+	some v in vs
+	v.rule == "websocket-idle-timeout-too-low"
+	v.field == field
+}
+
+test_websocket_idle_timeout_too_low_ngf_route_default if {
+	vs := timeouts.violation with input as gw_input(gw_route([ws_rule({})]), ws_rule0, {"controllers": [ngf_controller]})
+	v := route_finding(vs, "spec.rules[0]")
+	contains(v.message, "nginx's default of 60 s applies")
+	contains(v.message, "WebSocket evidence: spec.rules[0]: path segment ws.")
+	printed(v.message) == {
+		"apiVersion": "gateway.nginx.org/v1alpha1",
+		"kind": "ProxySettingsPolicy",
+		"metadata": {"name": "chat-websocket", "namespace": "chat"},
+		"spec": {
+			"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "chat"}],
+			"timeout": {"read": "1h", "send": "1h"},
+		},
+	}
+}
+
+test_websocket_idle_timeout_too_low_ngf_route_policies if {
+	route := gw_route([ws_rule({})])
+
+	# The route's own policy wins over its Gateway's.
+	both := {"controllers": [ngf_controller], "policies": [psp_attached("gw", "gateway", "1h"), psp_attached("ws", "route", "60s")]}
+	vs := timeouts.violation with input as gw_input(route, ws_rule0, both)
+	v := route_finding(vs, "spec.rules[0]")
+	contains(v.message, `ProxySettingsPolicy chat/ws (attached to its route) sets spec.timeout.read to "60s"`)
+	contains(v.message, "ProxySettingsPolicy chat/ws already targets this HTTPRoute")
+
+	# A long minimum in NGF's format.
+	doc := with_min(gw_input(route, ws_rule0, {"controllers": [ngf_controller]}), 86400)
+	vs2 := timeouts.violation with input as doc
+	printed(route_finding(vs2, "spec.rules[0]").message).spec.timeout == {"read": "24h", "send": "24h"}
+
+	# A policy raising read, on the route or (inherited) on its Gateway.
+	every p in [psp_attached("ws", "route", "1h"), psp_attached("gw", "gateway", "3600")] {
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(route, ws_rule0, {"controllers": [ngf_controller], "policies": [p]})
+	}
+}
+
+test_websocket_idle_timeout_too_low_gw_route_silent if {
+	route := gw_route([ws_rule({})])
+
+	# No WebSocket rule; the implementation is unknown, or one with no such default.
+	all_three := {"controllers": [ngf_controller, gke_controller, eg_controller]}
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(route, {}, all_three)
+	every controllers in [[], ["istio.io/gateway-controller"], ["traefik.io/gateway-controller"]] {
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(route, ws_rule0, {"controllers": controllers})
+	}
+}
+
+test_websocket_idle_timeout_too_low_gke_route if {
+	route := gw_route([ws_rule({"backendRefs": [{"name": "api", "port": 8080}, {"name": "other", "namespace": "ops", "port": 80}]})])
+	facts := {"controllers": [gke_controller], "backends": {"spec.rules[0].backendRefs[0]": {"service": "chat/api", "port": "8080", "appProtocol": ""}}}
+	vs := timeouts.violation with input as gw_input(route, ws_rule0, facts)
+	v := route_finding(vs, "spec.rules[0].backendRefs[0]")
+	contains(v.message, "sends traffic to Service chat/api, and no GCPBackendPolicy targets it, so the backend service timeout of 30 s applies")
+	printed(v.message) == {
+		"apiVersion": "networking.gke.io/v1",
+		"kind": "GCPBackendPolicy",
+		"metadata": {"name": "api-websocket", "namespace": "chat"},
+		"spec": {"default": {"timeoutSec": 3600}, "targetRef": {"group": "", "kind": "Service", "name": "api"}},
+	}
+
+	# Without the pipeline's facts the Service comes from the ref itself.
+	w := route_finding(vs, "spec.rules[0].backendRefs[1]")
+	contains(w.message, "Service ops/other")
+	printed(w.message).metadata == {"name": "other-websocket", "namespace": "ops"}
+}
+
+# A GCPBackendPolicy attached to Service chat/api with timeoutSec t.
+gcp_attached(t) := object.union(
+	attached("GCPBackendPolicy", "networking.gke.io", "api", "service", {"default": {"timeoutSec": t}}),
+	{"target": "Service chat/api"},
+)
+
+test_websocket_idle_timeout_too_low_gke_route_policies if {
+	route := gw_route([ws_rule({})])
+	ok := {"controllers": [gke_controller], "policies": [gcp_attached(3600)]}
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(route, ws_rule0, ok)
+	low := {"controllers": [gke_controller], "policies": [gcp_attached(30)]}
+	vs := timeouts.violation with input as gw_input(route, ws_rule0, low)
+	v := route_finding(vs, "spec.rules[0].backendRefs[0]")
+	contains(v.message, "GCPBackendPolicy chat/api sets spec.default.timeoutSec to 30")
+	contains(v.message, "GCPBackendPolicy chat/api already targets it")
+}
+
+test_websocket_idle_timeout_too_low_eg_route_default if {
+	vs := timeouts.violation with input as gw_input(gw_route([ws_rule({})]), ws_rule0, {"controllers": [eg_controller]})
+	v := route_finding(vs, "spec.rules[0]")
+	contains(v.message, "Envoy's stream idle timeout of 5 min applies")
+	contains(v.message, "idle for 300 s")
+	printed(v.message) == {
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
+		"kind": "BackendTrafficPolicy",
+		"metadata": {"name": "chat-websocket", "namespace": "chat"},
+		"spec": {
+			"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "chat"}],
+			"timeout": {"http": {"streamIdleTimeout": "1h"}},
+		},
+	}
+}
+
+test_websocket_idle_timeout_too_low_eg_route_request_timeout if {
+	# Idle = max(1h, request): fine at the default minimum, short of a 2 h one.
+	route := gw_route([ws_rule({"timeouts": {"request": "10m"}})])
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(route, ws_rule0, {"controllers": [eg_controller]})
+	doc := with_min(gw_input(route, ws_rule0, {"controllers": [eg_controller]}), 7200)
+	vs := timeouts.violation with input as doc
+	v := route_finding(vs, "spec.rules[0]")
+	contains(v.message, `spec.rules[0].timeouts.request is "10m", so Envoy Gateway sets the route's idle timeout to max(1h, that) = 3600 s`)
+	printed(v.message).spec.timeout.http.streamIdleTimeout == "2h"
+
+	# The same from a BackendTrafficPolicy's requestTimeout.
+	btp := attached("BackendTrafficPolicy", "gateway.envoyproxy.io", "ws", "route", {"timeout": {"http": {"requestTimeout": "30s"}}})
+	doc2 := with_min(gw_input(gw_route([ws_rule({})]), ws_rule0, {"controllers": [eg_controller], "policies": [btp]}), 7200)
+	v2 := route_finding(timeouts.violation, "spec.rules[0]") with input as doc2
+	contains(v2.message, "BackendTrafficPolicy chat/ws spec.timeout.http.requestTimeout is \"30s\"")
+	contains(v2.message, "BackendTrafficPolicy chat/ws already targets this HTTPRoute")
+}
+
+test_websocket_idle_timeout_too_low_eg_route_silent if {
+	# "0s" turns idle reaping off; an injected request timeout (the mutation's).
+	off := gw_route([ws_rule({"timeouts": {"request": "0s"}})])
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(off, ws_rule0, {"controllers": [eg_controller]})
+	mutated := object.union(
+		gw_input(gw_route([ws_rule({"timeouts": {"request": "10m"}})]), ws_rule0, {"controllers": [eg_controller]}),
+		{"defaulted": ["spec.rules[0].timeouts.request"], "parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 7200}},
+	)
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as mutated
+
+	# A stream idle timeout from a BackendTrafficPolicy or the listener's ClientTrafficPolicy wins.
+	route := gw_route([ws_rule({})])
+	btp_off := attached("BackendTrafficPolicy", "gateway.envoyproxy.io", "ws", "gateway", {"timeout": {"http": {"requestTimeout": "0s"}}})
+	silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(route, ws_rule0, {"controllers": [eg_controller], "policies": [btp_off]})
+	every p in [
+		attached("BackendTrafficPolicy", "gateway.envoyproxy.io", "ws", "route", stream_idle("5m")),
+		attached("ClientTrafficPolicy", "gateway.envoyproxy.io", "gw", "gateway", stream_idle("2h")),
+	] {
+		silent(timeouts.violation, "websocket-idle-timeout-too-low") with input as gw_input(route, ws_rule0, {"controllers": [eg_controller], "policies": [p]})
+	}
+}
+
+# The Gateway API objects the mutation fills in are clean.
+test_mutation_defaults_no_gateway_api_violation if {
+	mutated := object.union(
+		gw_input(gw_route([ws_rule({"timeouts": {"request": "1h"}})]), ws_rule0, {"controllers": [eg_controller]}),
+		{"defaulted": ["spec.rules[0].timeouts.request"]},
+	)
+	count(timeouts.violation) == 0 with input as mutated
+	every obj in [eg_btp(stream_idle("1h")), ngf_psp({"timeout": {"read": "1h", "send": "1h"}}), gcp_backend_policy({"default": {"timeoutSec": 3600}})] {
+		count(timeouts.violation) == 0 with input as gw_input(obj, ws_target, {})
+	}
+}

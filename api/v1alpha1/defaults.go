@@ -96,6 +96,19 @@ var BuiltinRules = map[string]RuleSetting{
 	"istio-websocket-upgrade-removed":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"nginx-rewrite-ws-path":                   {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 	"gke-ws-backend-timeout":                  {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+
+	// Gateway API and its implementations (rules.md "Gateway API and its
+	// implementations"; policies/gatewayapi.rego).
+	"gwapi-cors-wildcard-credentials":   {Action: ActionDeny, Scope: ScopeCluster, Severity: "high"},
+	"gwapi-duration-format":             {Action: ActionDeny, Scope: ScopeCluster, Severity: "medium"},
+	"ngf-duration-format":               {Action: ActionDeny, Scope: ScopeCluster, Severity: "medium"},
+	"gwapi-ws-backend-h2c":              {Action: ActionDeny, Scope: ScopeOptedIn, Severity: "high"},
+	"gwapi-ws-hop-header-modifier":      {Action: ActionDeny, Scope: ScopeOptedIn, Severity: "high"},
+	"eg-ws-upgrade-disabled":            {Action: ActionDeny, Scope: ScopeOptedIn, Severity: "high"},
+	"eg-ws-stream-duration-finite":      {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"gwapi-ws-timeouts-ignored":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"gwapi-legacy-api-group":            {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"gwapi-session-persistence-ignored": {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 }
 
 // BuiltinPolicy returns the built-in policy with every field set.
