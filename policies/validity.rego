@@ -117,6 +117,35 @@ violation contains lib.violation("alb-idle-timeout-range", lib.annotation_field(
 	)
 }
 
+# alb-group-attributes-conflict (research §6; aws-load-balancer-controller
+# pkg/ingress/model_build_load_balancer_attributes.go
+# buildIngressGroupLoadBalancerAttributes): every Ingress of an IngressGroup
+# (alb.ingress.kubernetes.io/group.name, any namespace) feeds the one load
+# balancer; two members setting one attribute to different values make the
+# controller fail the whole group's model ("conflicting load balancer
+# attributes <key>: <a> | <b>"), so no member is reconciled. The other
+# members come from the route index (input.evidence.albGroup).
+
+violation contains lib.violation("alb-group-attributes-conflict", lib.annotation_field(alb_attributes), msg) if {
+	input.object.kind == "Ingress"
+	lib.is_ingress
+	group := input.evidence.albGroup
+	some key, value in alb_attribute_map
+	some member in group.members
+	other := member.attributes[key]
+	other != value
+	msg := sprintf(
+		concat(" ", [
+			"%s=%s in %s disagrees with IngressGroup %q member %s, which sets %s=%s:",
+			"the AWS Load Balancer Controller then fails the whole group (\"conflicting load balancer attributes\")",
+			"and stops reconciling every Ingress in it, WebSocket idle timeouts included.",
+			"Set the same %s on every member of the group, or remove it from all but one",
+			"(newer controllers also accept it from the IngressClassParams loadBalancerAttributes, which then wins).",
+		]),
+		[key, value, alb_attributes, group.name, member.ingress, key, other, key],
+	)
+}
+
 # ---------------------------------------------------------------------------
 # traefik-annotation-type (research §2.1): Traefik decodes its annotations
 # into typed structs (traefik/paerser). Integers use strconv.ParseInt and
@@ -220,6 +249,19 @@ alb_idle_timeouts contains value if {
 	some pair in split(raw, ",")
 	kv := split(pair, "=")
 	trim_space(kv[0]) == "idle_timeout.timeout_seconds"
+	value := trim_space(concat("=", array.slice(kv, 1, count(kv))))
+}
+
+# The attribute list as a map (the controller splits on "," and "=",
+# trimming spaces).
+alb_attribute_map[key] := value if {
+	raw := lib.annotations[alb_attributes]
+	is_string(raw)
+	some pair in split(raw, ",")
+	kv := split(pair, "=")
+	count(kv) > 1
+	key := trim_space(kv[0])
+	key != ""
 	value := trim_space(concat("=", array.slice(kv, 1, count(kv))))
 }
 

@@ -344,3 +344,32 @@ test_mutation_defaults_no_validity_violation if {
 		count(validity.violation) == 0 with input as input_for(obj)
 	}
 }
+
+# --- alb-group-attributes-conflict -------------------------------------------------
+
+alb_group(attributes, members) := object.union(input_for(ingress({
+	"alb.ingress.kubernetes.io/group.name": "shared",
+	"alb.ingress.kubernetes.io/load-balancer-attributes": attributes,
+})), {"evidence": {"fields": {}, "negative": "", "off": false, "albGroup": {"name": "shared", "members": members}}})
+
+test_alb_group_conflict_fires if {
+	doc := alb_group("idle_timeout.timeout_seconds=3600, deletion_protection.enabled=true", [
+		{"ingress": "web/a", "attributes": {"idle_timeout.timeout_seconds": "3600"}},
+		{"ingress": "web/b", "attributes": {"idle_timeout.timeout_seconds": "120"}},
+	])
+	fires(validity.violation, "alb-group-attributes-conflict", alb_attributes_field, "member web/b, which sets idle_timeout.timeout_seconds=120") with input as doc
+	vs := validity.violation with input as doc
+	count([v | some v in vs; v.rule == "alb-group-attributes-conflict"]) == 1
+}
+
+test_alb_group_agreeing_or_disjoint_members_silent if {
+	every doc in [
+		alb_group("idle_timeout.timeout_seconds=3600", [{"ingress": "web/a", "attributes": {"idle_timeout.timeout_seconds": "3600"}}]),
+		alb_group("idle_timeout.timeout_seconds=3600", [{"ingress": "web/a", "attributes": {"deletion_protection.enabled": "true"}}]),
+		alb_group("", [{"ingress": "web/a", "attributes": {"idle_timeout.timeout_seconds": "120"}}]),
+		alb_group("idle_timeout.timeout_seconds=3600", []),
+		input_for(alb("idle_timeout.timeout_seconds=3600")),
+	] {
+		silent(validity.violation, "alb-group-attributes-conflict") with input as doc
+	}
+}

@@ -93,6 +93,7 @@ var BuiltinRules = map[string]RuleSetting{
 	"linkerd-server-authorization-deprecated": {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"foreign-controller-annotation":           {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"alb-idle-timeout-range":                  {Action: ActionDeny, Scope: ScopeOptedIn, Severity: "medium"},
+	"alb-group-attributes-conflict":           {Action: ActionWarn, Scope: ScopeCluster, Severity: "high"},
 	"istio-websocket-upgrade-removed":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"nginx-rewrite-ws-path":                   {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 	"gke-ws-backend-timeout":                  {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
