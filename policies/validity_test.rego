@@ -347,10 +347,13 @@ test_mutation_defaults_no_validity_violation if {
 
 # --- alb-group-attributes-conflict -------------------------------------------------
 
-alb_group(attributes, members) := object.union(input_for(ingress({
-	"alb.ingress.kubernetes.io/group.name": "shared",
-	"alb.ingress.kubernetes.io/load-balancer-attributes": attributes,
-})), {"evidence": {"fields": {}, "negative": "", "off": false, "albGroup": {"name": "shared", "members": members}}})
+alb_group(attributes, members) := object.union(
+	input_for(ingress({
+		"alb.ingress.kubernetes.io/group.name": "shared",
+		"alb.ingress.kubernetes.io/load-balancer-attributes": attributes,
+	})),
+	{"evidence": {"fields": {}, "negative": "", "off": false, "albGroup": {"name": "shared", "members": members}}},
+)
 
 test_alb_group_conflict_fires if {
 	doc := alb_group("idle_timeout.timeout_seconds=3600, deletion_protection.enabled=true", [
