@@ -168,6 +168,26 @@ rules:
   apiVersions: [v1, v1beta1]
   resources: [backendconfigs]
   scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [gateway.networking.k8s.io]
+  apiVersions: [v1, v1beta1]
+  resources: [httproutes]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [gateway.envoyproxy.io]
+  apiVersions: [v1alpha1]
+  resources: [backendtrafficpolicies]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [gateway.nginx.org]
+  apiVersions: [v1alpha1]
+  resources: [proxysettingspolicies]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [networking.gke.io]
+  apiVersions: [v1]
+  resources: [gcpbackendpolicies]
+  scope: Namespaced
 {{- end }}
 
 {{/* webhook/registration: ValidatedResources (docs: rules.md). */}}
@@ -212,5 +232,35 @@ rules:
   apiGroups: [cloud.google.com]
   apiVersions: [v1, v1beta1]
   resources: [backendconfigs]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [gateway.networking.k8s.io]
+  apiVersions: [v1, v1beta1]
+  resources: [httproutes]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [gateway.networking.k8s.io]
+  apiVersions: [v1]
+  resources: [grpcroutes]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [networking.x-k8s.io]
+  apiVersions: ["*"]
+  resources: ["*"]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [gateway.envoyproxy.io]
+  apiVersions: [v1alpha1]
+  resources: [backendtrafficpolicies, clienttrafficpolicies]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [gateway.nginx.org]
+  apiVersions: [v1alpha1]
+  resources: [proxysettingspolicies, clientsettingspolicies, upstreamsettingspolicies]
+  scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [networking.gke.io]
+  apiVersions: [v1]
+  resources: [gcpbackendpolicies]
   scope: Namespaced
 {{- end }}
