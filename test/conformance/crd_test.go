@@ -65,29 +65,7 @@ spec:
 // that a CRD's schema or CEL rules reject fails here.
 func TestMutatedObjectsAcceptedByRealCRDs(t *testing.T) {
 	needBinary(t)
-	root := repoRoot()
-	moduleCRDs := filepath.Join(root, ".cache", "crds")
-	if err := framework.FetchModuleCRDs(moduleCRDs); err != nil {
-		t.Fatal(err)
-	}
-	assets, err := framework.ControlPlaneAssets(root, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "charts", "ws-defaults", "crds"), moduleCRDs},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := crdCluster(t, filepath.Join(repoRoot(), "charts", "ws-defaults", "crds"))
 	ctx := context.Background()
 	created := map[string]bool{}
 	checked := map[string]int{}
@@ -128,4 +106,35 @@ func TestMutatedObjectsAcceptedByRealCRDs(t *testing.T) {
 		}
 	}
 	t.Logf("objects accepted by their CRDs after mutation: %s", strings.TrimPrefix(fmt.Sprint(checked), "map"))
+}
+
+// crdCluster starts a local kube-apiserver holding the controllers' CRDs
+// from their Go modules (test/framework.ModuleCRDs) and those in extraDirs,
+// stopped when the test ends, and returns a client for it.
+func crdCluster(t *testing.T, extraDirs ...string) client.Client {
+	t.Helper()
+	root := repoRoot()
+	moduleCRDs := filepath.Join(root, ".cache", "crds")
+	if err := framework.FetchModuleCRDs(moduleCRDs); err != nil {
+		t.Fatal(err)
+	}
+	assets, err := framework.ControlPlaneAssets(root, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     append(extraDirs, moduleCRDs),
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -13,7 +13,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
@@ -207,29 +206,7 @@ spec:
 // are checked by TestDurationFormatsMatchCRDPatterns and the mutate tests.
 func TestGatewayMutationsAcceptedByRealCRDs(t *testing.T) {
 	needBinary(t)
-	root := repoRoot()
-	moduleCRDs := filepath.Join(root, ".cache", "crds")
-	if err := framework.FetchModuleCRDs(moduleCRDs); err != nil {
-		t.Fatal(err)
-	}
-	assets, err := framework.ControlPlaneAssets(root, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{moduleCRDs},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := crdCluster(t)
 	ctx := context.Background()
 	dryRun := func(obj map[string]any) error {
 		return c.Create(ctx, (&unstructured.Unstructured{Object: obj}).DeepCopy(), client.DryRunAll)
