@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -333,49 +332,7 @@ func TestIngressNginxParsers(t *testing.T) {
 // the module cache, under .cache/conformance (kept between runs so that the
 // Go build cache, keyed by path among other things, stays warm).
 func ingressNginxCopy(t *testing.T) string {
-	t.Helper()
-	dl := exec.Command("go", "mod", "download", "-json", ingressNginxModule+"@"+ingressNginxVersion)
-	dl.Dir = t.TempDir()
-	dl.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err := dl.Output()
-	if err != nil {
-		t.Fatalf("go mod download %s@%s: %v\n%s", ingressNginxModule, ingressNginxVersion, err, out)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		t.Fatalf("go mod download: %v\n%s", err, out)
-	}
-	dst := filepath.Join(repoRoot(), ".cache", "conformance", "ingress-nginx@"+ingressNginxVersion)
-	if _, err := os.Stat(filepath.Join(dst, "go.mod")); err == nil {
-		return dst
-	}
-	tmp := dst + ".partial"
-	_ = os.RemoveAll(tmp)
-	err = filepath.WalkDir(mod.Dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(mod.Dir, path)
-		target := filepath.Join(tmp, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copying %s: %v", mod.Dir, err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return moduleCopy(t, ingressNginxModule, ingressNginxVersion, "ingress-nginx@"+ingressNginxVersion)
 }
 
 // TestCookieNamesIngressNginxWouldReplace: a policy cookie name that

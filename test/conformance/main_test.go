@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -247,4 +248,53 @@ func (r checkRun) noRuleOnInjected(t *testing.T, what string) {
 			}
 		}
 	}
+}
+
+// moduleCopy returns a writable copy of module@version from the module
+// cache under .cache/conformance/dirName (kept between runs so that the Go
+// build cache, keyed by path among other things, stays warm).
+func moduleCopy(t *testing.T, module, version, dirName string) string {
+	t.Helper()
+	dst := filepath.Join(repoRoot(), ".cache", "conformance", dirName)
+	if _, err := os.Stat(filepath.Join(dst, "go.mod")); err == nil {
+		return dst
+	}
+	dl := exec.Command("go", "mod", "download", "-json", module+"@"+version)
+	dl.Dir = t.TempDir()
+	dl.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := dl.Output()
+	if err != nil {
+		t.Fatalf("go mod download %s@%s: %v\n%s", module, version, err, out)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download: %v\n%s", err, out)
+	}
+	tmp := dst + ".partial"
+	_ = os.RemoveAll(tmp)
+	err = filepath.WalkDir(mod.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(mod.Dir, path)
+		target := filepath.Join(tmp, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying %s: %v", mod.Dir, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
