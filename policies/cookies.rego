@@ -149,9 +149,15 @@ traefik_cookie := "traefik.ingress.kubernetes.io/service.sticky.cookie"
 
 traefik_cookie_key(attr) := concat(".", [traefik_cookie, attr])
 
-# Traefik creates the sticky cookie when service.sticky.cookie is true, or
-# when only its attributes (.name, .secure, …) are given.
-traefik_sticky_on if is_true(lib.annotations[traefik_cookie])
+# Traefik creates the sticky cookie when service.sticky.cookie is a switch
+# that is on (paerser's allowEmpty section: "true" in any case, or empty;
+# anything else is off, "1" included), or when only its attributes (.name,
+# .secure, …) are given.
+traefik_sticky_on if traefik_switch_on(lib.annotations[traefik_cookie])
+
+traefik_switch_on(v) if lower(trim_space(v)) == "true"
+
+traefik_switch_on("")
 
 traefik_sticky_on if {
 	not traefik_cookie in lib.annotation_keys

@@ -388,3 +388,14 @@ test_cookies_mutation_defaults_traefik_samesite_none if {
 	doc := input_with(service(annotations), {"defaulted": keys_of(annotations)})
 	count(cookies.violation) == 0 with input as doc
 }
+
+# Traefik's sticky.cookie is a switch: "true" in any case or empty is on,
+# anything else (ParseBool's "1" and "t" included) is off.
+test_traefik_sticky_switch_as_traefik_reads_it if {
+	every v in ["TRUE", "tRuE", ""] {
+		"cookie-samesite-none-insecure" in ids(cookies.violation) with input as input_for(service({sticky: v, traefik("samesite"): "none"}))
+	}
+	every v in ["1", "t", "yes"] {
+		not "cookie-samesite-none-insecure" in ids(cookies.violation) with input as input_for(service({sticky: v, traefik("samesite"): "none"}))
+	}
+}

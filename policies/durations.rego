@@ -42,6 +42,39 @@ violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(
 	msg := haproxy_format_message(reader, key, name, value)
 }
 
+# A value in the right format that HAProxy itself cannot hold: its timers
+# end at 2147483647 ms (about 24.8 days); beyond that it refuses the whole
+# configuration ("timer overflow", haproxy -c in make conformance), so the
+# controller's reload fails and no change takes effect.
+violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
+	lib.haproxy_annotated
+	some key, value in lib.annotations
+	some prefix in timeouts.haproxy_prefixes
+	startswith(key, prefix)
+	name := substring(key, count(prefix), -1)
+	startswith(name, "timeout-")
+	haproxy_time_ok(haproxy_reader(prefix), value)
+	haproxy_ms(value) > haproxy_max_timer_ms
+	msg := sprintf(
+		concat(" ", [
+			"%s is %s: HAProxy's timers hold at most 2147483647 ms (about 24.8 days), so HAProxy refuses",
+			"its whole configuration (\"timer overflow\") and the controller's reload fails: no Ingress change takes effect.",
+			"Set it to at most \"24d\" (WebSocket idle timeouts rarely need more than \"1h\" to \"7d\").",
+		]),
+		[key, show(value)],
+	)
+}
+
+haproxy_max_timer_ms := 2147483647
+
+haproxy_unit_ms := {"us": 0.001, "ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+
+# A well-formed HAProxy time in milliseconds.
+haproxy_ms(v) := ms if {
+	parts := regex.find_all_string_submatch_n(`^([0-9]+)(us|ms|s|m|h|d)$`, v, 1)[0]
+	ms := to_number(parts[1]) * haproxy_unit_ms[parts[2]]
+}
+
 # ===========================================================================
 # Helpers.
 

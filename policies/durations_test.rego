@@ -150,3 +150,18 @@ test_haproxy_timeout_format_other_keys_ignored if {
 		nginx("proxy-read-timeout"): "3600",
 	}))
 }
+
+# HAProxy's timers end at 2147483647 ms: a well-formed longer value makes
+# HAProxy refuse its whole configuration (haproxy -c, make conformance).
+test_haproxy_timer_overflow if {
+	every value in ["25d", "597h", "2147484s", "2147483648ms"] {
+		vs := durations.violation with input as input_for(ingress({"haproxy-ingress.github.io/timeout-tunnel": value}))
+		some v in vs
+		v.rule == "haproxy-timeout-format"
+		contains(v.message, "timer overflow")
+	}
+	every value in ["24d", "596h", "2147483s", "2147483647ms", "7d"] {
+		vs := durations.violation with input as input_for(ingress({"haproxy-ingress.github.io/timeout-tunnel": value}))
+		count(vs) == 0
+	}
+}

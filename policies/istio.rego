@@ -54,7 +54,10 @@ has(o, key) if object.get(o, key, null) != null
 
 # ---------------------------------------------------------------------------
 # istio-lb-policy-conflict: LoadBalancerSettings is a oneof: the CRD schema
-# (and istiod) reject a load balancer with both simple and consistentHash.
+# rejects a load balancer with both simple and consistentHash. istiod itself
+# does not: it keeps consistentHash and silently drops simple
+# (docs/conformance.md, pkg/config/validation), so where the CRD is not
+# installed from Istio the conflict passes unnoticed.
 
 # METADATA
 # title: Istio violations
@@ -146,15 +149,17 @@ violation contains lib.violation("istio-cookie-hash-ttl", field, msg) if {
 
 # ---------------------------------------------------------------------------
 # istio-zero-timeout: istiod (ValidateDuration) and the CRD (CEL, Istio
-# 1.23+) refuse route timeouts under 1ms; a zero does not mean "no timeout".
+# 1.23+) refuse route timeouts under 1ms ("duration must be greater than
+# 1ms") and finer than a millisecond ("only durations to ms precision are
+# supported"); a zero does not mean "no timeout".
 
 violation contains lib.violation("istio-zero-timeout", field, msg) if {
 	input.object.kind == "VirtualService"
 	some field, timeout in route_timeouts
-	not_positive(timeout)
+	istio_rejects(timeout)
 	msg := sprintf(
 		concat(" ", [
-			"%s is %v: Istio rejects a route timeout under 1ms, so the VirtualService is refused;",
+			"%s is %v: Istio rejects a route timeout under 1ms or not in whole milliseconds, so the VirtualService is refused;",
 			"a zero does not disable the timeout. Remove %s: an unset timeout is already disabled,",
 			"which is what WebSockets need.",
 		]),
@@ -232,6 +237,23 @@ route_timeouts[field] := timeout if {
 	some i, route in object.get(lib.spec, "http", [])
 	timeout := route.timeout
 	field := sprintf("spec.http[%d].timeout", [i])
+}
+
+# A timeout Istio refuses: zero or negative, under 1ms ("500us"), or finer
+# than a millisecond ("1.5ms").
+istio_rejects(t) if not_positive(t)
+
+istio_rejects(t) if {
+	is_string(t)
+	ns := time.parse_duration_ns(t)
+	ns > 0
+	ns < 1000000
+}
+
+istio_rejects(t) if {
+	is_string(t)
+	ns := time.parse_duration_ns(t)
+	ns % 1000000 != 0
 }
 
 # A timeout that is zero or negative: "0s", "0ms", "0", "0h0m0s", or 0.

@@ -320,6 +320,19 @@ test_istio_zero_timeout_fires if {
 	}
 }
 
+# Istio also refuses positive timeouts under 1ms or finer than 1ms
+# (pkg/config/validation, run by make conformance); whole milliseconds pass.
+test_istio_zero_timeout_sub_millisecond if {
+	every timeout in ["500us", "999999ns", "1.5ms", "1001us"] {
+		vs := istio.violation with input as input_for(virtual_service([route({"timeout": timeout})]))
+		fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "not in whole milliseconds")
+	}
+	every timeout in ["1ms", "1.5s", "1000us"] {
+		vs := istio.violation with input as input_for(virtual_service([route({"timeout": timeout})]))
+		not "istio-zero-timeout" in ids(vs)
+	}
+}
+
 test_istio_zero_timeout_number if {
 	vs := istio.violation with input as input_for(virtual_service([route({"timeout": 0})]))
 	fired(vs, "istio-zero-timeout", "spec.http[0].timeout", "Remove spec.http[0].timeout")

@@ -262,7 +262,9 @@ func service(e *editor, s settings) {
 
 	a := s.Mutation.Affinity
 	if s.affinity && ingressclass.AnyIs(s.classes, ingressclass.Traefik) { // research §2.1
-		if v, set := e.annotation(traefikServicePrefix + "sticky.cookie"); !set || v == "true" {
+		// sticky.cookie is a switch to Traefik: on for "true" in any case
+		// or empty (paerser's allowEmpty section; docs/conformance.md).
+		if v, set := e.annotation(traefikServicePrefix + "sticky.cookie"); !set || v == "" || strings.EqualFold(strings.TrimSpace(v), "true") {
 			e.addAnnotation(traefikServicePrefix+"sticky.cookie", "true")
 			e.addAnnotation(traefikServicePrefix+"sticky.cookie.name", a.CookieName)
 			e.addAnnotation(traefikServicePrefix+"sticky.cookie.secure", "true")

@@ -187,10 +187,14 @@ func effective(env Env, e *editor) settings {
 	s.classes = env.IngressClasses
 	s.evidence = env.Evidence
 	if v, ok := env.NamespaceAnnotations[v1alpha1.IdleTimeoutAnnotation]; ok {
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n > 0 {
+		// The policy's own range: beyond 7 days some proxies cannot hold
+		// the value at all (HAProxy's timers end at 2^31-1 ms, about 24.8
+		// days, and it then refuses its whole configuration).
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n > 0 && n <= int64(v1alpha1.MaxIdleTimeoutSeconds) {
 			s.idle = n
 		} else {
-			e.warn(fmt.Sprintf("namespace annotation %s=%q is not a whole number of seconds above 0; using the policy's %d", v1alpha1.IdleTimeoutAnnotation, v, s.idle))
+			e.warn(fmt.Sprintf("namespace annotation %s=%q is not a whole number of seconds from 1 to %d (7 days); using the policy's %d",
+				v1alpha1.IdleTimeoutAnnotation, v, v1alpha1.MaxIdleTimeoutSeconds, s.idle))
 		}
 	}
 	if v, ok := env.NamespaceAnnotations[v1alpha1.AffinityAnnotation]; ok {

@@ -459,6 +459,13 @@ func TestService(t *testing.T) {
 			absent: []string{traefikServicePrefix + "sticky.cookie.name", "haproxy.org/cookie-persistence"},
 		},
 		{
+			name: "sticky.cookie: True is on to Traefik: its settings are completed",
+			env:  withClasses(ingressclass.Class{Name: "t", Controller: ingressclass.Traefik}),
+			meta: "  annotations:\n    traefik.ingress.kubernetes.io/service.sticky.cookie: 'True'\n",
+			spec: "  ports:\n  - {name: ws, port: 8080}\n", affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{"http"},
+			want: map[string]string{traefikServicePrefix + "sticky.cookie": "True", traefikServicePrefix + "sticky.cookie.secure": "true"},
+		},
+		{
 			name: "no WebSocket port: no hint, no ClientIP, no controller annotations",
 			env: withClasses(ingressclass.Class{Name: "t", Controller: ingressclass.Traefik},
 				ingressclass.Class{Name: "k", Controller: ingressclass.Kong}),
@@ -651,6 +658,17 @@ func TestNamespaceOverrides(t *testing.T) {
 	}
 	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], v1alpha1.IdleTimeoutAnnotation) {
 		t.Errorf("want one warning per malformed override, got %v", res.Warnings)
+	}
+
+	// Beyond the policy's 7 days: HAProxy would refuse its whole
+	// configuration for 720h (its timers end at about 24.8 days).
+	env.NamespaceAnnotations = map[string]string{v1alpha1.IdleTimeoutAnnotation: "2592000"}
+	obj, res = run(t, ingressYAML("haproxy-ingress", nil, false), env)
+	if got := annotationsOf(obj)[haproxyIngressPrefix+"timeout-tunnel"]; got != "1h" {
+		t.Errorf("an override beyond 7 days must fall back to the policy: timeout-tunnel = %q, want 1h", got)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "from 1 to 604800") {
+		t.Errorf("want a warning naming the range, got %v", res.Warnings)
 	}
 
 	env.NamespaceAnnotations = map[string]string{v1alpha1.IdleTimeoutAnnotation: "90"}
