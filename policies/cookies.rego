@@ -155,15 +155,15 @@ traefik_cookie_key(attr) := concat(".", [traefik_cookie, attr])
 # .secure, …) are given.
 traefik_sticky_on if traefik_switch_on(lib.annotations[traefik_cookie])
 
-traefik_switch_on(v) if lower(trim_space(v)) == "true"
-
-traefik_switch_on("")
-
 traefik_sticky_on if {
 	not traefik_cookie in lib.annotation_keys
 	some key, _ in lib.annotations
 	startswith(key, concat("", [traefik_cookie, "."]))
 }
+
+traefik_switch_on(v) if lower(trim_space(v)) == "true"
+
+traefik_switch_on("")
 
 # Whether the Traefik sticky cookie is marked Secure.
 traefik_secure if is_true(lib.annotations[traefik_cookie_key("secure")])

@@ -156,7 +156,7 @@ violation contains lib.violation("istio-cookie-hash-ttl", field, msg) if {
 violation contains lib.violation("istio-zero-timeout", field, msg) if {
 	input.object.kind == "VirtualService"
 	some field, timeout in route_timeouts
-	istio_rejects(timeout)
+	rejected_timeout(timeout)
 	msg := sprintf(
 		concat(" ", [
 			"%s is %v: Istio rejects a route timeout under 1ms or not in whole milliseconds, so the VirtualService is refused;",
@@ -241,16 +241,16 @@ route_timeouts[field] := timeout if {
 
 # A timeout Istio refuses: zero or negative, under 1ms ("500us"), or finer
 # than a millisecond ("1.5ms").
-istio_rejects(t) if not_positive(t)
+rejected_timeout(t) if not_positive(t)
 
-istio_rejects(t) if {
+rejected_timeout(t) if {
 	is_string(t)
 	ns := time.parse_duration_ns(t)
 	ns > 0
 	ns < 1000000
 }
 
-istio_rejects(t) if {
+rejected_timeout(t) if {
 	is_string(t)
 	ns := time.parse_duration_ns(t)
 	ns % 1000000 != 0
