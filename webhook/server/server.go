@@ -66,6 +66,21 @@ type Options struct {
 	// CertRotation makes the webhook manage its own CA and serving
 	// certificate (for clusters without cert-manager).
 	CertRotation CertRotation
+	// PprofBindAddress serves net/http/pprof there ("" or "0": off, the
+	// default: profiles expose internals and cost CPU while taken).
+	PprofBindAddress string
+	// Overload bounds concurrent admission requests (handler.Limiter).
+	Overload Overload
+}
+
+// Overload is the admission concurrency limit: MaxInFlight requests are
+// judged at once (0: no limit), MaxQueue more wait up to QueueWait; past
+// that /mutate allows without a patch and /validate answers 503 (the
+// failure policy applies).
+type Overload struct {
+	MaxInFlight int
+	MaxQueue    int
+	QueueWait   time.Duration
 }
 
 // CertRotation configures self-managed certificates: a CA and serving
@@ -103,6 +118,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		PprofBindAddress:        o.PprofBindAddress,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "ws-defaults.io",
 		LeaderElectionNamespace: o.Namespace,
@@ -158,10 +174,13 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	// The webhook server joins the manager only once serving certificates
 	// exist: at once with cert-manager, after the first rotation otherwise.
 	serving := make(chan webhook.Server, 1)
+	// One limit for both paths: they compete for the same CPUs. The policy
+	// webhook is left out (rare, and refusing a policy write helps nobody).
+	limit := handler.NewLimiter(o.Overload.MaxInFlight, o.Overload.MaxQueue, o.Overload.QueueWait)
 	startWebhooks := func() {
 		srv := mgr.GetWebhookServer()
-		srv.Register(MutatePath, &admission.Webhook{Handler: &handler.Mutating{Pipeline: pipe}, RecoverPanic: ptr(true)})
-		srv.Register(ValidatePath, &admission.Webhook{Handler: &handler.Validating{Pipeline: pipe}, RecoverPanic: ptr(true)})
+		srv.Register(MutatePath, limit.Wrap("mutate", handler.ShedAllow, &admission.Webhook{Handler: &handler.Mutating{Pipeline: pipe}, RecoverPanic: ptr(true)}))
+		srv.Register(ValidatePath, limit.Wrap("validate", handler.ShedUnavailable, &admission.Webhook{Handler: &handler.Validating{Pipeline: pipe}, RecoverPanic: ptr(true)}))
 		srv.Register(registration.PolicyValidatePath, &admission.Webhook{Handler: handler.Policy{}, RecoverPanic: ptr(true)})
 		serving <- srv
 	}
