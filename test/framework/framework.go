@@ -197,6 +197,9 @@ func StartWebhookProcess(binary string, c *Cluster, logs io.Writer, extraArgs ..
 	return w, nil
 }
 
+// Pid is the process id of the running webhook.
+func (w *Webhook) Pid() int { return w.cmd.Process.Pid }
+
 // Ready reports whether /readyz answers 200 now.
 func (w *Webhook) Ready() bool {
 	resp, err := http.Get("http://" + w.ProbeAddr + "/readyz")
