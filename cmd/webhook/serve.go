@@ -65,6 +65,7 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&o.Overload.MaxInFlight, "max-in-flight", 4*procs, "admission requests judged at once (default 4 per CPU); 0 disables the limit")
 	f.IntVar(&o.Overload.MaxQueue, "max-queue", 8*procs, "admission requests that may wait for a slot beyond --max-in-flight (default 8 per CPU); past it, /mutate allows without patch and /validate answers 503")
 	f.DurationVar(&o.Overload.QueueWait, "queue-wait", 100*time.Millisecond, "longest a request waits for a slot before it is shed")
+	f.DurationVar(&o.ShutdownDrain, "shutdown-drain", 5*time.Second, "after SIGTERM, keep serving this long (not ready, closing each connection after its response) before closing the listener, while endpoints and balancers catch up")
 	f.BoolVar(&dev, "dev", false, "human-readable console logs instead of JSON")
 	f.BoolVar(&o.CertRotation.Enabled, "cert-rotation", false, "manage the CA and serving certificate in a Secret and inject the CA into the webhook configurations (without cert-manager)")
 	f.StringVar(&o.CertRotation.SecretName, "cert-secret-name", "ws-defaults-webhook-tls", "with --cert-rotation: the Secret, in --namespace, holding the certificates")

@@ -63,6 +63,10 @@ type Options struct {
 	// GracefulShutdownTimeout bounds how long in-flight requests may finish
 	// after SIGTERM.
 	GracefulShutdownTimeout time.Duration
+	// ShutdownDrain is how long the webhook keeps serving after SIGTERM,
+	// not ready and closing each connection after its response, before it
+	// stops listening (drain).
+	ShutdownDrain time.Duration
 	// CertRotation makes the webhook manage its own CA and serving
 	// certificate (for clusters without cert-manager).
 	CertRotation CertRotation
@@ -100,9 +104,15 @@ type CertRotation struct {
 	MutatingConfiguration, ValidatingConfiguration string
 }
 
-// Run serves until ctx is cancelled, then stops accepting connections and
-// lets in-flight requests finish.
+// Run serves until ctx is cancelled, drains for o.ShutdownDrain (drain),
+// then stops accepting connections and lets in-flight requests finish.
 func Run(ctx context.Context, cfg *rest.Config, o Options) error {
+	d := newDrain(ctx, o.ShutdownDrain)
+	defer d.stop()
+	return run(ctx, d, cfg, o)
+}
+
+func run(ctx context.Context, d *drain, cfg *rest.Config, o Options) error {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -179,9 +189,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	limit := handler.NewLimiter(o.Overload.MaxInFlight, o.Overload.MaxQueue, o.Overload.QueueWait)
 	startWebhooks := func() {
 		srv := mgr.GetWebhookServer()
-		srv.Register(MutatePath, limit.Wrap("mutate", handler.ShedAllow, &admission.Webhook{Handler: &handler.Mutating{Pipeline: pipe}, RecoverPanic: ptr(true)}))
-		srv.Register(ValidatePath, limit.Wrap("validate", handler.ShedUnavailable, &admission.Webhook{Handler: &handler.Validating{Pipeline: pipe}, RecoverPanic: ptr(true)}))
-		srv.Register(registration.PolicyValidatePath, &admission.Webhook{Handler: handler.Policy{}, RecoverPanic: ptr(true)})
+		srv.Register(MutatePath, d.wrap(limit.Wrap("mutate", handler.ShedAllow, &admission.Webhook{Handler: &handler.Mutating{Pipeline: pipe}, RecoverPanic: ptr(true)})))
+		srv.Register(ValidatePath, d.wrap(limit.Wrap("validate", handler.ShedUnavailable, &admission.Webhook{Handler: &handler.Validating{Pipeline: pipe}, RecoverPanic: ptr(true)})))
+		srv.Register(registration.PolicyValidatePath, d.wrap(&admission.Webhook{Handler: handler.Policy{}, RecoverPanic: ptr(true)}))
 		serving <- srv
 	}
 	if o.CertRotation.Enabled {
@@ -203,6 +213,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
+	if err := mgr.AddReadyzCheck("not-draining", d.readyz); err != nil {
+		return err
+	}
 	if err := mgr.AddReadyzCheck("webhook-server", webhookStarted(serving)); err != nil {
 		return err
 	}
@@ -220,7 +233,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := mgr.AddReadyzCheck("policy-applied", func(req *http.Request) error { return applier.CaughtUp(req.Context()) }); err != nil {
 		return err
 	}
-	return mgr.Start(ctx)
+	return mgr.Start(d.ctx)
 }
 
 // addAuditLoop adds the audit loop (package audit): the leader judges every
