@@ -54,8 +54,8 @@ func TestPatchDifferential(t *testing.T) {
 	low := v1alpha1.BuiltinPolicy()
 	low.NginxAnnotationsRiskLevel = "Low"
 	envs := map[string]Env{
-		"builtin, no classes":   builtin,
-		"builtin, classes":      withClasses(classes...),
+		"builtin, no classes":    builtin,
+		"builtin, classes":       withClasses(classes...),
 		"low risk, traefik+kong": {Policy: low, IngressClasses: append(classes, ingressclass.Class{Name: "k", Controller: ingressclass.Kong})},
 		"namespace overrides": {Policy: v1alpha1.BuiltinPolicy(), IngressClasses: classes,
 			NamespaceAnnotations: map[string]string{v1alpha1.IdleTimeoutAnnotation: "600", v1alpha1.AffinityAnnotation: "off"}},
