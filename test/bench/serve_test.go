@@ -180,6 +180,14 @@ func BenchmarkServe(b *testing.B) {
 			vegeta.Timeout(3 * time.Second)}
 		if closedWorkers > 0 {
 			opts = append(opts, vegeta.Workers(uint64(closedWorkers)), vegeta.MaxWorkers(uint64(closedWorkers)))
+		} else {
+			// Open loop, but with at most as many calls outstanding as the
+			// API server can have: its mutating requests in flight are
+			// capped (--max-mutating-requests-inflight, 200 by default), and
+			// each waits for its webhook calls. Unbounded, a stalled target
+			// makes vegeta open thousands of connections (TLS handshakes)
+			// that no API server would.
+			opts = append(opts, vegeta.MaxWorkers(openLoopMaxWorkers))
 		}
 		a := vegeta.NewAttacker(opts...)
 		if rr == nil {
@@ -249,8 +257,23 @@ func BenchmarkServe(b *testing.B) {
 			capacity[s.profile] = sv.throughput()
 		}
 	}
-	fmt.Fprintf(&out, "RSS after load: FLOOR %.1f MB, serve %.1f MB (peak %.1f MB)\n", float64(procRSS(b, targets[0].pid))/(1<<20),
+	fmt.Fprintf(&out, "RSS after load: FLOOR %.1f MB (peak %.1f MB), serve %.1f MB (peak %.1f MB)\n",
+		float64(procRSS(b, targets[0].pid))/(1<<20), float64(procStatus(b, targets[0].pid, "VmHWM"))/(1<<20),
 		float64(procRSS(b, targets[1].pid))/(1<<20), float64(procStatus(b, targets[1].pid, "VmHWM"))/(1<<20))
+	// Where serve's memory is, by the Go runtime's account.
+	var mem []string
+	for _, m := range []string{"go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "go_goroutines"} {
+		for _, l := range metricLines(metricsAddr, m+" ") {
+			f := strings.Fields(l)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			if strings.HasSuffix(m, "_bytes") {
+				mem = append(mem, fmt.Sprintf("%s %.1f MB", strings.TrimSuffix(strings.TrimPrefix(m, "go_memstats_"), "_bytes"), v/(1<<20)))
+			} else {
+				mem = append(mem, fmt.Sprintf("%s %.0f", m, v))
+			}
+		}
+	}
+	fmt.Fprintf(&out, "serve's Go runtime after load: %s\n", strings.Join(mem, ", "))
 
 	// Past capacity: `webhook serve` alone, open loop at 2× and 5× what it
 	// answered in the closed loop.
@@ -275,6 +298,9 @@ func BenchmarkServe(b *testing.B) {
 		b.Errorf("a target panicked:\n%s", logs.String())
 	}
 }
+
+// openLoopMaxWorkers bounds the open loop's outstanding calls (see attack).
+const openLoopMaxWorkers = 200
 
 var jsonHeader = http.Header{"Content-Type": []string{"application/json"}}
 

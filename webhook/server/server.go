@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	goruntime "runtime"
 	"slices"
 	"sync"
 	"time"
@@ -158,6 +159,9 @@ func run(ctx context.Context, d *drain, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	// Evaluate on a few goroutines of their own (their stacks grow deep),
+	// as many as the admission limit lets in, plus one for the audit.
+	engine.UseWorkers(max(o.Overload.MaxInFlight, goruntime.GOMAXPROCS(0)) + 1)
 	// The policy in effect starts as the built-in one; the applier swaps in
 	// the WebSocketPolicy, and readiness waits until it has.
 	store := policy.NewStore(nil)
