@@ -15,6 +15,8 @@ package bench
 //	BENCH_SERVE_RATE      open-loop rate (default 1000/s)
 //	BENCH_SERVE_PPROF     a folder: CPU and heap profiles of `webhook serve`
 //	                      during its /validate and /mutate closed-loop rounds
+//	BENCH_SERVE_FLAGS     more `webhook serve` flags, space-separated (e.g.
+//	                      "--max-in-flight=0" to see overload without the limit)
 
 import (
 	"bytes"
@@ -117,6 +119,7 @@ func BenchmarkServe(b *testing.B) {
 	if pprofDir != "" {
 		args = append(args, "--pprof-bind-address", pprofAddr)
 	}
+	args = append(args, strings.Fields(os.Getenv("BENCH_SERVE_FLAGS"))...)
 	serve, err := framework.StartWebhook(ctx, bin, c, &logs, args...)
 	if err != nil {
 		b.Fatalf("webhook serve: %v\n%s", err, logs.String())
