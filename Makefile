@@ -11,7 +11,7 @@ GO ?= go
 FUZZTIME ?= 5000x
 BENCHTIME ?= 2000x
 
-.PHONY: all build test unit lint-rego race fuzz e2e install-test manifests bench bench-audit demo controlplane clean conformance conformance-fast
+.PHONY: all build test unit lint-rego race fuzz e2e install-test manifests bench bench-audit bench-serve demo controlplane clean conformance conformance-fast
 
 all: build
 
@@ -105,6 +105,17 @@ bench:
 # and the second pass's writes (want 0). Minutes on 2 cores.
 bench-audit: controlplane
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test ./test/bench/ -run '^$$' -bench BenchmarkAuditScale -benchtime 1x -timeout 60m -v
+
+# bench-serve: `webhook serve` against FLOOR (test/bench/floor: a bare
+# controller-runtime webhook that decodes the object and allows), both over
+# HTTPS from vegeta's library with 2000 distinct generated AdmissionReviews
+# (test/gen), alternating rounds, closed loop and open loop at 1000/s; then
+# serve alone at 2x and 5x its capacity. Prints CPU per 1k requests,
+# throughput, p50/p99, errors, RSS and the ratios to FLOOR. The control
+# plane is only for `webhook serve`'s informers and policy. About 2 minutes.
+# BENCH_SERVE_PPROF=dir also saves serve's CPU and heap profiles.
+bench-serve: controlplane
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test ./test/bench/ -run '^$$' -bench '^BenchmarkServe$$' -benchtime 1x -timeout 20m
 
 demo: controlplane
 	cd hack/demo && $(GO) run .

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +29,15 @@ func newServeCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// JSON logs for log pipelines by default; --dev for people.
 			ctrl.SetLogger(zap.New(zap.UseDevMode(dev)))
+			limit, err := applyMemoryLimit(os.Getenv("GOMEMLIMIT"), os.Getenv(MemoryLimitEnv))
+			if err != nil {
+				return err
+			}
+			// GOMAXPROCS needs nothing from us: since Go 1.25 the runtime
+			// sets it from the container's CPU limit (cgroup quota) and
+			// follows changes, for a main module whose go.mod says go 1.25 or
+			// later (ours: 1.26, and no GODEBUG override).
+			ctrl.Log.Info("runtime limits", "GOMAXPROCS", runtime.GOMAXPROCS(0), "memoryLimitBytes", limit)
 			if kubeconfig != "" {
 				// controller-runtime reads --kubeconfig via KUBECONFIG.
 				if err := os.Setenv("KUBECONFIG", kubeconfig); err != nil {
@@ -45,6 +60,18 @@ func newServeCommand() *cobra.Command {
 	f.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas; only the leader runs the audit loop and writes the WebSocketPolicy's status (every replica serves and applies the policy)")
 	f.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default: POD_NAMESPACE); never mutated or validated")
 	f.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 25*time.Second, "how long in-flight requests may finish after SIGTERM")
+	f.StringVar(&o.PprofBindAddress, "pprof-bind-address", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off by default")
+	procs := runtime.GOMAXPROCS(0)
+	// A short queue: past it a request is answered at once, so the API
+	// server applies the failure policy without waiting out its call
+	// timeout. Measured (README "Performance and overload"): a 1 s, 256-long
+	// queue let the answers of an overloaded replica approach the 3 s
+	// timeout (p99 2.7 s) and judged fewer requests, since waiting requests
+	// and their connections compete for the same CPUs.
+	f.IntVar(&o.Overload.MaxInFlight, "max-in-flight", 4*procs, "admission requests judged at once (default 4 per CPU); 0 disables the limit")
+	f.IntVar(&o.Overload.MaxQueue, "max-queue", 8*procs, "admission requests that may wait for a slot beyond --max-in-flight (default 8 per CPU); past it, /mutate allows without patch and /validate answers 503")
+	f.DurationVar(&o.Overload.QueueWait, "queue-wait", 100*time.Millisecond, "longest a request waits for a slot before it is shed")
+	f.DurationVar(&o.ShutdownDrain, "shutdown-drain", 5*time.Second, "after SIGTERM, keep serving this long (not ready, closing each connection after its response) before closing the listener, while endpoints and balancers catch up")
 	f.BoolVar(&dev, "dev", false, "human-readable console logs instead of JSON")
 	f.BoolVar(&o.CertRotation.Enabled, "cert-rotation", false, "manage the CA and serving certificate in a Secret and inject the CA into the webhook configurations (without cert-manager)")
 	f.StringVar(&o.CertRotation.SecretName, "cert-secret-name", "ws-defaults-webhook-tls", "with --cert-rotation: the Secret, in --namespace, holding the certificates")
@@ -53,4 +80,39 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&o.CertRotation.MutatingConfiguration, "mutating-webhook-configuration", registration.MutatingName, "with --cert-rotation: the MutatingWebhookConfiguration to inject the CA into")
 	f.StringVar(&o.CertRotation.ValidatingConfiguration, "validating-webhook-configuration", registration.ValidatingName, "with --cert-rotation: the ValidatingWebhookConfiguration to inject the CA into")
 	return cmd
+}
+
+// MemoryLimitEnv names the container's memory limit in bytes (the chart
+// fills it from the downward API, resourceFieldRef limits.memory).
+const MemoryLimitEnv = "WS_DEFAULTS_MEMORY_LIMIT"
+
+// memoryLimitShare is the part of the container's memory limit given to the
+// Go runtime as its soft limit. The limit is soft (the heap may overshoot
+// while the collector catches up) and the cgroup also charges memory the
+// runtime does not manage (the binary's mapped text, kernel buffers of
+// sockets), so 10% headroom lets the collector work harder before the
+// kernel's OOM killer acts.
+const memoryLimitShare = 0.9
+
+// applyMemoryLimit sets the runtime's soft memory limit to 90% of the
+// container limit, unless GOMEMLIMIT is set (the runtime has read it
+// already, and an operator's explicit value wins). It returns the limit in
+// force (math.MaxInt64: none).
+func applyMemoryLimit(gomemlimit, containerLimit string) (int64, error) {
+	containerLimit = strings.TrimSpace(containerLimit)
+	if gomemlimit != "" || containerLimit == "" {
+		return debug.SetMemoryLimit(-1), nil
+	}
+	n, err := strconv.ParseInt(containerLimit, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want the memory limit in bytes", MemoryLimitEnv, containerLimit)
+	}
+	if n >= math.MaxInt64/2 {
+		// No limit set: the downward API reports the node's allocatable
+		// memory then, which bounds nothing useful.
+		return debug.SetMemoryLimit(-1), nil
+	}
+	limit := int64(float64(n) * memoryLimitShare)
+	debug.SetMemoryLimit(limit)
+	return limit, nil
 }

@@ -182,6 +182,9 @@ func StartWebhookProcess(binary string, c *Cluster, logs io.Writer, extraArgs ..
 		// Go's http.Server.Shutdown waits up to 5 s for a connection the
 		// API server opened but has not used yet.
 		"--graceful-shutdown-timeout", "15s",
+		// A short drain keeps the suite's many stops quick; a test that
+		// needs the drain passes its own (the last flag wins).
+		"--shutdown-drain", "1s",
 	}, extraArgs...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -196,6 +199,9 @@ func StartWebhookProcess(binary string, c *Cluster, logs io.Writer, extraArgs ..
 	go func() { w.done <- cmd.Wait() }()
 	return w, nil
 }
+
+// Pid is the process id of the running webhook.
+func (w *Webhook) Pid() int { return w.cmd.Process.Pid }
 
 // Ready reports whether /readyz answers 200 now.
 func (w *Webhook) Ready() bool {

@@ -80,6 +80,15 @@ var RuleErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Rule evaluations that failed or ran out of time, by rule id.",
 }, []string{"rule"})
 
+// Shed counts admission requests answered without being judged because
+// the webhook was at its concurrency limit (handler.Limiter): a /mutate
+// request is allowed without a patch, a /validate request gets HTTP 503 so
+// the API server applies the webhook's failure policy at once.
+var Shed = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "ws_defaults_overload_shed_total",
+	Help: "Admission requests shed at the concurrency limit, by webhook path (mutate: allowed without patch; validate: HTTP 503, the failure policy applies).",
+}, []string{"webhook"})
+
 // Audit loop metrics (interfaces.md "The audit loop in webhook serve").
 var (
 	// AuditLastRun is when the last complete audit pass ended.
@@ -118,6 +127,6 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration, PolicyGeneration, PolicyReloads, RuleErrors,
+	ctrlmetrics.Registry.MustRegister(Mutations, MutationDuration, Decisions, ValidationDuration, PolicyGeneration, PolicyReloads, RuleErrors, Shed,
 		AuditLastRun, AuditDuration, AuditObjects, AuditFindings, AuditReportWrites)
 }

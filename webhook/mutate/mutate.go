@@ -98,21 +98,137 @@ func Decode(raw []byte) (map[string]any, error) {
 
 // PatchDecoded is Patch for a caller that has already decoded raw into obj
 // (to read its labels first); obj is mutated in place.
+//
+// The patch is the difference between obj before and after the rows ran,
+// found by walking the two trees in memory. Encoding the mutated object and
+// diffing it against raw (what jsonpatch.CreatePatch does: it decodes both
+// documents again) cost more than the mutation itself, with kubectl's
+// last-applied annotation and managedFields making every object several
+// kilobytes; the snapshot taken here shares every string and number with
+// obj and copies only maps and slices. raw, of which obj is the decoding, is
+// what the API server applies the patch to, so a difference between the two
+// trees is a difference from raw.
 func PatchDecoded(raw []byte, obj map[string]any, env Env) ([]jsonpatch.JsonPatchOperation, Result, error) {
+	before := snapshot(obj).(map[string]any)
 	res, err := Mutate(obj, env)
 	if err != nil || len(res.Added) == 0 {
 		return []jsonpatch.JsonPatchOperation{}, res, err
 	}
-	mutated, err := json.Marshal(obj)
-	if err != nil {
-		return nil, res, fmt.Errorf("encoding mutated object: %w", err)
-	}
-	ops, err := jsonpatch.CreatePatch(raw, mutated)
-	if err != nil {
-		return nil, res, fmt.Errorf("computing patch: %w", err)
-	}
+	ops := diff(nil, "", before, obj)
 	stableOrder(ops)
 	return ops, res, nil
+}
+
+// snapshot copies the maps and slices of v; scalars are immutable and shared.
+func snapshot(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = snapshot(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = snapshot(e)
+		}
+		return out
+	}
+	return v
+}
+
+// diff appends to ops what turns a into b at path (a JSON pointer): an add
+// for a key only b has, a remove for one only a has, a replace for a
+// scalar that differs or an array whose length differs, recursion where
+// both hold an object or equally long arrays. Keys are visited in sorted
+// order so the patch is the same on every run.
+func diff(ops []jsonpatch.JsonPatchOperation, path string, a, b any) []jsonpatch.JsonPatchOperation {
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		keys := make([]string, 0, len(bv))
+		for k := range bv {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			p := path + "/" + escapePointer(k)
+			if old, had := av[k]; had {
+				ops = diff(ops, p, old, bv[k])
+			} else {
+				ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "add", Path: p, Value: bv[k]})
+			}
+		}
+		gone := make([]string, 0)
+		for k := range av {
+			if _, kept := bv[k]; !kept {
+				gone = append(gone, k)
+			}
+		}
+		slices.Sort(gone)
+		for _, k := range gone {
+			ops = append(ops, jsonpatch.JsonPatchOperation{Operation: "remove", Path: path + "/" + escapePointer(k)})
+		}
+		return ops
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(bv) != len(av) {
+			break
+		}
+		for i := range av {
+			ops = diff(ops, path+"/"+strconv.Itoa(i), av[i], bv[i])
+		}
+		return ops
+	default:
+		if sameScalar(a, b) {
+			return ops
+		}
+	}
+	return append(ops, jsonpatch.JsonPatchOperation{Operation: "replace", Path: path, Value: b})
+}
+
+// sameScalar compares two leaves as their JSON would: numbers by value
+// whatever their Go type (the decoder gives float64, the rows write int64).
+func sameScalar(a, b any) bool {
+	if x, ok := number(a); ok {
+		y, ok := number(b)
+		return ok && x == y
+	}
+	switch a.(type) {
+	case nil, bool, string:
+		switch b.(type) {
+		case map[string]any, []any:
+			return false
+		}
+		return a == b
+	}
+	return false
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+// escapePointer escapes a key for a JSON pointer (RFC 6901).
+func escapePointer(k string) string {
+	if !strings.ContainsAny(k, "~/") {
+		return k
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
 }
 
 // stableOrder sorts ops by path, so the report reads the same on every run

@@ -11,7 +11,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-
+	goruntime "runtime"
 	"sync"
 	"time"
 
@@ -63,9 +63,28 @@ type Options struct {
 	// GracefulShutdownTimeout bounds how long in-flight requests may finish
 	// after SIGTERM.
 	GracefulShutdownTimeout time.Duration
+	// ShutdownDrain is how long the webhook keeps serving after SIGTERM,
+	// not ready and closing each connection after its response, before it
+	// stops listening (drain).
+	ShutdownDrain time.Duration
 	// CertRotation makes the webhook manage its own CA and serving
 	// certificate (for clusters without cert-manager).
 	CertRotation CertRotation
+	// PprofBindAddress serves net/http/pprof there ("" or "0": off, the
+	// default: profiles expose internals and cost CPU while taken).
+	PprofBindAddress string
+	// Overload bounds concurrent admission requests (handler.Limiter).
+	Overload Overload
+}
+
+// Overload is the admission concurrency limit: MaxInFlight requests are
+// judged at once (0: no limit), MaxQueue more wait up to QueueWait; past
+// that /mutate allows without a patch and /validate answers 503 (the
+// failure policy applies).
+type Overload struct {
+	MaxInFlight int
+	MaxQueue    int
+	QueueWait   time.Duration
 }
 
 // CertRotation configures self-managed certificates: a CA and serving
@@ -85,9 +104,15 @@ type CertRotation struct {
 	MutatingConfiguration, ValidatingConfiguration string
 }
 
-// Run serves until ctx is cancelled, then stops accepting connections and
-// lets in-flight requests finish.
+// Run serves until ctx is cancelled, drains for o.ShutdownDrain (drain),
+// then stops accepting connections and lets in-flight requests finish.
 func Run(ctx context.Context, cfg *rest.Config, o Options) error {
+	d := newDrain(ctx, o.ShutdownDrain)
+	defer d.stop()
+	return run(ctx, d, cfg, o)
+}
+
+func run(ctx context.Context, d *drain, cfg *rest.Config, o Options) error {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -103,6 +128,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		PprofBindAddress:        o.PprofBindAddress,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "ws-defaults.io",
 		LeaderElectionNamespace: o.Namespace,
@@ -132,6 +158,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	// Evaluate on a few goroutines of their own (their stacks grow deep),
+	// as many as the admission limit lets in, plus one for the audit.
+	engine.UseWorkers(max(o.Overload.MaxInFlight, goruntime.GOMAXPROCS(0)) + 1)
 	// The policy in effect starts as the built-in one; the applier swaps in
 	// the WebSocketPolicy, and readiness waits until it has.
 	store := policy.NewStore(nil)
@@ -158,11 +187,14 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	// The webhook server joins the manager only once serving certificates
 	// exist: at once with cert-manager, after the first rotation otherwise.
 	serving := make(chan webhook.Server, 1)
+	// One limit for both paths: they compete for the same CPUs. The policy
+	// webhook is left out (rare, and refusing a policy write helps nobody).
+	limit := handler.NewLimiter(o.Overload.MaxInFlight, o.Overload.MaxQueue, o.Overload.QueueWait)
 	startWebhooks := func() {
 		srv := mgr.GetWebhookServer()
-		srv.Register(MutatePath, &admission.Webhook{Handler: &handler.Mutating{Pipeline: pipe}, RecoverPanic: ptr(true)})
-		srv.Register(ValidatePath, &admission.Webhook{Handler: &handler.Validating{Pipeline: pipe}, RecoverPanic: ptr(true)})
-		srv.Register(registration.PolicyValidatePath, &admission.Webhook{Handler: handler.Policy{}, RecoverPanic: ptr(true)})
+		srv.Register(MutatePath, d.wrap(limit.Wrap("mutate", handler.ShedAllow, &admission.Webhook{Handler: &handler.Mutating{Pipeline: pipe}, RecoverPanic: ptr(true)})))
+		srv.Register(ValidatePath, d.wrap(limit.Wrap("validate", handler.ShedUnavailable, &admission.Webhook{Handler: &handler.Validating{Pipeline: pipe}, RecoverPanic: ptr(true)})))
+		srv.Register(registration.PolicyValidatePath, d.wrap(&admission.Webhook{Handler: handler.Policy{}, RecoverPanic: ptr(true)}))
 		serving <- srv
 	}
 	if o.CertRotation.Enabled {
@@ -184,6 +216,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
+	if err := mgr.AddReadyzCheck("not-draining", d.readyz); err != nil {
+		return err
+	}
 	if err := mgr.AddReadyzCheck("webhook-server", webhookStarted(serving)); err != nil {
 		return err
 	}
@@ -201,7 +236,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := mgr.AddReadyzCheck("policy-applied", func(req *http.Request) error { return applier.CaughtUp(req.Context()) }); err != nil {
 		return err
 	}
-	return mgr.Start(ctx)
+	return mgr.Start(d.ctx)
 }
 
 // addAuditLoop adds the audit loop (package audit): the leader judges every

@@ -54,6 +54,57 @@ type Input struct {
 // Engine evaluates the embedded rule catalog.
 type Engine struct {
 	query rego.PreparedEvalQuery
+	// jobs feeds the evaluation workers (UseWorkers); nil: evaluate on
+	// the caller's goroutine.
+	jobs chan func()
+}
+
+// UseWorkers makes the engine evaluate on n long-lived goroutines instead
+// of the callers'. OPA's evaluator recurses deeply, and a goroutine's stack
+// grows to fit the deepest evaluation it ran (tens to hundreds of KB) and
+// shrinks only slowly after: with evaluation on the HTTP server's
+// goroutines, one per connection, every connection the API server keeps
+// open ends up holding a grown stack. On n workers only n stacks grow.
+// Callers wait for a free worker; n should be at least the admission
+// concurrency limit, so that the limiter, not this pool, queues requests.
+// Call it once, before the engine is used.
+func (e *Engine) UseWorkers(n int) {
+	if n <= 0 {
+		return
+	}
+	e.jobs = make(chan func())
+	for range n {
+		go func() {
+			for job := range e.jobs {
+				job()
+			}
+		}()
+	}
+}
+
+// onWorker runs fn on a worker (UseWorkers) and waits for it; a panic in
+// fn is raised again on the caller's goroutine, where the HTTP handler's
+// recovery sees it. It returns ctx's error if ctx ends before a worker is
+// free.
+func (e *Engine) onWorker(ctx context.Context, fn func()) error {
+	if e.jobs == nil {
+		fn()
+		return nil
+	}
+	done := make(chan any, 1)
+	job := func() {
+		defer func() { done <- recover() }()
+		fn()
+	}
+	select {
+	case e.jobs <- job:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p := <-done; p != nil {
+		panic(p)
+	}
+	return nil
 }
 
 // query collects every family's violations in one evaluation.
@@ -99,7 +150,14 @@ func NewEngine(ctx context.Context) (*Engine, error) {
 // the built-in rules within CustomEvaluationTimeout, and one that cannot be
 // evaluated is reported in the RuleErrors, not as an error of the whole
 // evaluation: a team's broken or slow rule never decides a request alone.
-func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSocketPolicySpec, custom *CustomSet) ([]Violation, []RuleError, error) {
+func (e *Engine) Evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSocketPolicySpec, custom *CustomSet) (out []Violation, ruleErrs []RuleError, err error) {
+	if werr := e.onWorker(ctx, func() { out, ruleErrs, err = e.evaluate(ctx, in, policy, custom) }); werr != nil {
+		return nil, nil, fmt.Errorf("evaluating rules: %w", werr)
+	}
+	return out, ruleErrs, err
+}
+
+func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSocketPolicySpec, custom *CustomSet) ([]Violation, []RuleError, error) {
 	input, err := in.value(policy)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building rule input: %w", err)

@@ -3,10 +3,14 @@ package validate
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/test/gen"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 )
@@ -75,5 +79,121 @@ func TestEvidenceInInput(t *testing.T) {
 	if err != nil || len(vs) != 1 || vs[0].Rule != "http2-only-port" || vs[0].Field != "spec.ports[1].name" ||
 		!strings.Contains(vs[0].Message, "WebSocket evidence: HTTPRoute chat/live spec.rules[0] (path segment ws)") {
 		t.Errorf("with evidence on port 1: %+v (err %v)", vs, err)
+	}
+}
+
+// TestWorkers: on workers the engine answers as on the caller's goroutine,
+// concurrently, and gives up waiting for a worker when the context ends.
+func TestWorkers(t *testing.T) {
+	e, err := NewEngine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.UseWorkers(2)
+	policy := v1alpha1.BuiltinPolicy()
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(ingress("nginx", map[string]string{nginx + "server-snippet": "x"})), &obj); err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Object: obj, Namespace: "chat", OptedIn: true, Controller: ingressclass.Nginx}
+	want, _, err := engine.Evaluate(context.Background(), in, &policy, nil)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("reference: %v %v", want, err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, _, err := e.Evaluate(context.Background(), in, &policy, nil)
+			if err == nil && !slices.Equal(got, want) {
+				err = fmt.Errorf("got %v, want %v", got, want)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+
+	// Both workers busy: a caller whose context ends stops waiting.
+	block := make(chan struct{})
+	for range 2 {
+		go func() { _ = e.onWorker(context.Background(), func() { <-block }) }()
+	}
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := e.Evaluate(ctx, in, &policy, nil); err == nil {
+		t.Error("Evaluate with every worker busy and the context ended must fail")
+	}
+	close(block)
+
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Errorf("a panic on a worker must reach the caller, got %v", p)
+		}
+	}()
+	_ = e.onWorker(context.Background(), func() { panic("boom") })
+}
+
+// TestEvaluateDifferential holds the served path (evaluation on workers,
+// several requests at once) to the plain full evaluation on the caller's
+// goroutine over thousands of generated objects (test/gen: every handled
+// kind, last-applied annotations, managedFields, planted mistakes), opted
+// in and not.
+func TestEvaluateDifferential(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 600
+	}
+	served, err := NewEngine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	served.UseWorkers(3)
+	policy := v1alpha1.BuiltinPolicy()
+	objs := gen.Objects(3, n)
+	type result struct {
+		i   int
+		got []Violation
+		err error
+	}
+	results := make(chan result, len(objs))
+	inputs := make([]Input, len(objs))
+	for i, o := range objs {
+		raw, _ := json.Marshal(o.Object)
+		var obj map[string]any
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		inputs[i] = Input{Operation: string(o.Operation), Object: obj, Namespace: o.Namespace, OptedIn: o.Namespace == gen.OptedIn,
+			Controller: ingressclass.Nginx, Defaulted: DefaultedKeys(obj)}
+	}
+	sem := make(chan struct{}, 4)
+	for i := range inputs {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			got, _, err := served.Evaluate(context.Background(), inputs[i], &policy, nil)
+			results <- result{i, got, err}
+		}()
+	}
+	fired := 0
+	for range inputs {
+		r := <-results
+		want, _, err := engine.Evaluate(context.Background(), inputs[r.i], &policy, nil)
+		if err != nil || r.err != nil {
+			t.Fatalf("#%d: %v / %v", r.i, r.err, err)
+		}
+		if !slices.Equal(r.got, want) {
+			t.Fatalf("#%d (%s): served %v, plain %v", r.i, objs[r.i].Object["kind"], r.got, want)
+		}
+		if len(want) > 0 {
+			fired++
+		}
+	}
+	if fired == 0 {
+		t.Error("no rule fired on any generated object: the generator no longer exercises the rules")
 	}
 }
