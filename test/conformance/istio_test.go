@@ -80,11 +80,11 @@ var istioFixtures = []istioFixture{
 	{name: "dr-lb-conflict-subset", manifest: dr("v1alpha3", "dr-lb-conflict-subset", "  subsets: [{name: v1, labels: {version: v1}, trafficPolicy: {loadBalancer: "+lbConflict+"}}]\n"),
 		deny: "istio-lb-policy-conflict", valid: true, specHas: "consistentHash", specLacks: "simple"},
 
-	// Facts beyond our rules: Istio refuses positive timeouts under 1ms
-	// and timeouts finer than 1ms too, which istio-zero-timeout (zero and
-	// negative only) lets through.
-	{name: "vs-timeout-500us", manifest: vs("vs-timeout-500us", "    timeout: 500us\n"), errorContains: durationErr},
-	{name: "vs-timeout-1.5ms", manifest: vs("vs-timeout-1.5ms", "    timeout: 1.5ms\n"), errorContains: "only durations to ms precision are supported"},
+	// Istio also refuses positive timeouts under 1ms and timeouts finer
+	// than 1ms; this tier found istio-zero-timeout letting them through,
+	// and it now denies them too.
+	{name: "vs-timeout-500us", manifest: vs("vs-timeout-500us", "    timeout: 500us\n"), deny: "istio-zero-timeout", errorContains: durationErr},
+	{name: "vs-timeout-1.5ms", manifest: vs("vs-timeout-1.5ms", "    timeout: 1.5ms\n"), deny: "istio-zero-timeout", errorContains: "only durations to ms precision are supported"},
 }
 
 type istioCase struct {

@@ -113,11 +113,11 @@ var traefikServices = []traefikSvc{
 	{name: "user-off", port: "websocket", user: true, annotations: map[string]string{traefikCookie: "false"},
 		want: func(nginxVariant, bool) *traefikWantCookie { return nil }},
 	// "True": Traefik turns the cookie on (paerser: strings.EqualFold with
-	// "true"), but the mutation adds its settings only after an exact
-	// "true", so the cookie keeps Traefik's defaults: generated name, not
-	// Secure, not HttpOnly, no SameSite.
+	// "true"), and so does the mutation (this tier found it completing the
+	// cookie only after an exact "true", which left Traefik's defaults: a
+	// generated name, not Secure, not HttpOnly, no SameSite).
 	{name: "user-true-capital", port: "websocket", user: true, annotations: map[string]string{traefikCookie: "True"},
-		want: func(nginxVariant, bool) *traefikWantCookie { return &traefikWantCookie{} }},
+		want: func(v nginxVariant, _ bool) *traefikWantCookie { return ours(v) }},
 	// A capitalised SameSite parses, but Traefik's convertSameSite knows
 	// only none, lax and strict: the attribute is left out of Set-Cookie.
 	{name: "user-samesite-capital", port: "websocket", user: true, annotations: map[string]string{traefikCookie + ".samesite": "None"},
