@@ -7,18 +7,22 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	orv1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/audit"
 	"github.com/ws-defaults/ws-defaults/webhook/check"
+	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
 	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
@@ -132,9 +136,13 @@ func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (in
 	if err != nil {
 		return check.ExitInput, err
 	}
+	routes, err := routeIndex(ctx, cfg, gen.Spec.NginxAnnotationPrefix)
+	if err != nil {
+		return check.ExitInput, err
+	}
 	a := &audit.Auditor{
 		Reader: c, Mapper: c.RESTMapper(), Policies: policy.NewStore(gen), Rules: engine,
-		OwnNamespace: o.ownNamespace, Namespaces: o.namespaces,
+		OwnNamespace: o.ownNamespace, Namespaces: o.namespaces, Routes: routes,
 	}
 	var col audit.Collect
 	sink := col.Sink
@@ -171,4 +179,21 @@ func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (in
 		return check.ExitInput, fmt.Errorf("writing the report: %w", err)
 	}
 	return check.ExitStatus(rep.Summary, nil), nil
+}
+
+// routeIndex lists, as `webhook serve`'s route index does, the Services,
+// routes, Gateways, GatewayClasses and implementation policies the
+// cross-object evidence and Gateway API resolution read, so that the audit
+// judges each object as admission would. It stops when ctx ends.
+func routeIndex(ctx context.Context, cfg *rest.Config, nginxPrefix string) (*evidence.Set, error) {
+	set := evidence.NewSet(evidence.Options{NginxPrefix: nginxPrefix})
+	w, err := cluster.NewRouteWatcher(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = w.Start(ctx) }()
+	if !w.WaitForSync(ctx, 2*time.Minute) {
+		return nil, fmt.Errorf("listing Services and routes for cross-object evidence: not done within 2 minutes (does the kubeconfig allow list and watch on them?)")
+	}
+	return set, nil
 }

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -297,23 +296,7 @@ func TestIngressNginxParsers(t *testing.T) {
 
 	dir := ingressNginxCopy(t)
 	pkg := filepath.Join(dir, "internal", "wsdefaultsconformance")
-	if err := os.MkdirAll(filepath.Join(pkg, "testdata"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := os.ReadFile(filepath.Join("testdata", "ingressnginx", "conformance_test.go.tmpl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pkg, "conformance_test.go"), tmpl, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.MarshalIndent(cases, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pkg, "testdata", "cases.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	placeTest(t, "ingressnginx", filepath.Join(pkg, "conformance_test.go"), filepath.Join(pkg, "testdata", "cases.json"), cases)
 
 	start = time.Now()
 	cmd := exec.Command("go", "test", "-count=1", "./internal/wsdefaultsconformance/")
@@ -321,7 +304,7 @@ func TestIngressNginxParsers(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOTOOLCHAIN=local")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	t.Logf("ingress-nginx parsers on %d Ingresses: %s", len(cases), time.Since(start).Round(time.Millisecond))
 	if err != nil {
 		t.Fatalf("ingress-nginx's parsers disagree with what we inject (%v):\n%s", err, out.String())

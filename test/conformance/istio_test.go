@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,23 +157,7 @@ func TestIstioValidation(t *testing.T) {
 	start := time.Now()
 	dir := moduleCopy(t, istioModule, istioVersion, "istio@"+istioVersion)
 	pkg := filepath.Join(dir, "pkg", "config", "validation", "wsdefaultsconformance")
-	if err := os.MkdirAll(filepath.Join(pkg, "testdata"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := os.ReadFile(filepath.Join("testdata", "istio", "conformance_test.go.tmpl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pkg, "conformance_test.go"), tmpl, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.MarshalIndent(cases, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pkg, "testdata", "cases.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	placeTest(t, "istio", filepath.Join(pkg, "conformance_test.go"), filepath.Join(pkg, "testdata", "cases.json"), cases)
 	moduleTest(t, dir, "./pkg/config/validation/wsdefaultsconformance/", "^TestIstioValidation$", "Istio's validation disagrees with what we inject or claim")
 	t.Logf("Istio tier: %s", time.Since(start).Round(time.Millisecond))
 }

@@ -298,3 +298,26 @@ func moduleCopy(t *testing.T, module, version, dirName string) string {
 	}
 	return dst
 }
+
+// placeTest puts a tier's test (testdata/<tier>/conformance_test.go.tmpl)
+// into a module copy as testFile, and the cases it reads, as JSON, into
+// casesFile.
+func placeTest(t *testing.T, tier, testFile, casesFile string, cases any) {
+	t.Helper()
+	tmpl, err := os.ReadFile(filepath.Join("testdata", tier, "conformance_test.go.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.MarshalIndent(cases, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, data := range map[string][]byte{testFile: tmpl, casesFile: b} {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -418,20 +418,8 @@ func TestTraefikIngressProvider(t *testing.T) {
 	}
 	dir := moduleCopy(t, traefikModule, traefikVersion, "traefik@"+traefikVersion)
 	pkg := filepath.Join(dir, "pkg", "provider", "kubernetes", "ingress")
-	tmpl, err := os.ReadFile(filepath.Join("testdata", "traefik", "conformance_test.go.tmpl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pkg, "wsdefaults_conformance_test.go"), tmpl, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.MarshalIndent(map[string]any{"config": config, "parse": parse}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pkg, "wsdefaults_cases.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	placeTest(t, "traefik", filepath.Join(pkg, "wsdefaults_conformance_test.go"), filepath.Join(pkg, "wsdefaults_cases.json"),
+		map[string]any{"config": config, "parse": parse})
 	moduleTest(t, dir, "./pkg/provider/kubernetes/ingress/", "^TestWSDefaults", "Traefik's Ingress provider disagrees with what we inject or claim")
 }
 

@@ -30,6 +30,7 @@ type auditJSON struct {
 		Kind       string           `json:"kind"`
 		Namespace  string           `json:"namespace"`
 		Name       string           `json:"name"`
+		Controller string           `json:"controller"`
 		OptedIn    bool             `json:"optedIn"`
 		Patch      []map[string]any `json:"patch"`
 		Violations []struct {

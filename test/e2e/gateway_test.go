@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // gatewayClass creates a cluster-scoped GatewayClass for the test.
@@ -149,4 +153,46 @@ func TestGatewayCreatedAfterRoute(t *testing.T) {
 		v, _ := ruleTimeout(u, 0)
 		return v == "1h", fmt.Sprint(u.Object["spec"])
 	})
+}
+
+// TestAuditResolvesGatewayAPI: `webhook audit` judges a route as admission
+// would, its implementation resolved through its Gateway: an Envoy Gateway
+// route created before its namespace opted in lacks the request timeout
+// on its WebSocket rule (defaults-missing, with the patch).
+func TestAuditResolvesGatewayAPI(t *testing.T) {
+	namespace(t, "gw-audit", nil)
+	gatewayClass(t, "eg-audit", "gateway.envoyproxy.io/gatewayclass-controller")
+	create(t, gateway("gw-audit", "edge", "eg-audit"))
+	if got := create(t, chatRoute("gw-audit", "chat", "edge")); got.GetAnnotations()["ws-defaults.io/defaulted"] != "" {
+		t.Fatalf("a route in a namespace not opted in was mutated: %v", got.GetAnnotations())
+	}
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "gw-audit"}}}
+	if err := cluster.Client.Patch(context.Background(), ns, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":{"ws-defaults":"enabled"}}}`))); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "audit", "--kubeconfig", cluster.Kubeconfig, "-n", "gw-audit", "-o", "json").Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 0 {
+			t.Fatalf("webhook audit: %v\n%s", err, out)
+		}
+	}
+	var rep auditJSON
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, r := range rep.Results {
+		if r.Kind != "HTTPRoute" || r.Name != "chat" {
+			continue
+		}
+		if r.Controller != "gateway.envoyproxy.io/gatewayclass-controller" {
+			t.Errorf("controller %q, want Envoy Gateway's (resolved through Gateway gw-audit/edge)", r.Controller)
+		}
+		patch, _ := json.Marshal(r.Patch)
+		if !strings.Contains(string(patch), "/spec/rules/0/timeouts") || strings.Contains(string(patch), "/spec/rules/1/") {
+			t.Errorf("patch %s, want the request timeout on the /ws rule only", patch)
+		}
+		return
+	}
+	t.Fatalf("the route is not in the audit's output:\n%s", out)
 }
