@@ -64,30 +64,31 @@ var builtinVariant = nginxVariant{
 	cookieName: "ws-server", maxAge: 86400, sameSite: "Lax", secureOnTLS: true,
 }
 
+// variant is the built-in policy's variant changed by f, under name.
+func variant(name string, f func(*nginxVariant)) nginxVariant {
+	v := builtinVariant
+	v.builtin = false
+	v.name = name
+	f(&v)
+	return v
+}
+
 func nginxVariants(t *testing.T) []nginxVariant {
-	base := builtinVariant
-	base.builtin = false
-	with := func(name string, f func(*nginxVariant)) nginxVariant {
-		v := base
-		v.name = name
-		f(&v)
-		return v
-	}
 	vs := []nginxVariant{
 		builtinVariant,
-		with("week-strict-underscore-name", func(v *nginxVariant) {
+		variant("week-strict-underscore-name", func(v *nginxVariant) {
 			v.idle, v.cookieName, v.sameSite, v.maxAge = 604800, "WS_Session.v1", "Strict", 1
 		}),
-		with("second-tilde-name", func(v *nginxVariant) {
+		variant("second-tilde-name", func(v *nginxVariant) {
 			v.idle, v.cookieName, v.maxAge, v.secureOnTLS = 1, "a~b-c.d_E9", 604800, false
 		}),
-		with("samesite-none", func(v *nginxVariant) { v.sameSite, v.cookieName = "None", "x" }),
-		with("affinity-off", func(v *nginxVariant) { v.affinity = false }),
-		with("custom-prefix", func(v *nginxVariant) { v.prefix = "ingress.example.com" }),
+		variant("samesite-none", func(v *nginxVariant) { v.sameSite, v.cookieName = "None", "x" }),
+		variant("affinity-off", func(v *nginxVariant) { v.affinity = false }),
+		variant("custom-prefix", func(v *nginxVariant) { v.prefix = "ingress.example.com" }),
 	}
 	if hasRiskLevelField() {
 		for _, level := range []string{"Critical", "High", "Medium", "Low"} {
-			vs = append(vs, with("risk-"+strings.ToLower(level), func(v *nginxVariant) { v.risk = level }))
+			vs = append(vs, variant("risk-"+strings.ToLower(level), func(v *nginxVariant) { v.risk = level }))
 		}
 	} else {
 		t.Log("WebSocketPolicySpec has no nginxAnnotationsRiskLevel yet: the risk-level policy variants are not run")

@@ -198,23 +198,15 @@ func providerObjects(t *testing.T, run checkRun, extra []string) string {
 }
 
 func traefikVariants() []nginxVariant {
-	base := builtinVariant
-	base.builtin = false
-	with := func(name string, f func(*nginxVariant)) nginxVariant {
-		v := base
-		v.name = name
-		f(&v)
-		return v
-	}
 	return []nginxVariant{
 		builtinVariant,
-		with("strict-underscore-name", func(v *nginxVariant) {
+		variant("strict-underscore-name", func(v *nginxVariant) {
 			v.cookieName, v.sameSite, v.maxAge, v.secureOnTLS = "WS_Session.v1", "Strict", 1, false
 		}),
-		with("none-tilde-name", func(v *nginxVariant) { v.cookieName, v.sameSite, v.maxAge = "a~b-c.d_E9", "None", 604800 }),
-		with("dotted-name-session", func(v *nginxVariant) { v.cookieName, v.sameSite, v.maxAge = "ws.route-1", "None", 0 }),
-		with("one-letter-lax", func(v *nginxVariant) { v.cookieName = "x" }),
-		with("affinity-off", func(v *nginxVariant) { v.affinity = false }),
+		variant("none-tilde-name", func(v *nginxVariant) { v.cookieName, v.sameSite, v.maxAge = "a~b-c.d_E9", "None", 604800 }),
+		variant("dotted-name-session", func(v *nginxVariant) { v.cookieName, v.sameSite, v.maxAge = "ws.route-1", "None", 0 }),
+		variant("one-letter-lax", func(v *nginxVariant) { v.cookieName = "x" }),
+		variant("affinity-off", func(v *nginxVariant) { v.affinity = false }),
 	}
 }
 
