@@ -35,10 +35,9 @@ violation contains lib.violation("tls-required", "spec.tls", msg) if {
 		concat(" ", [
 			"spec.tls does not cover %s: WebSocket clients there connect with plaintext ws://,",
 			"which anyone on the path can read or alter and which browsers block from https:// pages.",
-			"Add a spec.tls entry with hosts %s and a certificate secretName (or,",
-			"if TLS ends at a load balancer in front, set %sforce-ssl-redirect: \"true\").",
+			"Add a spec.tls entry with hosts %s and a certificate secretName%s.",
 		]),
-		[concat(", ", uncovered), json.marshal(uncovered), lib.nginx],
+		[concat(", ", uncovered), json.marshal(uncovered), in_front_hint],
 	)
 }
 
@@ -54,10 +53,9 @@ violation contains lib.violation("tls-required", "spec.tls", msg) if {
 		concat(" ", [
 			"The Ingress has no spec.tls, so its WebSockets are only reachable as plaintext ws://,",
 			"which anyone on the path can read or alter and which browsers block from https:// pages.",
-			"Give its rules a host and add a spec.tls entry with that host and a certificate secretName (or,",
-			"if TLS ends at a load balancer in front, set %sforce-ssl-redirect: \"true\").",
+			"Give its rules a host and add a spec.tls entry with that host and a certificate secretName%s.",
 		]),
-		[lib.nginx],
+		[in_front_hint],
 	)
 }
 
@@ -146,6 +144,32 @@ terminated_in_front if {
 }
 
 uncovered := sort([host | some host in rule_hosts; not covered(host)])
+
+# How to say that TLS ends in front, in the terms of the Ingress's own
+# controller (each is what terminated_in_front reads); nothing for
+# controllers that have no such setting on the Ingress.
+default in_front_hint := ""
+
+in_front_hint := concat("", [
+	" (or, if TLS ends at a load balancer in front, set ",
+	lib.nginx, "force-ssl-redirect: \"true\")",
+]) if {
+	nginx_or_unknown
+} else := concat(" ", [
+	" (or let the ALB terminate TLS: set alb.ingress.kubernetes.io/certificate-arn,",
+	"or list the hosts in an ACM certificate the controller discovers)",
+]) if {
+	lib.controller_is("ingress.k8s.aws/alb")
+} else := concat(" ", [
+	" (or let the load balancer terminate TLS:",
+	"networking.gke.io/managed-certificates or ingress.gcp.kubernetes.io/pre-shared-cert)",
+]) if {
+	lib.controller_is("k8s.io/ingress-gce")
+}
+
+nginx_or_unknown if lib.controller_is("k8s.io/ingress-nginx")
+
+nginx_or_unknown if input.controller == ""
 
 # --- ssl-redirect-disabled ---
 

@@ -209,3 +209,21 @@ test_mutation_defaults_no_tls_violation if {
 		count(tls.violation) == 0 with input as input_for(ingress(annotations, tls_spec))
 	}
 }
+
+# The "TLS ends in front" hint speaks the Ingress's own controller.
+test_tls_required_hint_per_controller if {
+	obj := ingress({}, hosts_spec(["ws.example.com"], null))
+	every c in [
+		["k8s.io/ingress-nginx", "force-ssl-redirect"],
+		["ingress.k8s.aws/alb", "alb.ingress.kubernetes.io/certificate-arn"],
+		["k8s.io/ingress-gce", "networking.gke.io/managed-certificates"],
+	] {
+		doc := json.patch(input_for(obj), [{"op": "replace", "path": "/controller", "value": c[0]}])
+		fires(tls.violation, "tls-required", "spec.tls", c[1]) with input as doc
+	}
+	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/controller", "value": "traefik.io/ingress-controller"}])
+	vs := tls.violation with input as doc
+	some v in vs
+	v.rule == "tls-required"
+	not contains(v.message, "force-ssl-redirect")
+}
