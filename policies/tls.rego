@@ -155,10 +155,7 @@ in_front_hint := concat("", [
 	lib.nginx, "force-ssl-redirect: \"true\")",
 ]) if {
 	nginx_or_unknown
-} else := concat(" ", [
-	" (or let the ALB terminate TLS: set alb.ingress.kubernetes.io/certificate-arn,",
-	"or list the hosts in an ACM certificate the controller discovers)",
-]) if {
+} else := " (or let the ALB terminate TLS: set alb.ingress.kubernetes.io/certificate-arn)" if {
 	lib.controller_is("ingress.k8s.aws/alb")
 } else := concat(" ", [
 	" (or let the load balancer terminate TLS:",
