@@ -252,7 +252,7 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 			items = []candidate{{field: "metadata", reason: explicitReason, strong: true}}
 		}
 	}
-	if o.gk == "Ingress.networking.k8s.io" || o.gk == "Ingress.extensions" {
+	if isIngress(o.gk) {
 		if neg := ingressNegative(o, idx, opts); neg != "" && !slices.ContainsFunc(items, func(c candidate) bool { return c.strong }) {
 			e.Negative = neg
 			items = nil
@@ -262,7 +262,7 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 		e.Items = append(e.Items, Item{Field: c.field, Reason: c.reason})
 	}
 	slices.SortStableFunc(e.Items, func(a, b Item) int { return compareFields(a.Field, b.Field) })
-	if (o.gk == "Ingress.networking.k8s.io" || o.gk == "Ingress.extensions") && idx != nil && len(e.Items) > 0 {
+	if isIngress(o.gk) && idx != nil && len(e.Items) > 0 {
 		e.WithoutBackendConfig = withoutBackendConfig(o, idx, e)
 	}
 	e.Gateway = gatewayFacts(o, idx)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // GatewayIndex is the Gateway API part of an Index: the GatewayClasses and
@@ -78,17 +80,17 @@ func ParentGateways(spec map[string]any, namespace string) []string {
 	return out
 }
 
-// policyTarget is one targetRef of an implementation policy.
-type policyTarget struct {
-	field string // spec.targetRefs[N] or spec.targetRef
-	kind  string
-	key   string // "Kind namespace/name"
+// PolicyTarget is one targetRef of an implementation policy.
+type PolicyTarget struct {
+	Field string // spec.targetRefs[N] or spec.targetRef
+	Kind  string
+	Key   string // "Kind namespace/name"
 }
 
-// policyTargets lists a policy's targetRefs (local references: the
+// PolicyTargets lists a policy's targetRefs (local references: the
 // policy's namespace), under both spellings the implementations use.
-func policyTargets(spec map[string]any, namespace string) []policyTarget {
-	var out []policyTarget
+func PolicyTargets(spec map[string]any, namespace string) []PolicyTarget {
+	var out []PolicyTarget
 	add := func(field string, v any) {
 		ref, _ := v.(map[string]any)
 		kind, _ := ref["kind"].(string)
@@ -96,7 +98,7 @@ func policyTargets(spec map[string]any, namespace string) []policyTarget {
 		if kind == "" || name == "" {
 			return
 		}
-		out = append(out, policyTarget{field: field, kind: kind, key: kind + " " + namespace + "/" + name})
+		out = append(out, PolicyTarget{Field: field, Kind: kind, Key: kind + " " + namespace + "/" + name})
 	}
 	if refs, ok := spec["targetRefs"].([]any); ok {
 		for i, r := range refs {
@@ -182,27 +184,27 @@ func gatewayFacts(o object, idx Index) *Gateway {
 func policyTargetItems(o object, idx Index, explicit bool) []candidate {
 	var out []candidate
 	gi, _ := idx.(GatewayIndex)
-	for _, t := range policyTargets(o.spec, o.namespace) {
+	for _, t := range PolicyTargets(o.spec, o.namespace) {
 		if explicit {
-			out = append(out, candidate{t.field, explicitReason, true})
+			out = append(out, candidate{t.Field, explicitReason, true})
 			continue
 		}
 		if idx == nil {
 			continue
 		}
-		ns, name, _ := strings.Cut(strings.TrimPrefix(t.key, t.kind+" "), "/")
+		ns, name, _ := strings.Cut(strings.TrimPrefix(t.Key, t.Kind+" "), "/")
 		why := ""
-		switch t.kind {
+		switch t.Kind {
 		case "HTTPRoute", "GRPCRoute":
 			if gi != nil {
-				if r := gi.WebSocketRoute(t.key); r != "" {
-					why = "targets " + t.key + ", whose " + r
+				if r := gi.WebSocketRoute(t.Key); r != "" {
+					why = "targets " + t.Key + ", whose " + r
 				}
 			}
 		case "Gateway":
 			if gi != nil {
 				if r := gi.WebSocketRouteOf(ns, name); r != "" {
-					why = "targets " + t.key + ", which serves " + r
+					why = "targets " + t.Key + ", which serves " + r
 				}
 			}
 		case "Service":
@@ -211,11 +213,11 @@ func policyTargetItems(o object, idx Index, explicit bool) []candidate {
 				r = idx.RoutedPort(ns, name, PortRef{})
 			}
 			if r != "" {
-				why = "targets " + t.key + ": " + r
+				why = "targets " + t.Key + ": " + r
 			}
 		}
 		if why != "" {
-			out = append(out, candidate{t.field, why, true})
+			out = append(out, candidate{t.Field, why, true})
 		}
 	}
 	return out
@@ -256,41 +258,14 @@ func gatewayEntryOf(o object, own *Evidence) *gatewayEntry {
 	}
 	if _, ok := policyImplementations[o.gk]; ok {
 		group := strings.TrimPrefix(o.gk, kindOf(o.gk)+".")
-		p := &AttachedPolicy{Kind: kindOf(o.gk), Group: group, Namespace: o.namespace, Name: o.name, Spec: copyJSON(o.spec)}
+		p := &AttachedPolicy{Kind: kindOf(o.gk), Group: group, Namespace: o.namespace, Name: o.name, Spec: runtime.DeepCopyJSON(o.spec)}
 		e := &gatewayEntry{policy: p}
-		for _, t := range policyTargets(o.spec, o.namespace) {
-			e.targets = append(e.targets, t.key)
+		for _, t := range PolicyTargets(o.spec, o.namespace) {
+			e.targets = append(e.targets, t.Key)
 		}
 		return e
 	}
 	return nil
-}
-
-// copyJSON deep-copies a decoded JSON map, so that the Set never shares
-// memory with an object a caller may mutate.
-func copyJSON(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = copyValue(v)
-	}
-	return out
-}
-
-func copyValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		return copyJSON(t)
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = copyValue(x)
-		}
-		return out
-	}
-	return v
 }
 
 // putGateway records e's Gateway API part; s.mu is held.

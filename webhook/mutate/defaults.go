@@ -423,35 +423,18 @@ func backendTrafficPolicy(e *editor, s settings) {
 // a targetRef of kind Gateway or ListenerSet: a route target, or another
 // field the evidence names.
 func wsRouteTarget(spec map[string]any, ev *evidence.Evidence) bool {
+	kinds := map[string]string{}
+	for _, t := range evidence.PolicyTargets(spec, "") {
+		kinds[t.Field] = t.Kind
+	}
 	for _, it := range ev.Items {
-		switch targetKind(spec, it.Field) {
+		switch kinds[it.Field] {
 		case "Gateway", "ListenerSet":
 		default:
 			return true
 		}
 	}
 	return false
-}
-
-// targetKind is the kind of the target at field ("spec.targetRefs[N]",
-// "spec.targetRef"); "" when field names no such object.
-func targetKind(spec map[string]any, field string) string {
-	name, ok := strings.CutPrefix(field, "spec.")
-	if !ok {
-		return ""
-	}
-	var target any
-	if key, idx, isList := strings.Cut(strings.TrimSuffix(name, "]"), "["); isList {
-		list, _ := spec[key].([]any)
-		if i, err := strconv.Atoi(idx); err == nil && i >= 0 && i < len(list) {
-			target = list[i]
-		}
-	} else {
-		target = spec[name]
-	}
-	m, _ := target.(map[string]any)
-	kind, _ := m["kind"].(string)
-	return kind
 }
 
 // proxySettingsPolicy sets NGINX Gateway Fabric's proxy_read_timeout and
