@@ -195,12 +195,13 @@ var gatewayInfra = []string{
 		"  listeners: [{name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}]\n",
 }
 
-// mistakes are advice from the seed guide that the rules catch: each is
+// mistakes are advice from the guide "Kubernetes Ingress WebSocket
+// Configuration" that the rules catch: each is
 // sent as a server-side dry run, and what the API server answers is shown.
 var mistakes = []struct{ what, annotations string }{
-	{"the seed's nginx snippet and a timeout with a unit",
+	{"the nginx snippet a popular WebSocket guide suggests, and a timeout with a unit",
 		`nginx.ingress.kubernetes.io/server-snippet: "proxy_read_timeout 7d;", nginx.ingress.kubernetes.io/proxy-read-timeout: "3600s"`},
-	{"the seed's proxy-connect-timeout of an hour",
+	{"the hour-long proxy-connect-timeout a popular WebSocket guide suggests",
 		`nginx.ingress.kubernetes.io/proxy-connect-timeout: "3600"`},
 }
 

@@ -28,7 +28,7 @@ const DefaultClassAnnotation = "ingressclass.kubernetes.io/is-default-class"
 // wellKnown maps the class names that controllers' charts install by default
 // to their controller; used only when no IngressClass object says otherwise.
 // "haproxy" is the default of both HAProxy controllers' charts; the
-// haproxytech one is the more common reading (and the seed guide's).
+// haproxytech one is the more common reading (and that of the guide "Kubernetes Ingress WebSocket Configuration").
 var wellKnown = map[string]string{
 	"nginx":           Nginx,
 	"ingress-nginx":   Nginx,
