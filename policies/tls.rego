@@ -15,7 +15,9 @@ bool_false := {"0", "f", "F", "FALSE", "false", "False"}
 
 # ---------------------------------------------------------------------------
 # tls-required (research §0, §8): a ws:// WebSocket is readable and
-# alterable on the way, and browsers refuse it from https:// pages.
+# alterable on the way, and browsers refuse it from https:// pages. Only
+# hosts with a WebSocket route (evidence) count: nothing is said about an
+# Ingress without evidence or with negative evidence (gRPC-only).
 
 # METADATA
 # title: TLS violations
@@ -35,9 +37,9 @@ violation contains lib.violation("tls-required", "spec.tls", msg) if {
 		concat(" ", [
 			"spec.tls does not cover %s: WebSocket clients there connect with plaintext ws://,",
 			"which anyone on the path can read or alter and which browsers block from https:// pages.",
-			"Add a spec.tls entry with hosts %s and a certificate secretName%s.",
+			"Add a spec.tls entry with hosts %s and a certificate secretName%s.%s",
 		]),
-		[concat(", ", uncovered), json.marshal(uncovered), in_front_hint],
+		[concat(", ", uncovered), json.marshal(uncovered), in_front_hint, lib.evidence_note(ws_host_evidence[uncovered[0]])],
 	)
 }
 
@@ -53,9 +55,9 @@ violation contains lib.violation("tls-required", "spec.tls", msg) if {
 		concat(" ", [
 			"The Ingress has no spec.tls, so its WebSockets are only reachable as plaintext ws://,",
 			"which anyone on the path can read or alter and which browsers block from https:// pages.",
-			"Give its rules a host and add a spec.tls entry with that host and a certificate secretName%s.",
+			"Give its rules a host and add a spec.tls entry with that host and a certificate secretName%s.%s",
 		]),
-		[in_front_hint],
+		[in_front_hint, lib.evidence_note(lib.ws_object)],
 	)
 }
 
@@ -143,7 +145,28 @@ terminated_in_front if {
 	trim_space(value) != ""
 }
 
-uncovered := sort([host | some host in rule_hosts; not covered(host)])
+# The claim is about WebSocket clients, so only hosts that serve a route
+# with WebSocket evidence count (a gRPC-only or REST Ingress has none):
+# ws_host_evidence[host] is the first such route, as "field: reason".
+# spec.defaultBackend serves every host of the Ingress.
+ws_host_evidence[host] := evidence if {
+	some host in rule_hosts
+	evidence := [e |
+		some field in sort(object.keys(lib.evidence_fields))
+		serves(field, host)
+		e := sprintf("%s: %s", [field, lib.evidence_fields[field]])
+	][0]
+}
+
+serves("spec.defaultBackend", _)
+
+serves(field, host) if {
+	some i, rule in object.get(lib.spec, "rules", [])
+	lower(object.get(rule, "host", "")) == host
+	startswith(field, sprintf("spec.rules[%d].", [i]))
+}
+
+uncovered := sort([host | some host, _ in ws_host_evidence; not covered(host)])
 
 # How to say that TLS ends in front, in the terms of the Ingress's own
 # controller (each is what terminated_in_front reads); nothing for

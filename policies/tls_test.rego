@@ -11,8 +11,18 @@ input_for(obj) := {
 	"controller": "",
 	"optedIn": true,
 	"defaulted": [],
+	"evidence": {"fields": ws_fields(obj), "negative": "", "off": false},
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
 }
+
+# Every rule (and the default backend) of obj has a WebSocket path.
+ws_fields(obj) := object.union(
+	{sprintf("spec.rules[%d].http.paths[0]", [i]): "path segment ws" | some i, _ in object.get(obj, ["spec", "rules"], [])},
+	{"spec.defaultBackend": "backend port name ws" | obj.spec.defaultBackend},
+)
+
+# input_for(obj) without any WebSocket evidence.
+no_evidence(obj) := json.patch(input_for(obj), [{"op": "replace", "path": "/evidence/fields", "value": {}}])
 
 ingress(annotations, spec) := {
 	"apiVersion": "networking.k8s.io/v1",
@@ -48,6 +58,31 @@ test_tls_required_host_not_covered if {
 	vs := tls.violation with input as input_for(obj)
 	fires(vs, "tls-required", "spec.tls", "does not cover api.example.org:")
 	fires(vs, "tls-required", "spec.tls", "hosts [\"api.example.org\"]")
+}
+
+test_tls_required_names_evidence if {
+	obj := ingress({}, hosts_spec(["ws.example.com"], null))
+	fires(tls.violation, "tls-required", "spec.tls", "WebSocket evidence: spec.rules[0].http.paths[0]: path segment ws.") with input as input_for(obj)
+}
+
+# A REST or gRPC-only Ingress (no evidence, or negative evidence, which
+# leaves none) is not told about WebSocket clients.
+test_tls_required_needs_evidence if {
+	silent(tls.violation, "tls-required") with input as no_evidence(ingress({}, hosts_spec(["api.example.com"], null)))
+	obj := ingress({"nginx.ingress.kubernetes.io/backend-protocol": "GRPC"}, hosts_spec(["grpc.example.com"], null))
+	doc := json.patch(no_evidence(obj), [{"op": "replace", "path": "/evidence/negative", "value": "annotation backend-protocol: GRPC"}])
+	silent(tls.violation, "tls-required") with input as doc
+	silent(tls.violation, "tls-required") with input as no_evidence(ingress({}, {"defaultBackend": {"service": {"name": "api", "port": {"number": 80}}}}))
+}
+
+# Only the hosts that serve a WebSocket route are named.
+test_tls_required_only_websocket_hosts if {
+	obj := ingress({}, {"rules": [{"host": "api.example.com"}, {"host": "ws.example.com"}]})
+	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/evidence/fields", "value": {"spec.rules[1].http.paths[2]": "path segment socket.io"}}])
+	vs := tls.violation with input as doc
+	fires(vs, "tls-required", "spec.tls", "does not cover ws.example.com:")
+	fires(vs, "tls-required", "spec.tls", "spec.rules[1].http.paths[2]: path segment socket.io")
+	not fires(vs, "tls-required", "spec.tls", "api.example.com")
 }
 
 test_tls_required_all_covered if {

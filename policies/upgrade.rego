@@ -152,36 +152,55 @@ violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol",
 # nginx-rewrite-ws-path: ingress-nginx's rewrite-target replaces the request
 # path before it reaches the backend: unless the path equals the target,
 # the location gets `rewrite "(?i)<path>" <target> break;` (ingress-nginx
-# internal/ingress/controller/template/template.go, buildProxyPass; read in
-# the module the conformance suite runs). On a path that is WebSocket by its
-# own name (/ws, /socket.io, …) the backend, which listens there, receives
-# the handshake on another path and answers 404 or 400.
+# internal/ingress/controller/template/template.go, buildProxyPass), and
+# nginx's rewrite replaces the whole URI. A rewrite is how people strip a
+# routing prefix, and a capture group (`/ws$2`, `/$2`) can carry the
+# WebSocket segment on, so the rule judges only what it can prove: a
+# literal target (no $ reference: every request on the path becomes that
+# path) that drops the segment the WebSocket evidence came from. Whether
+# the server accepts the handshake there is still unknown to a program, so
+# its default action is audit.
 
 violation contains lib.violation("nginx-rewrite-ws-path", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	target := lib.nginx_annotations["rewrite-target"]
+	is_string(target)
+	not contains(target, "$")
 	key := concat("", [lib.nginx, "rewrite-target"])
 	some r, rule in object.get(lib.spec, "rules", [])
 	some p, path in object.get(rule, ["http", "paths"], [])
 	field := sprintf("spec.rules[%d].http.paths[%d]", [r, p])
 	ev := lib.ws_evidence(field)
-	startswith(ev, "path segment")
+	startswith(ev, "path segment ")
+	segment := substring(ev, count("path segment "), -1)
 	is_string(path.path)
 	trim_suffix(target, "/") != trim_suffix(path.path, "/")
+	not segment in path_segments(target)
 	msg := sprintf(
 		concat(" ", [
-			"%s is %q: ingress-nginx rewrites requests on path %q to it before they reach the backend,",
-			"so a WebSocket server listening on %q receives the handshake on another path and refuses it.",
-			"Remove %s, or make it keep the WebSocket path; if the backend really serves WebSocket at %q,",
-			"set this rule to off for it.%s",
+			"%s is %q: ingress-nginx rewrites every request on path %q to %q before it reaches the backend,",
+			"so the WebSocket handshake arrives without its %q segment, and a server listening on %q refuses it (404 or 400).",
+			"Remove %s so the backend receives the path as requested, or give it a target that keeps %q;",
+			"if the server accepts WebSocket on %q, set this rule to off for it.%s",
 		]),
-		[key, target, path.path, path.path, key, target, lib.evidence_note(sprintf("%s: %s", [field, ev]))],
+		[
+			key, target, path.path, target, segment, path.path,
+			key, segment, target,
+			lib.evidence_note(sprintf("%s: %s", [field, ev])),
+		],
 	)
 }
 
 # ===========================================================================
 # Helpers, by rule, in the order of the sections above.
+
+# --- nginx-rewrite-ws-path ---
+
+# The segments of a path as the evidence reads them (webhook/evidence
+# PathSegment): lower case, split on anything but letters, digits, '.', '_'
+# and '-', dots trimmed.
+path_segments(path) := {trim(seg, ".") | some seg in regex.split(`[^a-z0-9._-]+`, lower(path))}
 
 # --- nginx-upgrade-blocked ---
 

@@ -337,10 +337,37 @@ test_nginx_rewrite_ws_path_fires if {
 	fired(vs, "nginx-rewrite-ws-path", field(nginx("rewrite-target")), "WebSocket evidence: spec.rules[0].http.paths[0]: path segment ws")
 }
 
-test_nginx_rewrite_ws_path_capture_groups if {
-	obj := ingress_path({nginx("rewrite-target"): "/$2", nginx("use-regex"): "true"}, "/socket.io(/|$)(.*)")
+# A capture group can carry the WebSocket segment on (/prefix/ws(/|$)(.*)
+# to /ws$2, or /chat(/|$)(.*) to /$2 for /chat/ws): what the backend
+# receives depends on the request, so the rule says nothing.
+test_nginx_rewrite_ws_path_capture_groups_silent if {
+	every c in [
+		["/ws$2", "/prefix/ws(/|$)(.*)", "ws"],
+		["/$2", "/socket.io(/|$)(.*)", "socket.io"],
+		["/$1", "/chat/(ws.*)", "ws"],
+	] {
+		obj := ingress_path({nginx("rewrite-target"): c[0], nginx("use-regex"): "true"}, c[1])
+		vs := upgrade.violation with input as input_with(obj, path_evidence(c[2]))
+		not "nginx-rewrite-ws-path" in ids(vs)
+	}
+}
+
+# A literal target that keeps the segment strips only a routing prefix.
+test_nginx_rewrite_ws_path_keeps_segment if {
+	obj := ingress_path({nginx("rewrite-target"): "/ws"}, "/chat/ws")
+	vs := upgrade.violation with input as input_with(obj, path_evidence("ws"))
+	not "nginx-rewrite-ws-path" in ids(vs)
+	obj2 := ingress_path({nginx("rewrite-target"): "/Socket.IO/"}, "/api/socket.io")
+	vs2 := upgrade.violation with input as input_with(obj2, path_evidence("socket.io"))
+	not "nginx-rewrite-ws-path" in ids(vs2)
+}
+
+# The message names the lost segment and the fix.
+test_nginx_rewrite_ws_path_fix if {
+	obj := ingress_path({nginx("rewrite-target"): "/"}, "/socket.io/")
 	vs := upgrade.violation with input as input_with(obj, path_evidence("socket.io"))
-	"nginx-rewrite-ws-path" in ids(vs)
+	fired(vs, "nginx-rewrite-ws-path", field(nginx("rewrite-target")), "arrives without its \"socket.io\" segment")
+	fired(vs, "nginx-rewrite-ws-path", field(nginx("rewrite-target")), "Remove nginx.ingress.kubernetes.io/rewrite-target so")
 }
 
 # Same path: nothing changes.

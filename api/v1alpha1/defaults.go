@@ -95,7 +95,7 @@ var BuiltinRules = map[string]RuleSetting{
 	"alb-idle-timeout-range":                  {Action: ActionDeny, Scope: ScopeOptedIn, Severity: "medium"},
 	"alb-group-attributes-conflict":           {Action: ActionWarn, Scope: ScopeCluster, Severity: "high"},
 	"istio-websocket-upgrade-removed":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
-	"nginx-rewrite-ws-path":                   {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"nginx-rewrite-ws-path":                   {Action: ActionAudit, Scope: ScopeOptedIn, Severity: "medium"},
 	"gke-ws-backend-timeout":                  {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 
 	// Gateway API and its implementations (rules.md "Gateway API and its

@@ -128,15 +128,24 @@ type nginxWant struct {
 	SameSite    string `json:"sameSite"`
 	Secure      bool   `json:"secure"`
 	Path        string `json:"path"`
+	// Regex: ingress-nginx makes the server's locations regex
+	// (template.go enforceRegexModifier: use-regex, or a rewrite-target
+	// other than the path), where the sticky cookie's Path would be the
+	// path string unless session-cookie-path is set.
+	Regex bool `json:"regex"`
 }
 
-// shape is one Ingress per namespace: with or without TLS and regex paths.
+// shape is one Ingress per namespace: with or without TLS and regex paths
+// (use-regex, or a capture-group rewrite-target, which the user sets).
 type shape struct {
-	name       string
-	tls, regex bool
+	name                string
+	tls, regex, rewrite bool
 }
 
-var shapes = []shape{{"plain", false, false}, {"tls", true, false}, {"regex", false, true}, {"tls-regex", true, true}}
+var shapes = []shape{
+	{"plain", false, false, false}, {"tls", true, false, false}, {"regex", false, true, false},
+	{"tls-regex", true, true, false}, {"rewrite", false, false, true},
+}
 
 // nginxRun runs one variant through `webhook check` and returns its cases.
 func nginxRun(t *testing.T, v nginxVariant) []nginxCase {
@@ -160,9 +169,12 @@ func nginxRun(t *testing.T, v nginxVariant) []nginxCase {
 	prefix := v.prefix + "/"
 	for _, ns := range nss {
 		for _, s := range shapes {
-			var ann map[string]string
+			ann := map[string]string{}
 			if s.regex {
-				ann = map[string]string{prefix + "use-regex": "true"}
+				ann[prefix+"use-regex"] = "true"
+			}
+			if s.rewrite {
+				ann[prefix+"rewrite-target"] = "/ws/$1"
 			}
 			docs = append(docs, ingress(ns.name, s.name, "nginx", ann, s.tls))
 		}
@@ -182,8 +194,12 @@ func nginxRun(t *testing.T, v nginxVariant) []nginxCase {
 				Name:        fmt.Sprintf("%s/%s/%s", v.name, ns.name, s.name),
 				Prefix:      v.prefix,
 				Annotations: annotationsOf(obj),
-				Want:        nginxWant{ReadTimeout: ns.idle, SendTimeout: ns.idle},
+				Want:        nginxWant{ReadTimeout: ns.idle, SendTimeout: ns.idle, Regex: s.regex || s.rewrite},
 				TooRisky:    map[string][]string{},
+			}
+			if s.rewrite {
+				// The user's rewrite-target is Medium risk itself.
+				c.TooRisky["Low"] = []string{"rewrite-target"}
 			}
 			if ns.affinity {
 				c.Want.Affinity = "cookie"
@@ -197,9 +213,12 @@ func nginxRun(t *testing.T, v nginxVariant) []nginxCase {
 					// (sessionaffinity/main.go); all else we inject is Low.
 					// The parsers' own tables decide in the template test.
 					risky := []string{"affinity-mode", "session-cookie-name", "session-cookie-max-age"}
-					if s.regex {
+					if s.regex || s.rewrite {
 						c.Want.Path = "/"
 						risky = append(risky, "session-cookie-path")
+					}
+					if s.rewrite {
+						risky = append(risky, "rewrite-target")
 					}
 					c.TooRisky["Low"] = risky
 				} else {

@@ -196,7 +196,8 @@ func ingressClass(name, controller string) string {
 }
 
 // ingress is an Ingress manifest of class with annotations, optionally
-// with spec.tls.
+// with spec.tls. Its one path, /ws, is WebSocket by its name (evidence):
+// the defaults that change how requests are balanced apply only there.
 func ingress(namespace, name, class string, annotations map[string]string, tls bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  namespace: %s\n", name, namespace)
@@ -214,7 +215,7 @@ func ingress(namespace, name, class string, annotations map[string]string, tls b
     - host: ws.example.com
       http:
         paths:
-          - path: /
+          - path: /ws
             pathType: Prefix
             backend:
               service:

@@ -27,12 +27,15 @@ func TestSeedGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		// proxy-connect-timeout "3600" is not the WebSocket timeout; no TLS.
-		"01-nginx-basic.yaml#0": {"nginx-connect-timeout-range", "tls-required"},
+		// proxy-connect-timeout "3600" is not the WebSocket timeout. Its only
+		// path is a catch-all / to a port given by number: no WebSocket
+		// evidence, so tls-required says nothing (the result lists it as
+		// defaulted without evidence).
+		"01-nginx-basic.yaml#0": {"nginx-connect-timeout-range"},
 		// CORS * with credentials; upstream-hash-by ignored beside cookie affinity.
 		"02-nginx-full.yaml#0": {"affinity-hash-conflict", "cors-wildcard-credentials", "nginx-connect-timeout-range"},
 		// A server-snippet: the CVE-2021-25742 class.
-		"03-nginx-snippet.yaml#0": {"nginx-snippet-annotation", "tls-required"},
+		"03-nginx-snippet.yaml#0": {"nginx-snippet-annotation"},
 		// traefik.containo.us is gone in Traefik v3; insecureSkipVerify.
 		"04-traefik.yaml#0": {"traefik-legacy-api-group"},
 		"04-traefik.yaml#1": {"traefik-legacy-api-group"},

@@ -74,6 +74,10 @@ type Evidence struct {
 	// Controller IngressGroup (alb.go); nil when the Ingress is in none or
 	// nothing is indexed.
 	ALBGroup *ALBGroup
+	// ServedElsewhere maps each Ingress route dropped from Items because
+	// another Ingress of the same host and class serves its WebSocket
+	// paths by a longer match (hosts.go) to why.
+	ServedElsewhere map[string]string
 	// OwnTargetGroupAttributes are the Ingress's backend Services
 	// (namespace/name) that set their own ALB target-group-attributes,
 	// which replace the Ingress's for them.
@@ -139,6 +143,13 @@ func (e *Evidence) Document() map[string]any {
 			svcs[i] = s
 		}
 		doc["ownTargetGroupAttributes"] = svcs
+	}
+	if len(e.ServedElsewhere) > 0 {
+		elsewhere := make(map[string]any, len(e.ServedElsewhere))
+		for f, why := range e.ServedElsewhere {
+			elsewhere[f] = why
+		}
+		doc["servedElsewhere"] = elsewhere
 	}
 	if len(e.WithoutBackendConfig) > 0 {
 		without := make(map[string]any, len(e.WithoutBackendConfig))
@@ -262,6 +273,9 @@ func Of(obj map[string]any, idx Index, opts Options) *Evidence {
 		e.Items = append(e.Items, Item{Field: c.field, Reason: c.reason})
 	}
 	slices.SortStableFunc(e.Items, func(a, b Item) int { return compareFields(a.Field, b.Field) })
+	if isIngress(o.gk) && idx != nil {
+		servedElsewhere(o, idx, e)
+	}
 	if isIngress(o.gk) && idx != nil && len(e.Items) > 0 {
 		e.WithoutBackendConfig = withoutBackendConfig(o, idx, e)
 	}

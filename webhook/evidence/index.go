@@ -36,6 +36,10 @@ type Set struct {
 	albOf        map[string]string      // member object key → its group
 	tgAttributes map[string]bool        // namespace/service → sets target-group-attributes
 
+	// Ingress paths that are WebSocket by name, by class and host (hosts.go).
+	hosts   map[string][]hostEntry // class "\x00" host → paths
+	hostsOf map[string][]string    // Ingress object key → its hosts keys
+
 	// The Gateway API part (gatewayindex.go).
 	gwEntries     map[string]*gatewayEntry // object key → what it said
 	classes       map[string]string        // GatewayClass name → controllerName
@@ -75,7 +79,8 @@ func NewSet(opts Options) *Set {
 	return &Set{Options: opts, services: map[string][]portEntry{}, grpc: map[string][]portEntry{}, routes: map[string][]routedEntry{}, targets: map[string][]string{},
 		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}, serviceConfig: map[string]bool{}, appProtocols: map[string][]portEntry{},
 		gwEntries: map[string]*gatewayEntry{}, classes: map[string]string{}, gateways: map[string]string{}, policies: map[string][]ownedPolicy{},
-		wsRoutes: map[string]string{}, gatewayRoutes: map[string][]ownedReason{}, albGroups: map[string][]albMember{}, albOf: map[string]string{}, tgAttributes: map[string]bool{}}
+		wsRoutes: map[string]string{}, gatewayRoutes: map[string][]ownedReason{}, albGroups: map[string][]albMember{}, albOf: map[string]string{}, tgAttributes: map[string]bool{},
+		hosts: map[string][]hostEntry{}, hostsOf: map[string][]string{}}
 }
 
 // Entry is what one object contributes to a Set, computed from the object
@@ -100,6 +105,8 @@ type Entry struct {
 	albGroup     string
 	albMember    ALBMember
 	tgAttributes bool
+	// an Ingress's paths that are WebSocket by name, by host
+	hosts []hostEntry
 }
 
 // Entry computes what obj contributes to s (see Add).
@@ -163,6 +170,9 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 		e.albGroup = group
 		e.albMember = ALBMember{Ingress: o.namespace + "/" + o.name, Attributes: ParseAttributes(o.annotations[ALBLoadBalancerAttributesAnnotation])}
 	}
+	if isIngress(o.gk) {
+		e.hosts = hostEntries(o)
+	}
 	backends := RouteBackends(obj)
 	if len(backends) == 0 {
 		return e
@@ -203,6 +213,7 @@ func (s *Set) Put(e *Entry) {
 		s.albGroups[e.albGroup] = append(s.albGroups[e.albGroup], albMember{owner: e.key, ALBMember: e.albMember})
 		s.albOf[e.key] = e.albGroup
 	}
+	s.putHosts(e.key, e.hosts)
 	if e.isService {
 		s.serviceConfig[e.service] = e.hasBackendConfig
 		if e.tgAttributes {
@@ -250,6 +261,7 @@ func (s *Set) Remove(e *Entry) {
 func (s *Set) remove(e *Entry) {
 	s.forgetGateway(e.key)
 	s.forgetALBMember(e.key)
+	s.forgetHosts(e.key)
 	if e.isService {
 		delete(s.serviceConfig, e.service)
 		delete(s.tgAttributes, e.service)

@@ -1,6 +1,7 @@
 package mutate
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -62,12 +63,19 @@ func evidenceOf(e *editor, s settings) *evidence.Evidence {
 func ingress(e *editor, s settings) {
 	spec, _ := e.obj["spec"].(map[string]any)
 	e.controller = ingressclass.ForObject(e.obj, s.classes).Controller
-	// Opting in is the user's statement about the Ingress, so its
-	// annotations need no per-path evidence; but an Ingress with negative
+	// Opting in is the user's statement about the Ingress, so its idle
+	// timeouts need no per-path evidence (a longer idle timeout does not
+	// change how a REST request is served); but an Ingress with negative
 	// evidence (gRPC-only, ssl-passthrough) carries no WebSocket.
-	if evidenceOf(e, s).Negative != "" {
+	ev := evidenceOf(e, s)
+	if ev.Negative != "" {
 		return
 	}
+	// Settings that change which backend gets a request or add a cookie
+	// (cookie affinity, leastconn, ALB stickiness) apply only to an Ingress
+	// with WebSocket evidence on some route (defaults.md): an opted-in
+	// namespace also holds REST, cache and SSO Ingresses.
+	ws := ev.Any()
 	tls, _ := spec["tls"].([]any)
 	secure := s.secureCookieOnTLS && len(tls) > 0
 	idle := strconv.FormatInt(s.idle, 10)
@@ -79,67 +87,37 @@ func ingress(e *editor, s settings) {
 		e.addAnnotation(s.nginx+"proxy-send-timeout", idle)
 		// proxy-connect-timeout is deliberately never set: it is not the
 		// WebSocket idle timeout and nginx caps it at about 75 s.
-		// Cookie affinity silently overrides upstream-hash-by, so a user who
-		// chose hashing keeps it.
-		if s.affinity && !e.hasAnnotation(s.nginx+"upstream-hash-by") {
-			// ingress-nginx refuses a whole Ingress that carries an
-			// annotation riskier than its annotations-risk-level
-			// (annotations.go Extract); at Low the Medium-risk keys
-			// (sessionaffinity/main.go) are left out, so affinity falls back
-			// to the controller's defaults (balanced mode, cookie
-			// INGRESSCOOKIE, session cookie).
-			low := strings.EqualFold(s.NginxAnnotationsRiskLevel, v1alpha1.RiskLevelLow)
-			var skipped []string
-			medium := func(name, value string) {
-				if !low {
-					e.addAnnotation(s.nginx+name, value)
-				} else if !e.hasAnnotation(s.nginx + name) {
-					skipped = append(skipped, s.nginx+name)
-				}
-			}
-			e.addAnnotation(s.nginx+"affinity", "cookie")
-			medium("affinity-mode", "persistent")
-			medium("session-cookie-name", a.CookieName)
-			medium("session-cookie-max-age", strconv.FormatInt(s.cookieMaxAge, 10))
-			e.addAnnotation(s.nginx+"session-cookie-samesite", a.SameSite)
-			if secure {
-				e.addAnnotation(s.nginx+"session-cookie-secure", "true")
-			}
-			if v, _ := e.annotation(s.nginx + "use-regex"); v == "true" {
-				medium("session-cookie-path", "/")
-			}
-			if len(skipped) > 0 {
-				e.warn(fmt.Sprintf("not added: %s: ingress-nginx rates them Medium risk and the policy's "+
-					"nginxAnnotationsRiskLevel is Low, where the controller refuses the whole Ingress for them; "+
-					"the sticky cookie keeps ingress-nginx's defaults (name INGRESSCOOKIE, balanced mode, no Max-Age)",
-					strings.Join(skipped, ", ")))
-			}
-		}
+		nginxAffinity(e, s, ws, secure)
 	case ingressclass.Is(c, ingressclass.HAProxyIngress): // research §3.3
 		e.addFirst(haproxyIngressKeys("timeout-tunnel"), haproxyDuration(s.idle))
-		e.addFirst(haproxyIngressKeys("balance-algorithm"), "leastconn")
-		if s.affinity {
-			e.addFirst(haproxyIngressKeys("affinity"), "cookie")
-			e.addFirst(haproxyIngressKeys("session-cookie-name"), a.CookieName)
-			if secure {
-				// haproxy-ingress's default keywords lack "secure".
-				e.addFirst(haproxyIngressKeys("session-cookie-keywords"), "indirect nocache httponly secure")
+		if ws {
+			e.addFirst(haproxyIngressKeys("balance-algorithm"), "leastconn")
+			if s.affinity {
+				e.addFirst(haproxyIngressKeys("affinity"), "cookie")
+				e.addFirst(haproxyIngressKeys("session-cookie-name"), a.CookieName)
 			}
+		}
+		// On a TLS host the cookie affinity, ours or the user's, gets the
+		// secure keyword, which haproxy-ingress's default keywords lack.
+		if v, _ := e.firstAnnotation(haproxyIngressKeys("affinity")); secure && v == "cookie" {
+			e.addFirst(haproxyIngressKeys("session-cookie-keywords"), "indirect nocache httponly secure")
 		}
 	case ingressclass.Is(c, ingressclass.HAProxyTech): // research §3.2
 		// Its timeout-tunnel is ConfigMap-only (default 1h), so only the
 		// balance algorithm suited to long sessions is set here.
-		e.addFirst(haproxyTechKeys("load-balance"), "leastconn")
+		if ws {
+			e.addFirst(haproxyTechKeys("load-balance"), "leastconn")
+		}
 	case ingressclass.Is(c, ingressclass.ALB): // research §6
 		albIdle(e, s)
-		if target, _ := e.annotation(albPrefix + "target-type"); s.affinity && target == "ip" {
+		if target, _ := e.annotation(albPrefix + "target-type"); ws && s.affinity && target == "ip" {
 			// A Service's own target-group-attributes replace the Ingress's
 			// for its target group: stickiness set here would not apply.
-			if s.evidence != nil && len(s.evidence.OwnTargetGroupAttributes) > 0 {
+			if len(ev.OwnTargetGroupAttributes) > 0 {
 				if !e.hasAttribute(albPrefix+"target-group-attributes", "stickiness.enabled") {
 					e.warn(fmt.Sprintf("stickiness not added to %starget-group-attributes: Service %s sets its own "+
 						"target-group-attributes, which replace the Ingress's; add stickiness.enabled=true,stickiness.type=lb_cookie there",
-						albPrefix, strings.Join(s.evidence.OwnTargetGroupAttributes, ", ")))
+						albPrefix, strings.Join(ev.OwnTargetGroupAttributes, ", ")))
 				}
 				break
 			}
@@ -152,6 +130,79 @@ func ingress(e *editor, s settings) {
 	}
 	// Traefik: nothing on the Ingress; its timeouts live on entry points and
 	// its sticky cookies on the Service (see service).
+}
+
+// nginxAffinity adds ingress-nginx cookie affinity to an Ingress with
+// WebSocket evidence (ws), and the cookie path wherever cookie affinity
+// (ours or the user's) meets paths ingress-nginx treats as regex.
+func nginxAffinity(e *editor, s settings, ws, secure bool) {
+	// ingress-nginx refuses a whole Ingress that carries an annotation
+	// riskier than its annotations-risk-level (annotations.go Extract); at
+	// Low the Medium-risk keys (sessionaffinity/main.go) are left out, so
+	// affinity falls back to the controller's defaults (balanced mode,
+	// cookie INGRESSCOOKIE, session cookie).
+	low := strings.EqualFold(s.NginxAnnotationsRiskLevel, v1alpha1.RiskLevelLow)
+	var skipped []string
+	medium := func(name, value string) {
+		if !low {
+			e.addAnnotation(s.nginx+name, value)
+		} else if !e.hasAnnotation(s.nginx + name) {
+			skipped = append(skipped, s.nginx+name)
+		}
+	}
+	// Cookie affinity silently overrides upstream-hash-by, so a user who
+	// chose hashing keeps it.
+	if ws && s.affinity && !e.hasAnnotation(s.nginx+"upstream-hash-by") {
+		a := s.Mutation.Affinity
+		e.addAnnotation(s.nginx+"affinity", "cookie")
+		medium("affinity-mode", "persistent")
+		medium("session-cookie-name", a.CookieName)
+		medium("session-cookie-max-age", strconv.FormatInt(s.cookieMaxAge, 10))
+		e.addAnnotation(s.nginx+"session-cookie-samesite", a.SameSite)
+		if secure {
+			e.addAnnotation(s.nginx+"session-cookie-secure", "true")
+		}
+	}
+	if v, _ := e.annotation(s.nginx + "affinity"); v == "cookie" && nginxRegexPaths(e, s.nginx) {
+		// Without session-cookie-path the sticky cookie's Path is the
+		// Ingress path as written (sticky.lua: ngx.var.location_path), a
+		// regex string the browser never matches, so it never sends the
+		// cookie back and every request is balanced afresh.
+		medium("session-cookie-path", "/")
+	}
+	if len(skipped) > 0 {
+		e.warn(fmt.Sprintf("not added: %s: ingress-nginx rates them Medium risk and the policy's "+
+			"nginxAnnotationsRiskLevel is Low, where the controller refuses the whole Ingress for them; "+
+			"the sticky cookie keeps ingress-nginx's defaults (name INGRESSCOOKIE, balanced mode, no Max-Age)",
+			strings.Join(skipped, ", ")))
+	}
+}
+
+// nginxRegexPaths reports whether ingress-nginx treats the Ingress's paths
+// as regular expressions: use-regex true (a Go boolean, parser.
+// GetBoolAnnotation), or a rewrite-target that differs from a path
+// (rewrite/main.go; template.go needsRewrite, enforceRegexModifier).
+func nginxRegexPaths(e *editor, nginx string) bool {
+	if v, _ := e.annotation(nginx + "use-regex"); parseBool(v) {
+		return true
+	}
+	target, _ := e.annotation(nginx + "rewrite-target")
+	if target == "" {
+		return false
+	}
+	spec, _ := e.obj["spec"].(map[string]any)
+	for _, b := range evidence.IngressBackends(spec) {
+		if b.Field != "spec.defaultBackend" && b.Path != target {
+			return true
+		}
+	}
+	return false
+}
+
+// parseBool is strconv.ParseBool's true, the controllers' boolean reader.
+func parseBool(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
 }
 
 // albMaxIdle is the largest idle timeout AWS accepts on an ALB (1–4000 s);
@@ -254,7 +305,7 @@ func service(e *editor, s settings) {
 	// admission, so None is what "unset" looks like here. Ingress
 	// controllers and meshes bypass kube-proxy, so ClientIP only matters to
 	// clients of the Service itself: only where a port carries WebSocket.
-	if s.serviceAffinity && clusterIP != "None" && typ != "ExternalName" && (affinity == "" || affinity == "None") {
+	if s.serviceAffinity && clusterIP != "None" && typ != "ExternalName" && (affinity == "" || affinity == "None" && !userSetSessionAffinity(e.obj)) {
 		spec["sessionAffinity"] = "ClientIP"
 		e.added = append(e.added, "spec.sessionAffinity")
 		e.addField(spec, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", s.clientIPTimeout, "sessionAffinityConfig", "clientIP", "timeoutSeconds")
@@ -284,6 +335,42 @@ func service(e *editor, s settings) {
 		e.addAnnotation(kongPrefix+"read-timeout", ms)
 		e.addAnnotation(kongPrefix+"write-timeout", ms)
 	}
+}
+
+// lastAppliedAnnotation is where kubectl apply (client-side) keeps the
+// configuration the user applied.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// userSetSessionAffinity reports whether the user wrote spec.sessionAffinity
+// (defaults.md: an explicit None is kept): kubectl apply's
+// last-applied-configuration holds it, or a server-side apply manager owns
+// it. Managers of operation Update do not count: their field set is the
+// difference from the stored object, defaults included, so every Service
+// created by an Update owns the sessionAffinity the API server defaulted.
+func userSetSessionAffinity(obj map[string]any) bool {
+	md, _ := obj["metadata"].(map[string]any)
+	annotations, _ := md["annotations"].(map[string]any)
+	if last, ok := annotations[lastAppliedAnnotation].(string); ok {
+		var applied struct {
+			Spec map[string]json.RawMessage `json:"spec"`
+		}
+		if json.Unmarshal([]byte(last), &applied) == nil {
+			if _, set := applied.Spec["sessionAffinity"]; set {
+				return true
+			}
+		}
+	}
+	entries, _ := md["managedFields"].([]any)
+	for _, entry := range entries {
+		m, _ := entry.(map[string]any)
+		if op, _ := m["operation"].(string); op != "Apply" {
+			continue
+		}
+		if _, owned := nested(m, "fieldsV1", "f:spec", "f:sessionAffinity").(map[string]any); owned {
+			return true
+		}
+	}
+	return false
 }
 
 func destinationRule(e *editor, _ settings) { // research §4.3
@@ -473,6 +560,17 @@ func gcpBackendPolicy(e *editor, s settings) {
 
 // maxGCPTimeoutSec is the CRD's maximum of spec.default.timeoutSec.
 const maxGCPTimeoutSec = 2147483647
+
+// firstAnnotation is the value of the first of the equivalent keys that is
+// set.
+func (e *editor) firstAnnotation(keys []string) (string, bool) {
+	for _, k := range keys {
+		if v, ok := e.annotation(k); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
 
 // addFirst sets keys[0] to value unless any of the equivalent keys is set.
 func (e *editor) addFirst(keys []string, value string) {

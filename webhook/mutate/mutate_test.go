@@ -2,6 +2,7 @@ package mutate
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,7 +86,13 @@ func withClasses(classes ...ingressclass.Class) Env {
 
 const nginx = "nginx.ingress.kubernetes.io/"
 
+// ingressYAML is an Ingress of class whose one path, /ws, is WebSocket by
+// its name.
 func ingressYAML(class string, annotations map[string]string, tls bool) string {
+	return ingressPathYAML(class, annotations, tls, "/ws")
+}
+
+func ingressPathYAML(class string, annotations map[string]string, tls bool, path string) string {
 	var b strings.Builder
 	b.WriteString("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: ws\n  namespace: chat\n")
 	if len(annotations) > 0 {
@@ -101,7 +108,7 @@ func ingressYAML(class string, annotations map[string]string, tls bool) string {
 	if tls {
 		b.WriteString("  tls:\n  - hosts: [ws.example.com]\n    secretName: ws-tls\n")
 	}
-	b.WriteString("  futureField: {kept: 1}\n  rules:\n  - host: ws.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend: {service: {name: ws, port: {number: 8080}}}\n")
+	b.WriteString("  futureField: {kept: 1}\n  rules:\n  - host: ws.example.com\n    http:\n      paths:\n      - path: " + path + "\n        pathType: Prefix\n        backend: {service: {name: ws, port: {number: 8080}}}\n")
 	return b.String()
 }
 
@@ -251,7 +258,8 @@ func TestIngressByController(t *testing.T) {
 		},
 		{
 			name: "ALB ip targets: no stickiness when a backend Service sets its own target-group-attributes", class: "alb", controller: ingressclass.ALB,
-			env:         withEvidence(&evidence.Evidence{OwnTargetGroupAttributes: []string{"chat/chat"}}),
+			env: withEvidence(&evidence.Evidence{OwnTargetGroupAttributes: []string{"chat/chat"},
+				Items: []evidence.Item{{Field: "spec.rules[0].http.paths[0]", Reason: "path segment ws"}}}),
 			annotations: map[string]string{albPrefix + "target-type": "ip"},
 			want:        map[string]string{albPrefix + "load-balancer-attributes": "idle_timeout.timeout_seconds=3600"},
 			absent:      []string{albPrefix + "target-group-attributes"},
@@ -502,6 +510,34 @@ func TestService(t *testing.T) {
 			}(),
 			spec:     "  ports:\n  - {name: metrics, port: 9090}\n  - {name: app, port: 8080}\n",
 			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{nil, "http"},
+		},
+		{
+			name:     "sessionAffinity None in kubectl apply's last-applied-configuration is the user's: kept",
+			env:      builtin,
+			meta:     "  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"spec\":{\"sessionAffinity\":\"None\",\"ports\":[{\"name\":\"ws\",\"port\":80}]}}'\n",
+			spec:     "  sessionAffinity: None\n  ports:\n  - {name: ws, port: 80}\n",
+			affinity: "None", appProtocols: []any{"http"},
+		},
+		{
+			name:     "last-applied-configuration without sessionAffinity: the None is the API server's default",
+			env:      builtin,
+			meta:     "  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"spec\":{\"ports\":[{\"name\":\"ws\",\"port\":80}]}}'\n",
+			spec:     "  sessionAffinity: None\n  ports:\n  - {name: ws, port: 80}\n",
+			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{"http"},
+		},
+		{
+			name:     "sessionAffinity owned by a server-side apply manager: kept",
+			env:      builtin,
+			meta:     "  managedFields:\n  - manager: argocd-controller\n    operation: Apply\n    apiVersion: v1\n    fieldsType: FieldsV1\n    fieldsV1: {'f:spec': {'f:ports': {}, 'f:sessionAffinity': {}}}\n",
+			spec:     "  sessionAffinity: None\n  ports:\n  - {name: ws, port: 80}\n",
+			affinity: "None", appProtocols: []any{"http"},
+		},
+		{
+			name:     "sessionAffinity owned by an Update manager only (it owns the defaults too): replaced",
+			env:      builtin,
+			meta:     "  managedFields:\n  - manager: kubectl-create\n    operation: Update\n    apiVersion: v1\n    fieldsType: FieldsV1\n    fieldsV1: {'f:spec': {'f:sessionAffinity': {}}}\n  - manager: helm\n    operation: Apply\n    apiVersion: v1\n    fieldsType: FieldsV1\n    fieldsV1: {'f:spec': {'f:ports': {}}}\n",
+			spec:     "  sessionAffinity: None\n  ports:\n  - {name: ws, port: 80}\n",
+			affinity: "ClientIP", timeout: float64(10800), appProtocols: []any{"http"},
 		},
 		{
 			name: "affinity off in the policy",
@@ -771,6 +807,106 @@ func TestIngressNegativeEvidence(t *testing.T) {
 			}
 			if !tt.want && len(res.Added) != 0 {
 				t.Errorf("added %v to an Ingress with negative evidence", res.Added)
+			}
+		})
+	}
+}
+
+// TestIngressAffinityNeedsEvidence: idle timeouts go on every opted-in
+// Ingress, but settings that change which backend gets a request or add a
+// cookie (cookie affinity, leastconn, ALB stickiness) only on an Ingress
+// with WebSocket evidence on some route.
+func TestIngressAffinityNeedsEvidence(t *testing.T) {
+	ip := map[string]string{albPrefix + "target-type": "ip"}
+	tests := []struct {
+		class      string
+		extra      map[string]string
+		timeouts   []string // added on every opted-in Ingress
+		behavioral []string // added only with WebSocket evidence
+	}{
+		{"nginx", nil, []string{nginx + "proxy-read-timeout", nginx + "proxy-send-timeout"},
+			[]string{nginx + "affinity", nginx + "affinity-mode", nginx + "session-cookie-name", nginx + "session-cookie-samesite"}},
+		{"haproxy-ingress", nil, []string{haproxyIngressPrefix + "timeout-tunnel"},
+			[]string{haproxyIngressPrefix + "balance-algorithm", haproxyIngressPrefix + "affinity", haproxyIngressPrefix + "session-cookie-name"}},
+		{"haproxy", nil, nil, []string{"haproxy.org/load-balance"}},
+		{"alb", ip, []string{albPrefix + "load-balancer-attributes"}, []string{albPrefix + "target-group-attributes"}},
+	}
+	for _, tt := range tests {
+		for _, c := range []struct {
+			name string
+			path string
+			ann  map[string]string
+			ws   bool
+		}{
+			{"REST path", "/api", nil, false},
+			{"catch-all path", "/", nil, false},
+			{"WebSocket path", "/socket.io", nil, true},
+			{"REST path marked WebSocket", "/", map[string]string{evidence.Annotation: "true"}, true},
+			{"WebSocket path marked not WebSocket", "/ws", map[string]string{evidence.Annotation: "false"}, false},
+		} {
+			t.Run(tt.class+"/"+c.name, func(t *testing.T) {
+				ann := map[string]string{}
+				for k, v := range tt.extra {
+					ann[k] = v
+				}
+				for k, v := range c.ann {
+					ann[k] = v
+				}
+				obj, res := run(t, ingressPathYAML(tt.class, ann, true, c.path), builtin)
+				got := annotationsOf(obj)
+				for _, k := range tt.timeouts {
+					if _, ok := got[k]; !ok {
+						t.Errorf("%s missing (added %v)", k, res.Added)
+					}
+				}
+				for _, k := range tt.behavioral {
+					if _, ok := got[k]; ok != c.ws {
+						t.Errorf("%s present = %v, want %v (added %v)", k, ok, c.ws, res.Added)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestNginxSessionCookiePath: where ingress-nginx treats the paths as regex
+// (use-regex true, or a rewrite-target that differs from a path) and cookie
+// affinity is on, ours or the user's, the cookie's Path is set to "/":
+// without it the Path is the regex string, which browsers never send back.
+func TestNginxSessionCookiePath(t *testing.T) {
+	tests := []struct {
+		name    string
+		path    string
+		ann     map[string]string
+		env     Env
+		want    bool
+		warning string
+	}{
+		{"use-regex true with our affinity", "/ws", map[string]string{nginx + "use-regex": "true"}, builtin, true, ""},
+		{"use-regex True (Go boolean) with our affinity", "/ws", map[string]string{nginx + "use-regex": "True"}, builtin, true, ""},
+		{"use-regex false", "/ws", map[string]string{nginx + "use-regex": "false"}, builtin, false, ""},
+		{"rewrite-target with a capture-group path", "/chat/ws(/|$)(.*)", map[string]string{nginx + "rewrite-target": "/ws/$2"}, builtin, true, ""},
+		{"rewrite-target equal to the path is no rewrite", "/ws", map[string]string{nginx + "rewrite-target": "/ws"}, builtin, false, ""},
+		{"the user's affinity on a REST Ingress with use-regex", "/api/v[0-9]+", map[string]string{nginx + "use-regex": "true", nginx + "affinity": "cookie"}, builtin, true, ""},
+		{"no affinity on a REST Ingress with use-regex", "/api/v[0-9]+", map[string]string{nginx + "use-regex": "true"}, builtin, false, ""},
+		{"the user's own cookie path is kept", "/ws", map[string]string{nginx + "use-regex": "true", nginx + "session-cookie-path": "/ws"}, builtin, false, ""},
+		{"the user's hash keeps affinity off", "/ws", map[string]string{nginx + "use-regex": "true", nginx + "upstream-hash-by": "$remote_addr"}, builtin, false, ""},
+		{"risk level Low leaves it out and says so", "/api(/|$)(.*)", map[string]string{nginx + "rewrite-target": "/$2", nginx + "affinity": "cookie", nginx + "affinity-mode": "balanced"},
+			withPolicy(func(p *v1alpha1.WebSocketPolicySpec) { p.NginxAnnotationsRiskLevel = "Low" }), false, nginx + "session-cookie-path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj, res := run(t, ingressPathYAML("nginx", tt.ann, false, `"`+tt.path+`"`), tt.env)
+			got, ok := annotationsOf(obj)[nginx+"session-cookie-path"]
+			if user, set := tt.ann[nginx+"session-cookie-path"]; set {
+				if got != user {
+					t.Errorf("user session-cookie-path changed to %q", got)
+				}
+			} else if ok != tt.want || (ok && got != "/") {
+				t.Errorf("session-cookie-path = %q (present %v), want present %v", got, ok, tt.want)
+			}
+			if tt.warning != "" && !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, tt.warning) }) {
+				t.Errorf("warnings %q, want one naming %s", res.Warnings, tt.warning)
 			}
 		})
 	}
