@@ -14,7 +14,7 @@ import (
 // denyCase is a manifest that one deny rule must stop, on create and on
 // update (the update starts from good, which is allowed, and turns it bad).
 type denyCase struct {
-	rule      string
+	rule string
 	// namespace is "enabled" for every rule: outside opt-in, cluster-scope
 	// rules only warn by default (TestEnforcementFollowsOptIn).
 	namespace string
