@@ -30,6 +30,11 @@ const (
 	// its ConfigMap key annotations-risk-level.
 	DefaultNginxAnnotationsRiskLevel = RiskLevelHigh
 	DefaultAuditInterval             = 5 * time.Minute
+	// DefaultOutsideOptIn: installing ws-defaults denies nothing outside
+	// the namespaces that opted in; cluster-scope rules warn there.
+	DefaultOutsideOptIn = ActionWarn
+	// DefaultOptedOut: an object labelled ws-defaults=disabled gets nothing.
+	DefaultOptedOut = ActionOff
 )
 
 // Limits Validate enforces (the CRD's schema has the same).
@@ -163,6 +168,12 @@ func (s WebSocketPolicySpec) WithDefaults() WebSocketPolicySpec {
 			out.CustomRules[i] = r
 		}
 	}
+	if out.Enforcement.OutsideOptIn == "" {
+		out.Enforcement.OutsideOptIn = DefaultOutsideOptIn
+	}
+	if out.Enforcement.OptedOut == "" {
+		out.Enforcement.OptedOut = DefaultOptedOut
+	}
 	if out.Audit.Interval == nil {
 		out.Audit.Interval = &metav1.Duration{Duration: DefaultAuditInterval}
 	}
@@ -252,18 +263,37 @@ func (s WebSocketPolicySpec) Validate() field.ErrorList {
 	if v := s.MinIdleTimeoutSeconds; v != nil && *v < 1 {
 		errs = append(errs, field.Invalid(spec.Child("minIdleTimeoutSeconds"), *v, "must be a whole number of seconds, at least 1"))
 	}
+	e := spec.Child("enforcement")
+	errs = append(errs, validateAction(e.Child("outsideOptIn"), s.Enforcement.OutsideOptIn)...)
+	errs = append(errs, validateAction(e.Child("optedOut"), s.Enforcement.OptedOut)...)
 	return append(errs, validateCustomRules(s.CustomRules)...)
+}
+
+// Actions are the values of a rule's action, strongest first.
+var Actions = []RuleAction{ActionDeny, ActionWarn, ActionAudit, ActionOff}
+
+// validateAction checks an action ("" means the default).
+func validateAction(p *field.Path, action RuleAction) field.ErrorList {
+	if action == "" || slices.Contains(Actions, action) {
+		return nil
+	}
+	return field.ErrorList{field.NotSupported(p, action, Actions)}
+}
+
+// AtMost is the milder of a and ceiling: a rule whose action is a acts as
+// AtMost(a, ceiling) where ceiling caps it (deny > warn > audit > off).
+func AtMost(a, ceiling RuleAction) RuleAction {
+	if slices.Index(Actions, a) < slices.Index(Actions, ceiling) {
+		return ceiling
+	}
+	return a
 }
 
 // validateActionScope checks a rule's action and scope ("" means the
 // default), for built-in rule settings and custom rules alike.
 func validateActionScope(p *field.Path, action RuleAction, scope RuleScope) field.ErrorList {
 	var errs field.ErrorList
-	switch action {
-	case "", ActionDeny, ActionWarn, ActionAudit, ActionOff:
-	default:
-		errs = append(errs, field.NotSupported(p.Child("action"), action, []RuleAction{ActionDeny, ActionWarn, ActionAudit, ActionOff}))
-	}
+	errs = append(errs, validateAction(p.Child("action"), action)...)
 	switch scope {
 	case "", ScopeCluster, ScopeOptedIn:
 	default:

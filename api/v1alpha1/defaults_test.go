@@ -29,6 +29,14 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "empty", spec: func(*WebSocketPolicySpec) {}},
 
+		// spec.enforcement: an action each
+		{name: "enforcement deny/audit", spec: func(s *WebSocketPolicySpec) {
+			s.Enforcement = EnforcementSpec{OutsideOptIn: ActionDeny, OptedOut: ActionAudit}
+		}},
+		{name: "enforcement unknown", spec: func(s *WebSocketPolicySpec) {
+			s.Enforcement = EnforcementSpec{OutsideOptIn: "Warn", OptedOut: "block"}
+		}, want: []string{"spec.enforcement.outsideOptIn", "spec.enforcement.optedOut"}, msg: "supported values"},
+
 		// spec.mutation.idleTimeoutSeconds: 1..604800
 		{name: "idle timeout 1", spec: func(s *WebSocketPolicySpec) { s.Mutation.IdleTimeoutSeconds = i32(1) }},
 		{name: "idle timeout 7 days", spec: func(s *WebSocketPolicySpec) { s.Mutation.IdleTimeoutSeconds = i32(604800) }},
@@ -226,6 +234,7 @@ func TestWithDefaults(t *testing.T) {
 		b.NginxAnnotationsRiskLevel != "High",
 		b.MinIdleTimeoutSeconds == nil || *b.MinIdleTimeoutSeconds != DefaultIdleTimeoutSeconds,
 		b.Audit.Interval == nil || b.Audit.Interval.Duration != 5*time.Minute,
+		b.Enforcement.OutsideOptIn != ActionWarn, b.Enforcement.OptedOut != ActionOff,
 		len(b.Rules) != len(BuiltinRules):
 		t.Errorf("built-in policy lacks a default: %+v", b)
 	}
@@ -243,6 +252,7 @@ func TestWithDefaults(t *testing.T) {
 		NginxAnnotationPrefix:     "custom.io",
 		NginxAnnotationsRiskLevel: RiskLevelCritical,
 		MinIdleTimeoutSeconds:     i32(10),
+		Enforcement:               EnforcementSpec{OutsideOptIn: ActionDeny, OptedOut: ActionAudit},
 	}
 	d := set.WithDefaults()
 	if !reflect.DeepEqual(d.WithDefaults(), d) {
@@ -251,11 +261,28 @@ func TestWithDefaults(t *testing.T) {
 	if *d.Mutation.IdleTimeoutSeconds != 60 || *d.Mutation.Affinity.Enabled || d.Mutation.Affinity.CookieName != "c" ||
 		d.Mutation.Affinity.SameSite != "None" || *d.Mutation.ServiceAffinity.TimeoutSeconds != 5 || d.Mutation.PortProtocolHint != PortProtocolWS ||
 		d.Rules["tls-required"].Action != ActionOff || d.Rules["tls-required"].Scope != ScopeOptedIn || d.Audit.Interval.Duration != time.Minute ||
-		d.NginxAnnotationPrefix != "custom.io" || d.NginxAnnotationsRiskLevel != RiskLevelCritical || *d.MinIdleTimeoutSeconds != 10 {
+		d.NginxAnnotationPrefix != "custom.io" || d.NginxAnnotationsRiskLevel != RiskLevelCritical || *d.MinIdleTimeoutSeconds != 10 ||
+		d.Enforcement != (EnforcementSpec{OutsideOptIn: ActionDeny, OptedOut: ActionAudit}) {
 		t.Errorf("WithDefaults replaced a setting: %+v", d)
 	}
 	if errs := d.Validate(); len(errs) != 0 {
 		t.Error(errs)
+	}
+}
+
+func TestAtMost(t *testing.T) {
+	for _, tc := range []struct{ a, ceiling, want RuleAction }{
+		{ActionDeny, ActionDeny, ActionDeny},
+		{ActionDeny, ActionWarn, ActionWarn},
+		{ActionWarn, ActionWarn, ActionWarn},
+		{ActionAudit, ActionWarn, ActionAudit},
+		{ActionOff, ActionWarn, ActionOff},
+		{ActionDeny, ActionAudit, ActionAudit},
+		{ActionWarn, ActionOff, ActionOff},
+	} {
+		if got := AtMost(tc.a, tc.ceiling); got != tc.want {
+			t.Errorf("AtMost(%s, %s) = %s, want %s", tc.a, tc.ceiling, got, tc.want)
+		}
 	}
 }
 

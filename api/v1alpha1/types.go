@@ -167,6 +167,33 @@ type WebSocketPolicySpec struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	CustomRules []CustomRule `json:"customRules,omitempty"`
+	// Enforcement caps what cluster-scope rules do to objects that did not
+	// opt in.
+	// +optional
+	Enforcement EnforcementSpec `json:"enforcement,omitempty"`
+}
+
+// EnforcementSpec caps the action of cluster-scope rules (built-in and
+// custom) on objects that are not opted in: a rule acts at most as the cap
+// says (deny, then warn, then audit, then off). Opted-in objects get every
+// rule's own action.
+type EnforcementSpec struct {
+	// OutsideOptIn caps cluster-scope rules on objects that neither they
+	// nor their namespace opted in: deny (the rules' own action), warn
+	// (default: a would-be denial is a warning), audit (recorded only) or
+	// off. The chart value enforcement.outsideOptIn (webhook serve
+	// --outside-opt-in) sets the default when this is unset.
+	// +kubebuilder:validation:Enum=deny;warn;audit;off
+	// +optional
+	OutsideOptIn RuleAction `json:"outsideOptIn,omitempty"`
+	// OptedOut caps cluster-scope rules on objects labelled
+	// ws-defaults=disabled, or in a namespace labelled so without an
+	// object label of their own: off (default: ws-defaults leaves them
+	// alone), audit, warn or deny. Set it when the label must not be a way
+	// around the cluster-scope rules.
+	// +kubebuilder:validation:Enum=deny;warn;audit;off
+	// +optional
+	OptedOut RuleAction `json:"optedOut,omitempty"`
 }
 
 // CustomRule is one team rule: a Rego module in a package under

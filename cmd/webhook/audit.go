@@ -34,6 +34,8 @@ type auditOptions struct {
 	output       string
 	writeReports bool
 	ownNamespace string
+	// defaults are the installation's (the chart's enforcement.outsideOptIn).
+	defaults policy.Defaults
 }
 
 // newAuditCommand is `webhook audit`: one audit pass against a live
@@ -73,6 +75,7 @@ Exit status: 0 nothing denied, 1 an object has a deny finding, 2 errors
 	f.StringArrayVarP(&o.namespaces, "namespace", "n", nil, "audit only this namespace; repeatable (default: all namespaces not excluded)")
 	f.StringVarP(&o.output, "output", "o", check.DefaultFormat, "output format: "+strings.Join(check.ClusterFormats, ", "))
 	f.BoolVar(&o.writeReports, "write-reports", false, "write the OpenReports Reports the serve loop writes, then exit")
+	f.StringVar((*string)(&o.defaults.OutsideOptIn), "outside-opt-in", string(v1alpha1.DefaultOutsideOptIn), "as webhook serve's flag (the chart's enforcement.outsideOptIn): the most a cluster-scope rule does outside opt-in when the WebSocketPolicy leaves it unset")
 	f.StringVar(&o.ownNamespace, "webhook-namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace, never audited (default: POD_NAMESPACE)")
 	return cmd
 }
@@ -90,16 +93,19 @@ func auditScheme() (*runtime.Scheme, error) {
 
 // clusterPolicy is the generation the cluster's WebSocketPolicy makes, or
 // the built-in one when there is none.
-func clusterPolicy(ctx context.Context, c client.Reader) (*policy.Generation, error) {
+func clusterPolicy(ctx context.Context, c client.Reader, defaults policy.Defaults) (*policy.Generation, error) {
+	if err := defaults.Validate(); err != nil {
+		return nil, fmt.Errorf("--outside-opt-in: %w", err)
+	}
 	var p v1alpha1.WebSocketPolicy
 	err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.PolicyName}, &p)
 	if apierrors.IsNotFound(err) {
-		return policy.Builtin(), nil
+		return defaults.Builtin(), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the WebSocketPolicy: %w", err)
 	}
-	gen, err := policy.FromObject(&p)
+	gen, err := defaults.FromObject(&p)
 	if err != nil {
 		return nil, fmt.Errorf("the cluster's WebSocketPolicy is invalid: %w", err)
 	}
@@ -128,7 +134,7 @@ func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (in
 	if err != nil {
 		return check.ExitInput, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	gen, err := clusterPolicy(ctx, c)
+	gen, err := clusterPolicy(ctx, c, o.defaults)
 	if err != nil {
 		return check.ExitInput, err
 	}

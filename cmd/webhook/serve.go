@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/registration"
 	"github.com/ws-defaults/ws-defaults/webhook/server"
 )
@@ -61,6 +62,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default: POD_NAMESPACE); never mutated or validated")
 	f.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", 25*time.Second, "how long in-flight requests may finish after SIGTERM")
 	f.StringVar(&o.PprofBindAddress, "pprof-bind-address", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off by default")
+	f.StringVar((*string)(&o.PolicyDefaults.OutsideOptIn), "outside-opt-in", string(v1alpha1.DefaultOutsideOptIn), "the most a cluster-scope rule does outside opt-in when the WebSocketPolicy leaves spec.enforcement.outsideOptIn unset: deny, warn, audit or off")
 	procs := runtime.GOMAXPROCS(0)
 	// A short queue: past it a request is answered at once, so the API
 	// server applies the failure policy without waiting out its call

@@ -80,7 +80,8 @@ func TestGatewayAPIEnvoyGateway(t *testing.T) {
 // CORS defaults (any Origin, with credentials) is denied in every
 // namespace, opted in or not.
 func TestGatewayAPICORSDenied(t *testing.T) {
-	namespace(t, "gw-cors", nil)
+	// Opted in: outside opt-in a cluster-scope rule only warns by default.
+	namespace(t, "gw-cors", map[string]string{"ws-defaults": "enabled"})
 	doc := `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: cors, namespace: gw-cors}

@@ -205,7 +205,11 @@ func TestClusterPolicy(t *testing.T) {
 		{"mutation: {idleTimeoutSeconds: 7200}\nrules: {nginx-snippet-annotation: {action: warn}}", "warn"},
 		{"mutation: {idleTimeoutSeconds: 7200}\nrules: {nginx-snippet-annotation: {action: \"off\"}}", "allow"},
 		{"mutation: {idleTimeoutSeconds: 7200}\nrules: {nginx-snippet-annotation: {action: audit}}", "allow"},
-		{"mutation: {idleTimeoutSeconds: 7200}", "deny"},
+		// pol-plain did not opt in: the rule's deny acts as
+		// spec.enforcement.outsideOptIn, warn unless the policy says more.
+		{"mutation: {idleTimeoutSeconds: 7200}", "warn"},
+		{"mutation: {idleTimeoutSeconds: 7200}\nenforcement: {outsideOptIn: deny}", "deny"},
+		{"mutation: {idleTimeoutSeconds: 7200}\nenforcement: {outsideOptIn: \"off\"}", "allow"},
 	} {
 		t.Run("rule action "+step.want, func(t *testing.T) {
 			mustApplyPolicy(t, step.spec)
@@ -228,6 +232,7 @@ func TestClusterPolicy(t *testing.T) {
 		{"unknown rule id", "rules: {no-such-rule: {action: warn}}", "spec.rules[no-such-rule]"},
 		// The CRD's schema answers first, with its own path notation.
 		{"action not in the enum", "rules: {tls-required: {action: block}}", "spec.rules.tls-required.action: Unsupported value"},
+		{"enforcement not in the enum", "enforcement: {outsideOptIn: block}", "spec.enforcement.outsideOptIn: Unsupported value"},
 		{"idle timeout out of range", "mutation: {idleTimeoutSeconds: 0}", "spec.mutation.idleTimeoutSeconds"},
 		{"ClientIP timeout out of range", "mutation: {serviceAffinity: {timeoutSeconds: 90000}}", "spec.mutation.serviceAffinity.timeoutSeconds"},
 		{"cookie name ingress-nginx would replace", "mutation: {affinity: {cookieName: \"ws;x\"}}", "spec.mutation.affinity.cookieName"},

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -13,8 +14,10 @@ import (
 // denyCase is a manifest that one deny rule must stop, on create and on
 // update (the update starts from good, which is allowed, and turns it bad).
 type denyCase struct {
-	rule      string
-	namespace string // "enabled" namespace for opted-in rules, "plain" for cluster rules
+	rule string
+	// namespace is "enabled" for every rule: outside opt-in, cluster-scope
+	// rules only warn by default (TestEnforcementFollowsOptIn).
+	namespace string
 	bad, good string
 	// apiServerFirst marks cases the API server's own validation rejects
 	// on create before any webhook runs; the update must still name rule.
@@ -32,38 +35,38 @@ func ing(name, annotations, spec string) string {
 const tlsSpec = "  tls: [{hosts: [ws.example.com], secretName: ws}]\n"
 
 var denyCases = []denyCase{
-	// Cluster scope: judged in a namespace that did not opt in.
-	{rule: "nginx-snippet-annotation", namespace: "plain",
+	// Cluster scope: judged where they deny, in an opted-in namespace.
+	{rule: "nginx-snippet-annotation", namespace: "enabled",
 		bad:  ing("snippet", `nginx.ingress.kubernetes.io/server-snippet: "return 200;"`, "  ingressClassName: nginx\n"),
 		good: ing("snippet", ``, "  ingressClassName: nginx\n")},
-	{rule: "haproxy-config-snippet", namespace: "plain",
+	{rule: "haproxy-config-snippet", namespace: "enabled",
 		bad:  ing("hsnippet", `haproxy.org/backend-config-snippet: "http-request deny"`, "  ingressClassName: haproxy\n"),
 		good: ing("hsnippet", ``, "  ingressClassName: haproxy\n")},
-	{rule: "traefik-insecure-skip-verify", namespace: "plain",
+	{rule: "traefik-insecure-skip-verify", namespace: "enabled",
 		bad:  "apiVersion: traefik.io/v1alpha1\nkind: ServersTransport\nmetadata: {name: st}\nspec: {serverName: ws, insecureSkipVerify: true}\n",
 		good: "apiVersion: traefik.io/v1alpha1\nkind: ServersTransport\nmetadata: {name: st}\nspec: {serverName: ws}\n"},
-	{rule: "cors-wildcard-credentials", namespace: "plain",
+	{rule: "cors-wildcard-credentials", namespace: "enabled",
 		bad:  ing("cors", `nginx.ingress.kubernetes.io/enable-cors: "true"`, "  ingressClassName: nginx\n"),
 		good: ing("cors", `nginx.ingress.kubernetes.io/enable-cors: "true", nginx.ingress.kubernetes.io/cors-allow-origin: "https://app.example.com"`, "  ingressClassName: nginx\n")},
-	{rule: "ingress-class-mismatch", namespace: "plain", apiServerFirst: true,
+	{rule: "ingress-class-mismatch", namespace: "enabled", apiServerFirst: true,
 		bad:  ing("mismatch", `kubernetes.io/ingress.class: traefik`, "  ingressClassName: nginx\n"),
 		good: ing("mismatch", ``, "  ingressClassName: nginx\n")},
 	// Istio's own CRD (istio.io/api v1.32) refuses both of these on create
 	// and update (loadBalancer is a oneOf; timeout must exceed 1ms): the
 	// rules matter in `webhook check`, and on clusters with older CRDs.
-	{rule: "istio-lb-policy-conflict", namespace: "plain", apiServerAlways: true,
+	{rule: "istio-lb-policy-conflict", namespace: "enabled", apiServerAlways: true,
 		bad:  "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: lb}\nspec:\n  host: ws\n  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN, consistentHash: {httpCookie: {name: s, ttl: 0s}}}}\n",
 		good: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: lb}\nspec:\n  host: ws\n  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}\n"},
-	{rule: "istio-zero-timeout", namespace: "plain", apiServerAlways: true,
+	{rule: "istio-zero-timeout", namespace: "enabled", apiServerAlways: true,
 		bad:  "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs}\nspec:\n  hosts: [ws]\n  http: [{timeout: 0s, route: [{destination: {host: ws}}]}]\n",
 		good: "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs}\nspec:\n  hosts: [ws]\n  http: [{route: [{destination: {host: ws}}]}]\n"},
-	{rule: "istio-h2-upgrade-client-protocol", namespace: "plain",
+	{rule: "istio-h2-upgrade-client-protocol", namespace: "enabled",
 		bad:  "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: h2c}\nspec:\n  host: ws\n  trafficPolicy: {connectionPool: {http: {h2UpgradePolicy: UPGRADE, useClientProtocol: true}}}\n",
 		good: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: h2c}\nspec:\n  host: ws\n  trafficPolicy: {connectionPool: {http: {useClientProtocol: true}}}\n"},
-	{rule: "service-affinity-timeout-range", namespace: "plain", apiServerAlways: true,
+	{rule: "service-affinity-timeout-range", namespace: "enabled", apiServerAlways: true,
 		bad:  "apiVersion: v1\nkind: Service\nmetadata: {name: aff}\nspec:\n  ports: [{port: 80}]\n  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 100000}}\n",
 		good: "apiVersion: v1\nkind: Service\nmetadata: {name: aff}\nspec:\n  ports: [{port: 80}]\n  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n"},
-	{rule: "alb-ssl-redirect-format", namespace: "plain",
+	{rule: "alb-ssl-redirect-format", namespace: "enabled",
 		bad:  ing("albssl", `alb.ingress.kubernetes.io/ssl-redirect: "true"`, "  ingressClassName: alb\n"),
 		good: ing("albssl", `alb.ingress.kubernetes.io/ssl-redirect: "443"`, "  ingressClassName: alb\n")},
 
@@ -101,7 +104,6 @@ var denyCases = []denyCase{
 
 func TestDenyRules(t *testing.T) {
 	namespace(t, "enabled-deny", map[string]string{"ws-defaults": "enabled"})
-	namespace(t, "plain-deny", nil)
 	ctx := context.Background()
 	for _, tc := range denyCases {
 		t.Run(tc.rule, func(t *testing.T) {
@@ -130,6 +132,54 @@ func TestDenyRules(t *testing.T) {
 			}
 			if !tc.apiServerAlways && !strings.Contains(err.Error(), tc.rule+" (") {
 				t.Fatalf("update: denial does not name %s: %v", tc.rule, err)
+			}
+		})
+	}
+}
+
+// TestEnforcementFollowsOptIn: a snippet Ingress (a cluster-scope deny
+// rule) is admitted with a warning in a namespace that did not opt in,
+// denied in one that did, and admitted untouched and silently when
+// labelled ws-defaults=disabled (the built-in spec.enforcement).
+func TestEnforcementFollowsOptIn(t *testing.T) {
+	namespace(t, "enforce-enabled", map[string]string{"ws-defaults": "enabled"})
+	namespace(t, "enforce-plain", nil)
+	ctx := context.Background()
+	snippet := func(name, namespace, labels string) *unstructured.Unstructured {
+		u := object(ing(name, `nginx.ingress.kubernetes.io/server-snippet: "return 200;"`, "  ingressClassName: nginx\n"))
+		u.SetNamespace(namespace)
+		if labels != "" {
+			u.SetLabels(map[string]string{"ws-defaults": labels})
+		}
+		return u
+	}
+	t.Run("plain namespace: admitted with a warning", func(t *testing.T) {
+		c, w := warningClient(t)
+		if err := c.Create(ctx, snippet("snip-plain", "enforce-plain", "")); err != nil {
+			t.Fatalf("denied outside opt-in: %v", err)
+		}
+		if !strings.Contains(w.all(), "nginx-snippet-annotation (") {
+			t.Errorf("warnings %q lack nginx-snippet-annotation", w.all())
+		}
+	})
+	t.Run("opted-in namespace: denied", func(t *testing.T) {
+		err := cluster.Client.Create(ctx, snippet("snip-enabled", "enforce-enabled", ""))
+		if err == nil || !strings.Contains(err.Error(), "nginx-snippet-annotation (") {
+			t.Fatalf("want a denial naming nginx-snippet-annotation, got %v", err)
+		}
+	})
+	for _, ns := range []string{"enforce-enabled", "enforce-plain"} {
+		t.Run("labelled disabled in "+ns+": admitted silently, untouched", func(t *testing.T) {
+			c, w := warningClient(t)
+			u := snippet("snip-disabled", ns, "disabled")
+			if err := c.Create(ctx, u); err != nil {
+				t.Fatalf("denied although labelled disabled: %v", err)
+			}
+			if w.all() != "" {
+				t.Errorf("warnings %q for an object labelled disabled", w.all())
+			}
+			if got := stored(t, u).GetAnnotations(); len(got) != 1 {
+				t.Errorf("annotations %v: want only the snippet (no defaults)", got)
 			}
 		})
 	}

@@ -239,7 +239,7 @@ func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec
 		if o.groupKind() == "Namespace." && !c.Excluded {
 			// The webhook's namespaceSelector matches a Namespace object
 			// against its own labels.
-			c.OptedIn = scope.OptedIn(o.Labels(), o.Labels())
+			c.SetMembership(scope.Of(o.Labels(), o.Labels()))
 		}
 		in := Input{Context: c, Object: o}
 		if ns, ok := namespaces[o.Namespace()]; ok {

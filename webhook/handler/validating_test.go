@@ -66,6 +66,11 @@ func ingress(class string, annotations map[string]string) string {
 "rules":[{"host":"ws.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"ws","port":{"number":80}}}}]}}]}}`
 }
 
+// disabled labels the Ingress obj ws-defaults=disabled.
+func disabled(obj string) string {
+	return strings.Replace(obj, `"metadata":{"name":"ws",`, `"metadata":{"name":"ws","labels":{"ws-defaults":"disabled"},`, 1)
+}
+
 func request(t testing.TB, op admissionv1.Operation, namespace, obj string) []byte {
 	t.Helper()
 	r := admissionv1.AdmissionReview{
@@ -110,12 +115,24 @@ func TestHandlerActions(t *testing.T) {
 		allowed   bool
 		denyHas   []string // each must appear in the denial, in order
 		warnHas   []string
+		// enforcement is the policy's spec.enforcement.
+		enforcement v1alpha1.EnforcementSpec
 	}{
 		{name: "compliant object", namespace: "chat", obj: ingress("nginx", nil), allowed: true},
-		{name: "deny names rule, field and fix", namespace: "plain", obj: ingress("nginx", snippet),
+		{name: "deny names rule, field and fix", namespace: "chat", obj: ingress("nginx", snippet),
 			denyHas: []string{"nginx-snippet-annotation (metadata.annotations[nginx.ingress.kubernetes.io/server-snippet]): ", "Remove the annotation"}},
-		{name: "deny on update too", op: admissionv1.Update, namespace: "plain", obj: ingress("nginx", snippet),
+		{name: "deny on update too", op: admissionv1.Update, namespace: "chat", obj: ingress("nginx", snippet),
 			denyHas: []string{"nginx-snippet-annotation ("}},
+		// Outside opt-in a cluster-scope rule acts at most as
+		// spec.enforcement.outsideOptIn (default warn); an object labelled
+		// disabled gets nothing unless spec.enforcement.optedOut says so.
+		{name: "cluster-scope deny is a warning outside opt-in", namespace: "plain", obj: ingress("nginx", snippet),
+			allowed: true, warnHas: []string{"nginx-snippet-annotation (metadata.annotations[nginx.ingress.kubernetes.io/server-snippet]): "}},
+		{name: "cluster-scope deny outside opt-in when the policy says so", namespace: "plain", obj: ingress("nginx", snippet),
+			enforcement: v1alpha1.EnforcementSpec{OutsideOptIn: v1alpha1.ActionDeny}, denyHas: []string{"nginx-snippet-annotation ("}},
+		{name: "labelled disabled gets nothing", namespace: "chat", obj: disabled(ingress("nginx", snippet)), allowed: true},
+		{name: "labelled disabled warned when the policy says so", namespace: "plain", obj: disabled(ingress("nginx", snippet)),
+			enforcement: v1alpha1.EnforcementSpec{OptedOut: v1alpha1.ActionWarn}, allowed: true, warnHas: []string{"nginx-snippet-annotation ("}},
 		{name: "several denials, one per line, with the warnings alongside", namespace: "chat",
 			obj:     ingress("nginx", map[string]string{nginx + "server-snippet": "x", nginx + "proxy-read-timeout": "3600s", nginx + "proxy-connect-timeout": "3600"}),
 			denyHas: []string{"nginx-snippet-annotation (", "\nnginx-timeout-format (metadata.annotations[nginx.ingress.kubernetes.io/proxy-read-timeout]): ", `"3600"`},
@@ -131,7 +148,7 @@ func TestHandlerActions(t *testing.T) {
 		{name: "opted-in rule skipped where nobody opted in", namespace: "plain",
 			obj: ingress("nginx", map[string]string{nginx + "proxy-read-timeout": "3600s"}), allowed: true},
 		{name: "opted-in rule made cluster-wide by policy", rules: map[string]v1alpha1.RuleSetting{"nginx-timeout-format": {Scope: v1alpha1.ScopeCluster}},
-			namespace: "plain", obj: ingress("nginx", map[string]string{nginx + "proxy-read-timeout": "3600s"}), denyHas: []string{"nginx-timeout-format ("}},
+			namespace: "plain", obj: ingress("nginx", map[string]string{nginx + "proxy-read-timeout": "3600s"}), allowed: true, warnHas: []string{"nginx-timeout-format ("}},
 		{name: "excluded namespace", namespace: "kube-system", obj: ingress("nginx", snippet), allowed: true},
 		{name: "policy-excluded namespace", namespace: "plain", obj: ingress("nginx", snippet), allowed: true,
 			rules: map[string]v1alpha1.RuleSetting{}},
@@ -139,7 +156,7 @@ func TestHandlerActions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := v1alpha1.WebSocketPolicySpec{Rules: tt.rules}
+			spec := v1alpha1.WebSocketPolicySpec{Rules: tt.rules, Enforcement: tt.enforcement}
 			if tt.name == "policy-excluded namespace" {
 				spec.ExcludedNamespaces = []string{"plain"}
 			}

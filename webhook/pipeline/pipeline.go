@@ -14,6 +14,7 @@ import (
 
 	"gomodules.xyz/jsonpatch/v2"
 
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
@@ -97,6 +98,11 @@ type Context struct {
 	NamespaceAnnotations map[string]string
 	// OptedIn: the object gets mutation defaults and the opted-in rules.
 	OptedIn bool
+	// OptedOut: the object (or its namespace, when the object has no label
+	// of its own) is labelled ws-defaults=disabled. Objects neither in nor
+	// out get cluster-scope rules capped at spec.enforcement.outsideOptIn,
+	// opted-out ones at spec.enforcement.optedOut (scope.Ceiling).
+	OptedOut bool
 	// IngressClasses are the cluster's; Controller is the resolved ingress
 	// controller of an Ingress, or the GatewayClass controllerNames serving
 	// a Gateway API route or implementation policy, comma-separated ("" for
@@ -127,10 +133,10 @@ func (p *Pipeline) Prepare(ctx context.Context, o *Object) (*Context, error) {
 	labels := o.Labels()
 	var err error
 	if c.NamespaceLabels, c.NamespaceAnnotations, err = p.Cluster.Namespace(ctx, o.Namespace); err != nil {
-		c.OptedIn = scope.OptedIn(labels, nil)
+		c.SetMembership(scope.Of(labels, nil))
 		return c, err
 	}
-	c.OptedIn = scope.OptedIn(labels, c.NamespaceLabels)
+	c.SetMembership(scope.Of(labels, c.NamespaceLabels))
 	if c.IngressClasses, err = p.Cluster.IngressClasses(ctx); err != nil {
 		return c, err
 	}
@@ -142,6 +148,22 @@ func (p *Pipeline) Prepare(ctx context.Context, o *Object) (*Context, error) {
 		c.Controller = strings.Join(g.Controllers, ",")
 	}
 	return c, nil
+}
+
+// SetMembership sets OptedIn and OptedOut from m.
+func (c *Context) SetMembership(m scope.Membership) {
+	c.OptedIn, c.OptedOut = m == scope.In, m == scope.Out
+}
+
+// Membership is where the object stands: in, out, or neither.
+func (c *Context) Membership() scope.Membership {
+	switch {
+	case c.OptedIn:
+		return scope.In
+	case c.OptedOut:
+		return scope.Out
+	}
+	return scope.Unlabelled
 }
 
 // routes is the cross-object evidence index: Routes, or the cluster
@@ -168,10 +190,11 @@ func (p *Pipeline) Mutate(c *Context, o *Object) ([]jsonpatch.JsonPatchOperation
 
 // Validate evaluates the built-in rules and the generation's custom rules
 // on o.Object (after mutation) under the generation and scope in c.
-// Excluded objects get no rule. Custom rules that could not be evaluated
-// come back as RuleErrors beside the violations.
+// Excluded objects get no rule, and neither do objects outside opt-in
+// whose cap (scope.Ceiling) is off. Custom rules that could not be
+// evaluated come back as RuleErrors beside the violations.
 func (p *Pipeline) Validate(ctx context.Context, c *Context, o *Object) ([]validate.Violation, []validate.RuleError, error) {
-	if c.Excluded || p.Rules == nil {
+	if c.Excluded || p.Rules == nil || scope.Ceiling(c.Membership(), c.Policy.Spec.Enforcement) == v1alpha1.ActionOff {
 		return nil, nil, nil
 	}
 	op := o.Operation
@@ -187,6 +210,7 @@ func (p *Pipeline) Validate(ctx context.Context, c *Context, o *Object) ([]valid
 		NamespaceAnnotation: c.NamespaceAnnotations,
 		Controller:          c.Controller,
 		OptedIn:             c.OptedIn,
+		OptedOut:            c.OptedOut,
 		Defaulted:           validate.DefaultedKeys(o.Object),
 		Evidence:            c.Evidence,
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
 func snapshot() *cluster.Snapshot {
@@ -27,6 +29,7 @@ func snapshot() *cluster.Snapshot {
 			"chat":   {Labels: map[string]string{"ws-defaults": "enabled"}, Annotations: map[string]string{v1alpha1.IdleTimeoutAnnotation: "7200"}},
 			"plain":  {},
 			"legacy": {Labels: map[string]string{"ws-defaults": "enabled"}},
+			"off":    {Labels: map[string]string{"ws-defaults": "disabled"}},
 		},
 	}
 }
@@ -57,16 +60,19 @@ func TestPrepare(t *testing.T) {
 		name, namespace, doc string
 		excluded, optedIn    bool
 		controller           string
+		optedOut             bool
 	}{
-		{"enabled namespace", "chat", edgeIngress, false, true, ingressclass.Nginx},
-		{"default IngressClass", "chat", defaultIngress, false, true, ingressclass.HAProxyIngress},
-		{"namespace not enabled", "plain", edgeIngress, false, false, ingressclass.Nginx},
-		{"object label opts in", "plain", optInService, false, true, ""},
-		{"object label opts out", "chat", optOutIngress, false, false, ingressclass.Nginx},
-		{"unknown namespace", "nowhere", edgeIngress, false, false, ingressclass.Nginx},
-		{"system namespace", "kube-system", optInService, true, false, ""},
-		{"own namespace", "ws-defaults", optInService, true, false, ""},
-		{"excluded by the policy", "legacy", edgeIngress, true, false, ingressclass.Nginx},
+		{"enabled namespace", "chat", edgeIngress, false, true, ingressclass.Nginx, false},
+		{"default IngressClass", "chat", defaultIngress, false, true, ingressclass.HAProxyIngress, false},
+		{"namespace not enabled", "plain", edgeIngress, false, false, ingressclass.Nginx, false},
+		{"object label opts in", "plain", optInService, false, true, "", false},
+		{"object label opts out", "chat", optOutIngress, false, false, ingressclass.Nginx, true},
+		{"namespace label opts out", "off", edgeIngress, false, false, ingressclass.Nginx, true},
+		{"object label opts in in a disabled namespace", "off", optInService, false, true, "", false},
+		{"unknown namespace", "nowhere", edgeIngress, false, false, ingressclass.Nginx, false},
+		{"system namespace", "kube-system", optInService, true, false, "", false},
+		{"own namespace", "ws-defaults", optInService, true, false, "", false},
+		{"excluded by the policy", "legacy", edgeIngress, true, false, ingressclass.Nginx, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,8 +80,8 @@ func TestPrepare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Excluded != tt.excluded || c.OptedIn != tt.optedIn || c.Controller != tt.controller {
-				t.Errorf("excluded %v optedIn %v controller %q, want %v %v %q", c.Excluded, c.OptedIn, c.Controller, tt.excluded, tt.optedIn, tt.controller)
+			if c.Excluded != tt.excluded || c.OptedIn != tt.optedIn || c.Controller != tt.controller || c.OptedOut != tt.optedOut {
+				t.Errorf("excluded %v optedIn %v controller %q optedOut %v, want %v %v %q %v", c.Excluded, c.OptedIn, c.Controller, c.OptedOut, tt.excluded, tt.optedIn, tt.controller, tt.optedOut)
 			}
 			if c.Policy != gen {
 				t.Error("context does not carry the generation in effect")
@@ -236,5 +242,70 @@ func TestEvidence(t *testing.T) {
 	// Excluded objects get none.
 	if c, _ := p.Prepare(context.Background(), obj(t, "kube-system", svc)); c.Evidence != nil {
 		t.Errorf("excluded object has evidence %v", c.Evidence)
+	}
+}
+
+// TestEnforcementFollowsOptIn: a snippet Ingress is denied where its
+// namespace opted in, warned about in a plain namespace, and gets nothing
+// (no patch, no rule) when labelled disabled; the policy's
+// spec.enforcement changes the last two.
+func TestEnforcementFollowsOptIn(t *testing.T) {
+	engine, err := validate.NewEngine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const snippet = `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"a",%s"annotations":{"nginx.ingress.kubernetes.io/server-snippet":"return 200;"}},"spec":{"ingressClassName":"edge"}}`
+	plain, disabled := fmt.Sprintf(snippet, ""), fmt.Sprintf(snippet, `"labels":{"ws-defaults":"disabled"},`)
+	for _, tt := range []struct {
+		name        string
+		enforcement v1alpha1.EnforcementSpec
+		namespace   string
+		doc         string
+		want        v1alpha1.RuleAction // of nginx-snippet-annotation; "" none
+	}{
+		{"opted-in namespace", v1alpha1.EnforcementSpec{}, "chat", plain, v1alpha1.ActionDeny},
+		{"plain namespace", v1alpha1.EnforcementSpec{}, "plain", plain, v1alpha1.ActionWarn},
+		{"labelled disabled in an opted-in namespace", v1alpha1.EnforcementSpec{}, "chat", disabled, ""},
+		{"labelled disabled in a plain namespace", v1alpha1.EnforcementSpec{}, "plain", disabled, ""},
+		{"disabled namespace", v1alpha1.EnforcementSpec{}, "off", plain, ""},
+		{"plain namespace, outsideOptIn deny", v1alpha1.EnforcementSpec{OutsideOptIn: v1alpha1.ActionDeny}, "plain", plain, v1alpha1.ActionDeny},
+		{"plain namespace, outsideOptIn off", v1alpha1.EnforcementSpec{OutsideOptIn: v1alpha1.ActionOff}, "plain", plain, ""},
+		{"labelled disabled, optedOut deny", v1alpha1.EnforcementSpec{OptedOut: v1alpha1.ActionDeny}, "chat", disabled, v1alpha1.ActionDeny},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gen, err := policy.Compile(v1alpha1.WebSocketPolicySpec{Enforcement: tt.enforcement}, 1, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &Pipeline{Policies: policy.NewStore(gen), Cluster: snapshot(), Rules: engine}
+			o := obj(t, tt.namespace, tt.doc)
+			c, err := p.Prepare(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops, _, err := p.Mutate(c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(ops) > 0) != (tt.namespace == "chat" && tt.doc == plain) {
+				t.Errorf("patch %v", ops)
+			}
+			vs, _, err := p.Validate(context.Background(), c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got v1alpha1.RuleAction
+			for _, v := range vs {
+				if v.Rule == "nginx-snippet-annotation" {
+					got = v.Action
+				}
+			}
+			if got != tt.want {
+				t.Errorf("nginx-snippet-annotation: %q, want %q (all: %v)", got, tt.want, vs)
+			}
+			if tt.want == "" && len(vs) > 0 {
+				t.Errorf("findings on an object ws-defaults must leave alone: %v", vs)
+			}
+		})
 	}
 }

@@ -29,6 +29,8 @@ type Applier struct {
 	// Reader reads the policy, from the manager's cache.
 	Reader client.Reader
 	Store  *Store
+	// Defaults fill what the policy leaves unset (the chart's values).
+	Defaults Defaults
 
 	mu sync.Mutex
 	// seen is the last generation processed, applied or rejected, so
@@ -49,7 +51,7 @@ func (a *Applier) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 	err := a.Reader.Get(ctx, req.NamespacedName, &p)
 	if apierrors.IsNotFound(err) {
 		if a.Store.Current().Source != SourceBuiltin {
-			a.Store.Set(Builtin())
+			a.Store.Set(a.Defaults.Builtin())
 			metrics.PolicyGeneration.Set(0)
 			logger.Info("WebSocketPolicy deleted; the built-in policy is in effect")
 		}
@@ -71,7 +73,7 @@ func (a *Applier) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 		// Rejected before; a status update or resync brought it back.
 		return reconcile.Result{}, nil
 	}
-	g, err := FromObject(&p)
+	g, err := a.Defaults.FromObject(&p)
 	if err != nil {
 		metrics.PolicyReloads.WithLabelValues(metrics.ReloadRejected).Inc()
 		cur := a.Store.Current()
@@ -163,11 +165,11 @@ func ReadyCondition(p *v1alpha1.WebSocketPolicy, inEffect *Generation) metav1.Co
 
 // Setup registers the Applier (on every replica) and the StatusWriter (on
 // the leader) with mgr.
-func Setup(mgr ctrl.Manager, store *Store) (*Applier, error) {
+func Setup(mgr ctrl.Manager, store *Store, defaults Defaults) (*Applier, error) {
 	onlyDefault := builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return o.GetName() == v1alpha1.PolicyName
 	}))
-	applier := &Applier{Reader: mgr.GetCache(), Store: store}
+	applier := &Applier{Reader: mgr.GetCache(), Store: store, Defaults: defaults}
 	everyReplica := false
 	if err := ctrl.NewControllerManagedBy(mgr).Named("policy-applier").
 		For(&v1alpha1.WebSocketPolicy{}, onlyDefault).

@@ -40,6 +40,46 @@ type Generation struct {
 	Custom *validate.CustomSet
 }
 
+// Defaults are the installation's defaults for fields a WebSocketPolicy
+// leaves unset, where they differ from the built-in ones: the chart's
+// values, given to `webhook serve` as flags. The zero value changes
+// nothing.
+type Defaults struct {
+	// OutsideOptIn fills spec.enforcement.outsideOptIn (--outside-opt-in).
+	OutsideOptIn v1alpha1.RuleAction
+}
+
+// Validate reports a value the policy itself would refuse.
+func (d Defaults) Validate() error {
+	if errs := d.fill(v1alpha1.WebSocketPolicySpec{}).Validate(); len(errs) > 0 {
+		return errs.ToAggregate()
+	}
+	return nil
+}
+
+func (d Defaults) fill(spec v1alpha1.WebSocketPolicySpec) v1alpha1.WebSocketPolicySpec {
+	if spec.Enforcement.OutsideOptIn == "" {
+		spec.Enforcement.OutsideOptIn = d.OutsideOptIn
+	}
+	return spec
+}
+
+// Builtin is the built-in policy, under d, as a generation.
+func (d Defaults) Builtin() *Generation {
+	g, err := Compile(d.fill(v1alpha1.WebSocketPolicySpec{}), 0, SourceBuiltin)
+	if err != nil {
+		panic(fmt.Sprintf("built-in policy is invalid: %v", err))
+	}
+	return g
+}
+
+// FromObject compiles a WebSocketPolicy object under d.
+func (d Defaults) FromObject(p *v1alpha1.WebSocketPolicy) (*Generation, error) {
+	q := *p
+	q.Spec = d.fill(p.Spec)
+	return FromObject(&q)
+}
+
 // Builtin is the built-in policy as a generation.
 func Builtin() *Generation {
 	g, err := Compile(v1alpha1.WebSocketPolicySpec{}, 0, SourceBuiltin)

@@ -75,6 +75,9 @@ type Options struct {
 	PprofBindAddress string
 	// Overload bounds concurrent admission requests (handler.Limiter).
 	Overload Overload
+	// PolicyDefaults fill what the WebSocketPolicy leaves unset
+	// (--outside-opt-in).
+	PolicyDefaults policy.Defaults
 }
 
 // Overload is the admission concurrency limit: MaxInFlight requests are
@@ -163,8 +166,11 @@ func run(ctx context.Context, d *drain, cfg *rest.Config, o Options) error {
 	engine.UseWorkers(max(o.Overload.MaxInFlight, goruntime.GOMAXPROCS(0)) + 1)
 	// The policy in effect starts as the built-in one; the applier swaps in
 	// the WebSocketPolicy, and readiness waits until it has.
-	store := policy.NewStore(nil)
-	applier, err := policy.Setup(mgr, store)
+	if err := o.PolicyDefaults.Validate(); err != nil {
+		return err
+	}
+	store := policy.NewStore(o.PolicyDefaults.Builtin())
+	applier, err := policy.Setup(mgr, store, o.PolicyDefaults)
 	if err != nil {
 		return err
 	}

@@ -280,7 +280,7 @@ func (e RuleError) Error() string { return fmt.Sprintf("rule %s not evaluated: %
 // evaluateCustom runs the custom rules on input within
 // CustomEvaluationTimeout. A rule that errs or runs out of time yields a
 // RuleError and no violation; the others' results stand.
-func evaluateCustom(ctx context.Context, qs []customQuery, input ast.Value, optedIn bool) ([]Violation, []RuleError) {
+func evaluateCustom(ctx context.Context, qs []customQuery, input ast.Value, optedIn bool, ceiling v1alpha1.RuleAction) ([]Violation, []RuleError) {
 	if len(qs) == 0 {
 		return nil, nil
 	}
@@ -290,7 +290,8 @@ func evaluateCustom(ctx context.Context, qs []customQuery, input ast.Value, opte
 	var errs []RuleError
 	for _, q := range qs {
 		r := q.rule
-		if r.Action == v1alpha1.ActionOff || (r.Scope == v1alpha1.ScopeOptedIn && !optedIn) {
+		action, acts := effectiveAction(r.Action, r.Scope, optedIn, ceiling)
+		if !acts {
 			continue
 		}
 		cancel := topdown.NewCancel()
@@ -309,7 +310,7 @@ func evaluateCustom(ctx context.Context, qs []customQuery, input ast.Value, opte
 		}
 		for _, res := range rs {
 			m, _ := res.Bindings["v"].(map[string]any)
-			out = append(out, Violation{Rule: r.ID, Action: r.Action, Severity: r.Severity, Field: str(m["field"]), Message: str(m["message"])})
+			out = append(out, Violation{Rule: r.ID, Action: action, Severity: r.Severity, Field: str(m["field"]), Message: str(m["message"])})
 		}
 	}
 	return out, errs

@@ -18,6 +18,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/policies"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
+	"github.com/ws-defaults/ws-defaults/webhook/scope"
 )
 
 // Violation is one rule that fired on one object, with the action the policy
@@ -45,6 +46,9 @@ type Input struct {
 	NamespaceAnnotation map[string]string
 	Controller          string
 	OptedIn             bool
+	// OptedOut: labelled ws-defaults=disabled (scope.Out); with neither
+	// set, the object is outside opt-in (scope.Unlabelled).
+	OptedOut bool
 	// Defaulted lists what the mutation added (ws-defaults.io/defaulted).
 	Defaulted []string
 	// Evidence says which routes and ports carry WebSocket (nil: none known).
@@ -144,7 +148,8 @@ func NewEngine(ctx context.Context) (*Engine, error) {
 
 // Evaluate runs every rule on in and applies policy (defaults filled in):
 // rules that are off, and opted-in rules on objects that are not opted in,
-// are dropped. Results are ordered deny, warn, audit, then by rule and field.
+// are dropped; cluster-scope rules on objects that are not opted in act at
+// most as policy.Enforcement allows (scope.Ceiling). Results are ordered deny, warn, audit, then by rule and field.
 //
 // custom holds the generation's custom rules (nil for none); they run after
 // the built-in rules within CustomEvaluationTimeout, and one that cannot be
@@ -171,6 +176,7 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 	if err != nil {
 		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
 	}
+	ceiling := scope.Ceiling(in.membership(), policy.Enforcement)
 	out := make([]Violation, 0, len(rs))
 	for _, r := range rs {
 		m, _ := r.Bindings["v"].(map[string]any)
@@ -179,16 +185,17 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 		if !known {
 			return nil, nil, fmt.Errorf("rule %q is not in the catalog", v.Rule)
 		}
-		if setting.Action == v1alpha1.ActionOff || (setting.Scope == v1alpha1.ScopeOptedIn && !in.OptedIn) {
+		action, ok := effectiveAction(setting.Action, setting.Scope, in.OptedIn, ceiling)
+		if !ok {
 			continue
 		}
-		v.Action, v.Severity = setting.Action, setting.Severity
+		v.Action, v.Severity = action, setting.Severity
 		out = append(out, v)
 	}
 	var ruleErrs []RuleError
 	if custom.Len() > 0 {
 		var found []Violation
-		found, ruleErrs = evaluateCustom(ctx, custom.queries, input, in.OptedIn)
+		found, ruleErrs = evaluateCustom(ctx, custom.queries, input, in.OptedIn, ceiling)
 		out = append(out, found...)
 	}
 	slices.SortFunc(out, func(a, b Violation) int {
@@ -201,6 +208,29 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 		return strings.Compare(a.Field, b.Field)
 	})
 	return slices.CompactFunc(out, func(a, b Violation) bool { return a == b }), ruleErrs, nil
+}
+
+// effectiveAction is the action a rule with action and scope takes on an
+// object (opted in or not, cluster-scope rules capped at ceiling); false
+// when the rule does not act on it at all.
+func effectiveAction(action v1alpha1.RuleAction, sc v1alpha1.RuleScope, optedIn bool, ceiling v1alpha1.RuleAction) (v1alpha1.RuleAction, bool) {
+	if !optedIn {
+		if sc == v1alpha1.ScopeOptedIn {
+			return "", false
+		}
+		action = v1alpha1.AtMost(action, ceiling)
+	}
+	return action, action != v1alpha1.ActionOff
+}
+
+func (in Input) membership() scope.Membership {
+	switch {
+	case in.OptedIn:
+		return scope.In
+	case in.OptedOut:
+		return scope.Out
+	}
+	return scope.Unlabelled
 }
 
 var actionRank = map[v1alpha1.RuleAction]int{v1alpha1.ActionDeny: 0, v1alpha1.ActionWarn: 1, v1alpha1.ActionAudit: 2}
