@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/version"
 )
 
 // ciValidator fires deny, warn and audit violations on chosen objects of
@@ -190,12 +193,17 @@ type sarifDoc struct {
 	Runs    []struct {
 		Tool struct {
 			Driver struct {
-				Name  string `json:"name"`
-				Rules []struct {
+				Name    string `json:"name"`
+				Version string `json:"version"`
+				Rules   []struct {
 					ID               string `json:"id"`
 					ShortDescription struct {
 						Text string `json:"text"`
 					} `json:"shortDescription"`
+					Help struct {
+						Text string `json:"text"`
+					} `json:"help"`
+					HelpURI              string `json:"helpUri"`
 					DefaultConfiguration struct {
 						Level string `json:"level"`
 					} `json:"defaultConfiguration"`
@@ -275,22 +283,35 @@ func TestSARIFOutput(t *testing.T) {
 	doc := readSARIF(t, res.stdout)
 	run := doc.Runs[0]
 
-	// Rules: those that fired, sorted, with the catalog's default level.
-	type rule struct{ id, desc, level, severity, scope string }
+	// The tool names its version: the binary's.
+	if got, want := run.Tool.Driver.Version, version.Get().Version; got != want || got == "" {
+		t.Errorf("tool.driver.version %q, want %q", got, want)
+	}
+
+	// Rules: those that fired, sorted, with the catalog's default level,
+	// description and fix.
+	type rule struct{ id, desc, help, helpURI, level, severity, scope string }
 	var rules []rule
 	for _, r := range run.Tool.Driver.Rules {
 		scope, _ := r.Properties["scope"].(string)
 		severity, _ := r.Properties["severity"].(string)
-		rules = append(rules, rule{r.ID, r.ShortDescription.Text, r.DefaultConfiguration.Level, severity, scope})
+		rules = append(rules, rule{r.ID, r.ShortDescription.Text, r.Help.Text, r.HelpURI, r.DefaultConfiguration.Level, severity, scope})
+	}
+	described := func(id, level, severity, scope string) rule {
+		d := v1alpha1.RuleDescriptions[id]
+		return rule{id, d.Summary, d.Fix, "https://github.com/ws-defaults/ws-defaults/blob/main/docs/rules.md", level, severity, scope}
 	}
 	wantRules := []rule{
-		{"haproxy-config-snippet", "haproxy-config-snippet", "error", "critical", "cluster"},
-		{"http2-only-port", "http2-only-port", "warning", "medium", "opted-in"},
+		described("haproxy-config-snippet", "error", "critical", "cluster"),
+		described("http2-only-port", "warning", "medium", "opted-in"),
 		// Catalog default warn, though this run audits it.
-		{"istio-cookie-hash-ttl", "istio-cookie-hash-ttl", "warning", "medium", "opted-in"},
-		{"nginx-snippet-annotation", "nginx-snippet-annotation", "error", "critical", "cluster"},
-		{"ssl-redirect-disabled", "ssl-redirect-disabled", "error", "high", "opted-in"},
-		{"tls-required", "tls-required", "warning", "medium", "opted-in"},
+		described("istio-cookie-hash-ttl", "warning", "medium", "opted-in"),
+		described("nginx-snippet-annotation", "error", "critical", "cluster"),
+		described("ssl-redirect-disabled", "error", "high", "opted-in"),
+		described("tls-required", "warning", "medium", "opted-in"),
+	}
+	if len(rules) == 0 || rules[0].desc != "A HAProxy controller config-snippet annotation is copied into haproxy.cfg without validation." {
+		t.Errorf("rules %q: want haproxy-config-snippet first, described", rules)
 	}
 	if !slices.Equal(rules, wantRules) {
 		t.Errorf("rules\n%q\nwant\n%q", rules, wantRules)

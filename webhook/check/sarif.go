@@ -12,14 +12,19 @@ import (
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/version"
 )
 
 // -o sarif is SARIF 2.1.0, the format of code scanning (GitHub, GitLab,
 // Azure DevOps): one run of the tool "ws-defaults", one result per
 // violation, placed at the line where its object starts.
 
-// sarifToolName is the run's tool.driver.name.
+// sarifToolName is the run's tool.driver.name; tool.driver.version is
+// the binary's (webhook/version).
 const sarifToolName = "ws-defaults"
+
+// sarifRulesURI is the built-in rules' helpUri: the rule reference.
+const sarifRulesURI = "https://github.com/ws-defaults/ws-defaults/blob/main/docs/rules.md"
 
 // sarifLevels maps a violation's action to a SARIF level.
 var sarifLevels = map[v1alpha1.RuleAction]string{
@@ -37,12 +42,16 @@ func sarifLevel(action v1alpha1.RuleAction) string {
 }
 
 // writeSARIF prints the violations as one SARIF run. tool.driver.rules
-// lists the rules that fired, by id, each with the catalog's default level
-// and severity; a result's own level is its action under the policy in use,
-// which may differ from the default.
+// lists the rules that fired, by id, each with the catalog's default level,
+// severity, description and fix (custom rules: their id); a result's own
+// level is its action under the policy in use, which may differ from the
+// default.
 func writeSARIF(w io.Writer, rep *Report) error {
 	run := sarif.NewRun()
-	run.Tool = sarif.NewTool().WithDriver(sarif.NewToolComponent().WithName(sarifToolName))
+	run.Tool = sarif.NewTool().WithDriver(sarif.NewToolComponent().
+		WithName(sarifToolName).
+		WithVersion(version.Get().Version).
+		WithInformationURI("https://github.com/ws-defaults/ws-defaults"))
 
 	// Rules first, so that results get their ruleIndex.
 	first := map[string]Violation{}
@@ -62,14 +71,18 @@ func writeSARIF(w io.Writer, rep *Report) error {
 		v := first[id]
 		level, severity := sarifLevel(v.Action), v.Severity
 		props := sarif.NewPropertyBag()
+		rule := run.AddRule(id).WithDescription(id)
 		if def, known := v1alpha1.BuiltinRules[id]; known {
 			level, severity = sarifLevel(def.Action), def.Severity
 			props.Add("scope", string(def.Scope))
+			if d, ok := v1alpha1.RuleDescriptions[id]; ok {
+				rule.WithDescription(d.Summary).
+					WithHelp(sarif.NewMultiformatMessageString().WithText(d.Fix)).
+					WithHelpURI(sarifRulesURI)
+			}
 		}
 		props.Add("severity", severity)
-		run.AddRule(id).
-			WithDescription(id).
-			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(level)).
+		rule.WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(level)).
 			WithProperties(props)
 	}
 
