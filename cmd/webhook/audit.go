@@ -43,7 +43,7 @@ type auditOptions struct {
 func newAuditCommand() *cobra.Command {
 	var o auditOptions
 	cmd := &cobra.Command{
-		Use:   "audit [--kubeconfig FILE] [-n NAMESPACE ...] [-o " + strings.Join(check.ClusterFormats, "|") + "] [--write-reports]",
+		Use:   "audit [--kubeconfig FILE] [-n NAMESPACE ...] [-o " + strings.Join(auditFormats, "|") + "] [--write-reports]",
 		Short: "Judge the objects that exist in a cluster, as admission would today",
 		Long: `Lists every object of every kind the webhook handles (in pages), in all
 namespaces that are not excluded or in the -n ones, and judges each exactly
@@ -52,6 +52,11 @@ absent), namespace labels and annotations, IngressClasses. The output is
 webhook check's, with source "cluster"; an object's patch is what the
 mutating webhook would add to it now (drift), also reported as the finding
 defaults-missing (warn).
+
+-o json and -o jsonl (JSON Lines: one result per line, then a summary line)
+are written object by object as the pass goes, in list order, so memory
+stays the same whatever the cluster's size; table, junit and sarif hold
+every result until the end.
 
 --write-reports writes the OpenReports Reports the serve loop writes, then
 exits.
@@ -73,12 +78,15 @@ Exit status: 0 nothing denied, 1 an object has a deny finding, 2 errors
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to audit (default: KUBECONFIG, then in-cluster)")
 	f.StringArrayVarP(&o.namespaces, "namespace", "n", nil, "audit only this namespace; repeatable (default: all namespaces not excluded)")
-	f.StringVarP(&o.output, "output", "o", check.DefaultFormat, "output format: "+strings.Join(check.ClusterFormats, ", "))
+	f.StringVarP(&o.output, "output", "o", check.DefaultFormat, "output format: "+strings.Join(auditFormats, ", ")+" (json and jsonl are written as the pass goes)")
 	f.BoolVar(&o.writeReports, "write-reports", false, "write the OpenReports Reports the serve loop writes, then exit")
 	f.StringVar((*string)(&o.defaults.OutsideOptIn), "outside-opt-in", string(v1alpha1.DefaultOutsideOptIn), "as webhook serve's flag (the chart's enforcement.outsideOptIn): the most a cluster-scope rule does outside opt-in when the WebSocketPolicy leaves it unset")
 	f.StringVar(&o.ownNamespace, "webhook-namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace, never audited (default: POD_NAMESPACE)")
 	return cmd
 }
+
+// auditFormats are check's cluster formats plus JSON Lines.
+var auditFormats = append(slices.Clone(check.ClusterFormats), "jsonl")
 
 // auditScheme knows the kinds `webhook audit` reads and writes.
 func auditScheme() (*runtime.Scheme, error) {
@@ -113,8 +121,8 @@ func clusterPolicy(ctx context.Context, c client.Reader, defaults policy.Default
 }
 
 func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (int, error) {
-	if !slices.Contains(check.ClusterFormats, o.output) {
-		return check.ExitInput, fmt.Errorf("unknown output format %q; use one of %s", o.output, strings.Join(check.ClusterFormats, ", "))
+	if !slices.Contains(auditFormats, o.output) {
+		return check.ExitInput, fmt.Errorf("unknown output format %q; use one of %s", o.output, strings.Join(auditFormats, ", "))
 	}
 	if o.kubeconfig != "" {
 		// controller-runtime reads --kubeconfig via KUBECONFIG.
@@ -149,23 +157,47 @@ func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (in
 	a := &audit.Auditor{
 		Reader: c, Mapper: c.RESTMapper(), Policies: policy.NewStore(gen), Rules: engine,
 		OwnNamespace: o.ownNamespace, Namespaces: o.namespaces, Routes: routes,
+		// In list order, so that what streams comes out the same every run.
+		Ordered: true,
 	}
+	// json and jsonl are written as the pass goes; the other formats lay
+	// out the whole report, so their results are collected first.
 	var col audit.Collect
+	var stream *audit.Stream
 	sink := col.Sink
+	if slices.Contains(audit.StreamFormats, o.output) {
+		if stream, err = audit.NewStream(stdout, o.output); err != nil {
+			return check.ExitInput, err
+		}
+		sink = stream.Sink
+	}
+	warn := func(obj *audit.Object) {
+		for _, e := range obj.RuleErrors {
+			fmt.Fprintf(stderr, "%s %s/%s: warning: %v\n", obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name, e)
+		}
+	}
 	var w *audit.Writer
 	if o.writeReports {
 		w = &audit.Writer{Client: c}
 		if err := w.Load(ctx, o.namespaces); err != nil {
 			return check.ExitInput, err
 		}
-		sink = func(ctx context.Context, obj *audit.Object) error {
+	}
+	next := sink
+	sink = func(ctx context.Context, obj *audit.Object) error {
+		if w != nil {
 			if err := w.Sync(ctx, obj); err != nil {
 				return err
 			}
-			return col.Sink(ctx, obj)
 		}
+		warn(obj)
+		return next(ctx, obj)
 	}
 	if _, err := a.Run(ctx, sink); err != nil {
+		if stream != nil {
+			// What was written stays a complete document.
+			_ = stream.Close()
+		}
 		return check.ExitInput, err
 	}
 	if w != nil {
@@ -175,10 +207,11 @@ func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (in
 		fmt.Fprintf(stderr, "reports: %d created, %d updated, %d deleted, %d unchanged\n",
 			w.Writes.Created.Load(), w.Writes.Updated.Load(), w.Writes.Deleted.Load(), w.Writes.Unchanged.Load())
 	}
-	for _, obj := range col.Objects() {
-		for _, e := range obj.RuleErrors {
-			fmt.Fprintf(stderr, "%s %s/%s: warning: %v\n", obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name, e)
+	if stream != nil {
+		if err := stream.Close(); err != nil {
+			return check.ExitInput, fmt.Errorf("writing the report: %w", err)
 		}
+		return check.ExitStatus(stream.Summary(), nil), nil
 	}
 	rep := col.Report()
 	if err := check.Write(stdout, o.output, rep); err != nil {

@@ -32,6 +32,7 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -90,6 +91,14 @@ type Auditor struct {
 	// not called for a skipped object. Nil: judge every object.
 	Memo      *Memo
 	Unchanged func(ctx context.Context, ref corev1.ObjectReference, reportHash string) bool
+	// Ordered calls the sink one object at a time in list order (kinds in
+	// Kinds order, then as the API server lists them: by namespace and
+	// name), holding at most a page and the workers' objects between the
+	// list and the sink: for output that streams. The memo is not used.
+	Ordered bool
+	// Memory reads the heap's use and the soft memory limit
+	// (ReadMemory when nil); see pageLimit.
+	Memory func() (used, limit uint64)
 }
 
 // Object is the verdict on one object: check's Result (with the drift as a
@@ -128,6 +137,13 @@ type Stats struct {
 	Policy *policy.Generation
 	// Remembered counts objects not judged again (Memo).
 	Remembered int
+	// Resumed counts lists whose continue token expired and that went on
+	// from the token the API server gave with the expiry; Relisted those
+	// listed again from the start (skipping what was handed on).
+	Resumed, Relisted int
+	// Throttled counts pages made smaller, or waited for, because the heap
+	// was near the memory limit (pressure.go).
+	Throttled int
 }
 
 // Run does one pass, handing each judged object to sink. It returns an
@@ -157,76 +173,83 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 	}
 
 	fp := newFingerprints(gen, snap)
-	if a.Memo != nil {
+	if a.Memo != nil && !a.Ordered {
 		a.Memo.startPass()
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	items := make(chan item, pageSize)
 	var mu sync.Mutex
+	// record counts o (and remembers its verdict) once the sink has it.
+	record := func(it item, key uint64, o *Object) {
+		var found []FindingKey
+		for _, v := range o.Result.Violations {
+			found = append(found, FindingKey{v.Rule, string(v.Action)})
+		}
+		for _, e := range o.RuleErrors {
+			found = append(found, FindingKey{e.Rule, "error"})
+		}
+		if a.Memo != nil && !a.Ordered && len(o.RuleErrors) == 0 {
+			// A rule that could not be evaluated (out of time) is tried
+			// again next pass.
+			a.Memo.remember(it.obj, key, o, found)
+		}
+		mu.Lock()
+		stats.Objects[o.Ref.Kind]++
+		for _, f := range found {
+			stats.Findings[f]++
+		}
+		mu.Unlock()
+	}
+	fail := func(it item, err error) {
+		cancel(fmt.Errorf("%s %s/%s: %w", it.kind, it.obj.GetNamespace(), it.obj.GetName(), err))
+	}
+	// The pipeline is bounded: the lister holds one page, items holds at
+	// most a page more, each worker one object; with Ordered, window caps
+	// the objects between the lister and the sink.
+	items := make(chan item, pageSize)
+	var out *orderer
+	if a.Ordered {
+		out = newOrderer(int(pageSize)+2*workers, func(it item, o *Object) {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := sink(ctx, o); err != nil {
+				fail(it, err)
+				return
+			}
+			record(it, 0, o)
+		})
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for it := range items {
-				if ctx.Err() != nil {
-					continue // drain
-				}
-				obj, c, err := prepare(ctx, pipe, it)
-				if err == nil && c.Excluded {
-					continue
-				}
-				var key uint64
-				if err == nil && a.Memo != nil && a.Unchanged != nil {
-					// The verdict also depends on the cross-object evidence
-					// (routes to a Service), which the Context holds.
-					key = contextKey(fp.of(it.obj.GetNamespace()), c)
-					if e, ok := a.Memo.lookup(it.obj, key); ok && a.Unchanged(ctx, e.ref, e.reportHash) {
-						mu.Lock()
-						stats.Objects[e.ref.Kind]++
-						for _, f := range e.findings {
-							stats.Findings[f]++
-						}
-						stats.Remembered++
-						mu.Unlock()
-						continue
+				o, key, err := a.judgeItem(ctx, pipe, fp, it, stats, &mu)
+				if out != nil {
+					out.done(it, o)
+					if err != nil {
+						fail(it, err)
 					}
-				}
-				var o *Object
-				if err == nil {
-					o, err = finish(ctx, pipe, it, obj, c)
+					continue
 				}
 				if err == nil && o != nil {
 					err = sink(ctx, o)
 				}
 				if err != nil {
-					cancel(fmt.Errorf("%s %s/%s: %w", it.kind, it.obj.GetNamespace(), it.obj.GetName(), err))
+					fail(it, err)
 					continue
 				}
-				if o == nil {
-					continue
+				if o != nil {
+					record(it, key, o)
 				}
-				var found []FindingKey
-				for _, v := range o.Result.Violations {
-					found = append(found, FindingKey{v.Rule, string(v.Action)})
-				}
-				for _, e := range o.RuleErrors {
-					found = append(found, FindingKey{e.Rule, "error"})
-				}
-				if a.Memo != nil && len(o.RuleErrors) == 0 {
-					// A rule that could not be evaluated (out of time) is
-					// tried again next pass.
-					a.Memo.remember(it.obj, key, o, found)
-				}
-				mu.Lock()
-				stats.Objects[o.Ref.Kind]++
-				for _, f := range found {
-					stats.Findings[f]++
-				}
-				mu.Unlock()
 			}
 		})
 	}
-	listErr := a.listAll(ctx, pageSize, stats, items)
+	var window chan<- struct{}
+	if out != nil {
+		window = out.window
+	}
+	listErr := a.listAll(ctx, pageSize, stats, items, window)
 	close(items)
 	wg.Wait()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -238,20 +261,59 @@ func (a *Auditor) Run(ctx context.Context, sink Sink) (*Stats, error) {
 	if err := ctx.Err(); err != nil {
 		return stats, err
 	}
-	if a.Memo != nil {
+	if a.Memo != nil && !a.Ordered {
 		a.Memo.endPass()
 	}
 	return stats, nil
 }
 
+// judgeItem judges one listed object: nil for an excluded one and for one
+// whose verdict the memo still holds (counted in stats here); key is its
+// context key for the memo.
+func (a *Auditor) judgeItem(ctx context.Context, pipe *pipeline.Pipeline, fp *fingerprints, it item, stats *Stats, mu *sync.Mutex) (*Object, uint64, error) {
+	if ctx.Err() != nil {
+		return nil, 0, nil // drain
+	}
+	obj, c, err := prepare(ctx, pipe, it)
+	if err != nil || c.Excluded {
+		return nil, 0, err
+	}
+	var key uint64
+	if a.Memo != nil && a.Unchanged != nil && !a.Ordered {
+		// The verdict also depends on the cross-object evidence (routes to
+		// a Service), which the Context holds.
+		key = contextKey(fp.of(it.obj.GetNamespace()), c)
+		if e, ok := a.Memo.lookup(it.obj, key); ok {
+			ref := corev1.ObjectReference{
+				APIVersion: it.gvk.GroupVersion().String(), Kind: it.gvk.Kind,
+				Namespace: it.obj.GetNamespace(), Name: it.obj.GetName(), UID: it.obj.GetUID(),
+			}
+			if a.Unchanged(ctx, ref, e.reportHash) {
+				mu.Lock()
+				stats.Objects[it.gvk.Kind]++
+				for _, f := range e.findings {
+					stats.Findings[f]++
+				}
+				stats.Remembered++
+				mu.Unlock()
+				return nil, key, nil
+			}
+		}
+	}
+	o, err := finish(ctx, pipe, it, obj, c)
+	return o, key, err
+}
+
 type item struct {
+	seq  uint64 // its place in list order
 	kind string
 	gvk  schema.GroupVersionKind
 	obj  *unstructured.Unstructured
 }
 
-// listAll lists every served handled kind in pages into items.
-func (a *Auditor) listAll(ctx context.Context, pageSize int64, stats *Stats, items chan<- item) error {
+// listAll lists every served handled kind in pages into items; with a
+// window, it takes a place in it for each item (Ordered).
+func (a *Auditor) listAll(ctx context.Context, pageSize int64, stats *Stats, items chan<- item, window chan<- struct{}) error {
 	ks := a.Kinds
 	if ks == nil {
 		ks = kinds.Handled
@@ -260,6 +322,7 @@ func (a *Auditor) listAll(ctx context.Context, pageSize int64, stats *Stats, ite
 	if len(namespaces) == 0 {
 		namespaces = []string{metav1.NamespaceAll}
 	}
+	l := &lister{a: a, pageSize: pageSize, items: items, window: window}
 	for _, k := range ks {
 		if k.Kind == kinds.Any {
 			stats.Skipped = append(stats.Skipped, k.Kind+"."+k.Group+" (wildcard)")
@@ -280,37 +343,92 @@ func (a *Auditor) listAll(ctx context.Context, pageSize int64, stats *Stats, ite
 		gvk := m.GroupVersionKind
 		stats.Kinds = append(stats.Kinds, k.GroupKind()+"/"+gvk.Version)
 		for _, ns := range namespaces {
-			if err := a.listKind(ctx, gvk, ns, pageSize, items); err != nil {
+			if err := l.listKind(ctx, gvk, ns); err != nil {
 				return err
 			}
 		}
 	}
+	stats.Relisted, stats.Resumed, stats.Throttled = l.relisted, l.resumed, l.throttled
 	return nil
 }
 
-func (a *Auditor) listKind(ctx context.Context, gvk schema.GroupVersionKind, ns string, pageSize int64, items chan<- item) error {
-	cont := ""
+// lister hands the listed objects on, in list order.
+type lister struct {
+	a        *Auditor
+	pageSize int64
+	items    chan<- item
+	window   chan<- struct{}
+	seq      uint64
+	// relisted and resumed count expired continue tokens: lists started
+	// again (skipping what was handed on) and lists resumed from the token
+	// the expiry carried.
+	relisted, resumed int
+	// throttled counts pages shrunk or waited for (pressure.go).
+	throttled int
+}
+
+// maxExpiries bounds how often one kind's list may expire without
+// handing on a single object in between.
+const maxExpiries = 3
+
+// listKind lists one kind (in one namespace, or all) page by page. When a
+// continue token has expired (410 ResourceExpired: etcd was compacted
+// since the list began), it continues from the token the API server sends
+// with the expiry (the rest of the list, as of now), or, when there is
+// none, lists the kind again and skips what it already handed on: objects
+// come in key order (namespace/name), so the pass neither starts over nor
+// judges an object twice. This is client-go's pager's recovery without its
+// full unpaged list.
+func (l *lister) listKind(ctx context.Context, gvk schema.GroupVersionKind, ns string) error {
+	cont, last := "", ""
+	expiries := 0
 	for {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		opts := []client.ListOption{client.Limit(pageSize), client.Continue(cont)}
+		opts := []client.ListOption{client.Limit(l.pageLimit(ctx)), client.Continue(cont)}
 		if ns != "" {
 			opts = append(opts, client.InNamespace(ns))
 		}
-		if err := a.Reader.List(ctx, list, opts...); err != nil {
+		if err := l.a.Reader.List(ctx, list, opts...); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if cont != "" && apierrors.IsResourceExpired(err) && expiries < maxExpiries {
+				expiries++
+				var status apierrors.APIStatus
+				if errors.As(err, &status) && status.Status().Continue != "" {
+					cont = status.Status().Continue
+					l.resumed++
+				} else {
+					cont = ""
+					l.relisted++
+				}
+				continue
 			}
 			return fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}
 		for i := range list.Items {
 			u := &list.Items[i]
+			key := u.GetNamespace() + "/" + u.GetName()
+			if last != "" && key <= last {
+				continue // handed on before the list expired
+			}
+			last = key
+			expiries = 0
 			// managedFields are the bulk of a listed object and read by
 			// nothing here.
 			u.SetManagedFields(nil)
 			u.SetGroupVersionKind(gvk)
+			if l.window != nil {
+				select {
+				case l.window <- struct{}{}:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
 			select {
-			case items <- item{kind: gvk.Kind, gvk: gvk, obj: u}:
+			case l.items <- item{seq: l.seq, kind: gvk.Kind, gvk: gvk, obj: u}:
+				l.seq++
 			case <-ctx.Done():
 				return ctx.Err()
 			}

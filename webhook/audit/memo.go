@@ -2,15 +2,17 @@ package audit
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -20,30 +22,61 @@ import (
 )
 
 // Memo remembers the last verdict on each object, so that a pass over a
-// cluster where nothing changed judges nothing (Auditor.Memo). It holds one
-// small entry per audited object (its reference, resourceVersion, a context
-// fingerprint, the report hash and the finding keys) and forgets objects a
-// complete pass no longer saw. Safe for concurrent use.
+// cluster where nothing changed judges nothing (Auditor.Memo). It holds a
+// fixed-size digest per audited object, whatever the size of the object or
+// of its verdict: a 128-bit hash of its UID (the key), a 64-bit hash of its
+// resourceVersion, the context fingerprint, the report hash (16 bytes) and
+// the index of its set of finding keys in a table of the distinct sets seen
+// (a handful: rules × actions). It forgets objects a complete pass no
+// longer saw. Safe for concurrent use.
 type Memo struct {
 	mu   sync.Mutex
-	pass uint64
-	m    map[types.UID]*memoEntry
+	pass uint32
+	m    map[memoKey]memoEntry
+	// sets are the distinct finding sets; setIndex finds one by its
+	// encoding.
+	sets     [][]FindingKey
+	setIndex map[string]uint32
 }
 
+// memoKey is the FNV-128a hash of an object's UID.
+type memoKey [2]uint64
+
 type memoEntry struct {
-	ref             corev1.ObjectReference
-	resourceVersion string
-	context         uint64
-	reportHash      string
-	findings        []FindingKey
-	pass            uint64
+	version  uint64   // FNV-64a of the resourceVersion
+	context  uint64   // contextKey
+	report   [16]byte // the report hash, decoded; zero without a Report
+	findings uint32   // index in Memo.sets
+	pass     uint32
+}
+
+// memoed is a remembered verdict as lookup returns it.
+type memoed struct {
+	reportHash string // "" without findings
+	findings   []FindingKey
+}
+
+func keyOf(uid types.UID) memoKey {
+	h := fnv.New128a()
+	h.Write([]byte(uid))
+	var b [16]byte
+	h.Sum(b[:0])
+	return memoKey{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
+}
+
+func versionOf(rv string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(rv))
+	return h.Sum64()
 }
 
 func (m *Memo) startPass() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
-		m.m = map[types.UID]*memoEntry{}
+		m.m = map[memoKey]memoEntry{}
+		m.sets = [][]FindingKey{nil}
+		m.setIndex = map[string]uint32{"": 0}
 	}
 	m.pass++
 }
@@ -52,28 +85,61 @@ func (m *Memo) startPass() {
 func (m *Memo) endPass() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	maps.DeleteFunc(m.m, func(_ types.UID, e *memoEntry) bool { return e.pass != m.pass })
+	maps.DeleteFunc(m.m, func(_ memoKey, e memoEntry) bool { return e.pass != m.pass })
 }
 
 // lookup finds the verdict on u if u and its context are unchanged.
-func (m *Memo) lookup(u *unstructured.Unstructured, context uint64) (*memoEntry, bool) {
+func (m *Memo) lookup(u *unstructured.Unstructured, context uint64) (memoed, bool) {
+	k := keyOf(u.GetUID())
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.m[u.GetUID()]
-	if !ok || e.resourceVersion != u.GetResourceVersion() || e.context != context {
-		return nil, false
+	e, ok := m.m[k]
+	if !ok || e.version != versionOf(u.GetResourceVersion()) || e.context != context {
+		return memoed{}, false
 	}
 	e.pass = m.pass
-	return e, true
+	m.m[k] = e
+	v := memoed{findings: m.sets[e.findings]}
+	if e.report != ([16]byte{}) {
+		v.reportHash = hex.EncodeToString(e.report[:])
+	}
+	return v, true
 }
 
+// remember keeps the verdict o (with its finding keys) on u. A verdict
+// whose report hash is not Hash's (32 hex digits) is not kept: the object
+// is judged again next pass.
 func (m *Memo) remember(u *unstructured.Unstructured, context uint64, o *Object, findings []FindingKey) {
+	e := memoEntry{version: versionOf(u.GetResourceVersion()), context: context}
+	if o.ReportHash != "" {
+		if n, err := hex.Decode(e.report[:], []byte(o.ReportHash)); err != nil || n != len(e.report) || len(o.ReportHash) != 2*len(e.report) || e.report == ([16]byte{}) {
+			return
+		}
+	}
+	k := keyOf(u.GetUID())
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.m[u.GetUID()] = &memoEntry{
-		ref: o.Ref, resourceVersion: u.GetResourceVersion(), context: context,
-		reportHash: o.ReportHash, findings: findings, pass: m.pass,
+	e.findings = m.internSet(findings)
+	e.pass = m.pass
+	m.m[k] = e
+}
+
+// internSet is the index of findings in m.sets; m.mu is held.
+func (m *Memo) internSet(findings []FindingKey) uint32 {
+	var b strings.Builder
+	for _, f := range findings {
+		b.WriteString(f.Rule)
+		b.WriteByte(0)
+		b.WriteString(f.Action)
+		b.WriteByte(0)
 	}
+	if i, ok := m.setIndex[b.String()]; ok {
+		return i
+	}
+	i := uint32(len(m.sets))
+	m.sets = append(m.sets, slices.Clone(findings))
+	m.setIndex[b.String()] = i
+	return i
 }
 
 // Len is how many objects it remembers.
