@@ -101,6 +101,7 @@ var BuiltinRules = map[string]RuleSetting{
 	"nginx-path-type-regex":                   {Action: ActionWarn, Scope: ScopeCluster, Severity: "high"},
 	"ingress-api-removed":                     {Action: ActionDeny, Scope: ScopeCluster, Severity: "high"},
 	"kong-ingress-proxy-ignored":              {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"websocket-evidence-missing":              {Action: ActionAudit, Scope: ScopeOptedIn, Severity: "low"},
 
 	// Gateway API and its implementations (rules.md "Gateway API and its
 	// implementations"; policies/gatewayapi.rego).
