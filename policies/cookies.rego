@@ -139,6 +139,30 @@ violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(
 	)
 }
 
+# ---------------------------------------------------------------------------
+# nginx-upstream-hash-literal: ingress-nginx builds the consistent-hash key
+# from upstream-hash-by with util.parse_complex_value and
+# generate_var_value (rootfs/etc/nginx/lua/balancer/chash.lua, util.lua):
+# text without a $variable is taken literally, so every request gets the
+# same key and goes to the same replica. The annotation's validator
+# (upstreamhashby/main.go, [A-Za-z0-9-_${}]*) accepts such a value.
+
+violation contains lib.violation("nginx-upstream-hash-literal", lib.annotation_field(key), msg) if {
+	value := lib.nginx_annotations["upstream-hash-by"]
+	is_string(value)
+	trim_space(value) != ""
+	not contains(value, "$")
+	key := concat("", [lib.nginx, "upstream-hash-by"])
+	msg := sprintf(
+		concat(" ", [
+			"%s is %q, which names no nginx variable: ingress-nginx hashes every request by that fixed text,",
+			"so all connections, WebSockets included, go to one replica. Set it to \"$%s\" if you meant that",
+			"variable (e.g. \"$remote_addr\" or \"$arg_room\"), or remove it.",
+		]),
+		[key, value, trim_space(value)],
+	)
+}
+
 # ===========================================================================
 # Helpers, by rule, in the order of the sections above.
 

@@ -399,3 +399,17 @@ test_traefik_sticky_switch_as_traefik_reads_it if {
 		not "cookie-samesite-none-insecure" in ids(cookies.violation) with input as input_for(service({sticky: v, traefik("samesite"): "none"}))
 	}
 }
+
+# --- nginx-upstream-hash-literal ---------------------------------------------------
+
+test_nginx_upstream_hash_literal_fires if {
+	vs := cookies.violation with input as input_for(ingress({"nginx.ingress.kubernetes.io/upstream-hash-by": "remote_addr"}))
+	fired(vs, "nginx-upstream-hash-literal", "metadata.annotations[nginx.ingress.kubernetes.io/upstream-hash-by]", "Set it to \"$remote_addr\"")
+}
+
+test_nginx_upstream_hash_literal_silent if {
+	every v in ["$remote_addr", "${request_uri}-text", "$arg_room$host", ""] {
+		vs := cookies.violation with input as input_for(ingress({"nginx.ingress.kubernetes.io/upstream-hash-by": v}))
+		not "nginx-upstream-hash-literal" in ids(vs)
+	}
+}

@@ -100,6 +100,26 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 	)
 }
 
+# ---------------------------------------------------------------------------
+# kong-ingress-proxy-ignored: Kong Ingress Controller 3.0 removed the
+# KongIngress proxy and route sections (CHANGELOG 3.0.0, #4760; newer CRDs
+# refuse them by CEL, and the admission handler only warns); their settings,
+# timeouts included, are ignored. Service annotations carry them now.
+
+violation contains lib.violation("kong-ingress-proxy-ignored", sprintf("%s.%s", [section, name]), msg) if {
+	input.object.kind == "KongIngress"
+	lib.group == "configuration.konghq.com"
+	some section in ["proxy", "route"]
+	some name, value in object.get(input.object, section, {})
+	msg := sprintf(
+		concat(" ", [
+			"%s.%s is %s: Kong Ingress Controller 3.0 and later ignore the KongIngress %s section,",
+			"so Kong keeps its default. %s",
+		]),
+		[section, name, json.marshal(value), section, kong_fix(section, name, value)],
+	)
+}
+
 # ===========================================================================
 # Helpers, by rule, in the order of the sections above.
 
@@ -120,3 +140,41 @@ kong_effect := {
 as_milliseconds(n) := sprintf("%d", [n * 1000]) if n > 0
 
 as_milliseconds(n) := "3600000" if n <= 0
+
+# --- kong-ingress-proxy-ignored ---
+
+# The Service annotation that replaces a proxy field (KIC annotations.go).
+kong_proxy_annotation := {
+	"read_timeout": "konghq.com/read-timeout",
+	"write_timeout": "konghq.com/write-timeout",
+	"connect_timeout": "konghq.com/connect-timeout",
+	"retries": "konghq.com/retries",
+	"path": "konghq.com/path",
+	"protocol": "konghq.com/protocol",
+}
+
+kong_fix("proxy", name, value) := sprintf(
+	"Set %s: %s on the Service instead (timeouts in milliseconds) and remove proxy.%s.",
+	[kong_proxy_annotation[name], json.marshal(annotation_text(value)), name],
+)
+
+# An annotation value for a KongIngress field value (integers in full, not
+# in exponent form).
+annotation_text(v) := format_int(v, 10) if {
+	is_number(v)
+	v == floor(v)
+} else := sprintf("%v", [v])
+
+kong_fix(section, name, _) := sprintf(
+	"Use the konghq.com/ annotation for it on the Service (proxy) or the Ingress (route) instead, and remove %s.%s.",
+	[section, name],
+) if {
+	not kong_proxy_annotation[name]
+}
+
+kong_fix("route", name, _) := sprintf(
+	"Use the konghq.com/ annotation for it on the Ingress instead, and remove route.%s.",
+	[name],
+) if {
+	kong_proxy_annotation[name]
+}

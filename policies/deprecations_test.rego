@@ -230,3 +230,32 @@ test_deprecations_mutation_defaults_nginx if {
 	doc := input_with(ingress(annotations), {"controller": "k8s.io/ingress-nginx", "defaulted": keys_of(annotations)})
 	count(deprecations.violation) == 0 with input as doc
 }
+
+# --- kong-ingress-proxy-ignored ------------------------------------------------
+
+kong_ingress(extra) := object.union({
+	"apiVersion": "configuration.konghq.com/v1",
+	"kind": "KongIngress",
+	"metadata": {"name": "ws", "namespace": "chat"},
+}, extra)
+
+test_kong_ingress_proxy_ignored if {
+	obj := kong_ingress({"proxy": {"read_timeout": 3600000, "write_timeout": 3600000}, "upstream": {"hash_on": "ip"}})
+	vs := deprecations.violation with input as input_for(obj)
+	fired(vs, "kong-ingress-proxy-ignored", "proxy.read_timeout", "Set konghq.com/read-timeout: \"3600000\" on the Service")
+	fired(vs, "kong-ingress-proxy-ignored", "proxy.write_timeout", "konghq.com/write-timeout")
+	count([v | some v in vs; v.rule == "kong-ingress-proxy-ignored"]) == 2
+}
+
+test_kong_ingress_route_ignored if {
+	vs := deprecations.violation with input as input_for(kong_ingress({"route": {"strip_path": true}}))
+	fired(vs, "kong-ingress-proxy-ignored", "route.strip_path", "remove route.strip_path")
+}
+
+# The upstream section is still read; other groups are not Kong's.
+test_kong_ingress_upstream_silent if {
+	vs := deprecations.violation with input as input_for(kong_ingress({"upstream": {"hash_on": "ip"}}))
+	not "kong-ingress-proxy-ignored" in ids(vs)
+	other := json.patch(kong_ingress({"proxy": {"read_timeout": 1}}), [{"op": "replace", "path": "/apiVersion", "value": "example.com/v1"}])
+	not "kong-ingress-proxy-ignored" in ids(deprecations.violation) with input as input_for(other)
+}

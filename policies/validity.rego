@@ -216,6 +216,55 @@ violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field
 	)
 }
 
+# ---------------------------------------------------------------------------
+# nginx-path-type-regex: since controller v1.12 ingress-nginx validates
+# every path whose pathType is not ImplementationSpecific against
+# (?i)^/[[:alnum:]._\-/]*$ (internal/ingress/inspector/rules.go
+# validPathType) and, with the ConfigMap's strict-validate-path-type (on by
+# default since v1.12), refuses the whole Ingress when one fails
+# ("ingress contains invalid paths"): none of its routes is programmed.
+
+violation contains lib.violation("nginx-path-type-regex", sprintf("spec.rules[%d].http.paths[%d].path", [r, p]), msg) if {
+	input.object.kind == "Ingress"
+	lib.is_ingress
+	lib.controller_is("k8s.io/ingress-nginx")
+	some r, rule in object.get(lib.spec, "rules", [])
+	some p, path in object.get(rule, ["http", "paths"], [])
+	is_string(path.path)
+	path.path != ""
+	object.get(path, "pathType", "") != "ImplementationSpecific"
+	not regex.match(`(?i)^/[[:alnum:]._\-/]*$`, path.path)
+	msg := sprintf(
+		concat(" ", [
+			"path %q has pathType %s and characters outside letters, digits, '.', '_', '-' and '/':",
+			"ingress-nginx v1.12 and later (strict-validate-path-type, on by default) refuse the whole Ingress for it,",
+			"so none of its routes is served. If the path is a regular expression, set pathType: ImplementationSpecific",
+			"and %suse-regex: \"true\"; otherwise write it as a plain path.",
+		]),
+		[path.path, object.get(path, "pathType", "<unset>"), lib.nginx],
+	)
+}
+
+# ---------------------------------------------------------------------------
+# ingress-api-removed: Kubernetes 1.22 stopped serving Ingress in
+# extensions/v1beta1 and networking.k8s.io/v1beta1; the API server refuses
+# such a manifest (`webhook check` input and GitOps repositories still
+# hold them).
+
+violation contains lib.violation("ingress-api-removed", "apiVersion", msg) if {
+	input.object.kind == "Ingress"
+	input.object.apiVersion in {"extensions/v1beta1", "networking.k8s.io/v1beta1"}
+	msg := sprintf(
+		concat(" ", [
+			"apiVersion %s: Kubernetes 1.22 and later no longer serve Ingress in it, so the API server refuses this manifest.",
+			"Set apiVersion: networking.k8s.io/v1, and rewrite spec.backend as spec.defaultBackend, each",
+			"serviceName/servicePort as service: {name, port: {number} or {name}}, and give every path a pathType",
+			"(Prefix, Exact or ImplementationSpecific).",
+		]),
+		[input.object.apiVersion],
+	)
+}
+
 # ===========================================================================
 # Helpers, by rule, in the order of the sections above.
 

@@ -376,3 +376,48 @@ test_alb_group_agreeing_or_disjoint_members_silent if {
 		silent(validity.violation, "alb-group-attributes-conflict") with input as doc
 	}
 }
+
+# --- nginx-path-type-regex -----------------------------------------------------
+
+path_ingress(paths) := ingress_spec({}, {"rules": [{"host": "ws.example.com", "http": {"paths": paths}}]})
+
+with_controller(obj, c) := json.patch(input_for(obj), [{"op": "replace", "path": "/controller", "value": c}])
+
+test_nginx_path_type_regex_fires if {
+	obj := path_ingress([
+		{"path": "/ws", "pathType": "Prefix"},
+		{"path": "/socket.io(/|$)(.*)", "pathType": "Prefix"},
+		{"path": "/api/v[0-9]+", "pathType": "Exact"},
+	])
+	vs := validity.violation with input as with_controller(obj, "k8s.io/ingress-nginx")
+	fires(vs, "nginx-path-type-regex", "spec.rules[0].http.paths[1].path", "set pathType: ImplementationSpecific")
+	fires(vs, "nginx-path-type-regex", "spec.rules[0].http.paths[2].path", "pathType Exact")
+	count([v | some v in vs; v.rule == "nginx-path-type-regex"]) == 2
+}
+
+# Plain paths (any case, dots, dashes), ImplementationSpecific regexes,
+# and other controllers (or an unknown one) are left alone.
+test_nginx_path_type_regex_silent if {
+	obj := path_ingress([
+		{"path": "/WS/v1.2/live_feed-x/", "pathType": "Prefix"},
+		{"path": "/socket.io(/|$)(.*)", "pathType": "ImplementationSpecific"},
+	])
+	vs := validity.violation with input as with_controller(obj, "k8s.io/ingress-nginx")
+	not "nginx-path-type-regex" in {v.rule | some v in vs}
+	regex_obj := path_ingress([{"path": "/ws(/|$)(.*)", "pathType": "Prefix"}])
+	every c in ["", "traefik.io/ingress-controller", "haproxy.org/ingress-controller"] {
+		vs2 := validity.violation with input as with_controller(regex_obj, c)
+		not "nginx-path-type-regex" in {v.rule | some v in vs2}
+	}
+}
+
+# --- ingress-api-removed -------------------------------------------------------
+
+test_ingress_api_removed if {
+	every v in ["extensions/v1beta1", "networking.k8s.io/v1beta1"] {
+		obj := json.patch(ingress({}), [{"op": "replace", "path": "/apiVersion", "value": v}])
+		fires(validity.violation, "ingress-api-removed", "apiVersion", "Set apiVersion: networking.k8s.io/v1") with input as input_for(obj)
+	}
+	vs := validity.violation with input as input_for(ingress({}))
+	not "ingress-api-removed" in {v.rule | some v in vs}
+}

@@ -102,6 +102,11 @@ var BuiltinRules = map[string]RuleSetting{
 	"istio-websocket-upgrade-removed":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
 	"nginx-rewrite-ws-path":                   {Action: ActionAudit, Scope: ScopeOptedIn, Severity: "medium"},
 	"gke-ws-backend-timeout":                  {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"nginx-upstream-hash-literal":             {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"nginx-path-type-regex":                   {Action: ActionWarn, Scope: ScopeCluster, Severity: "high"},
+	"ingress-api-removed":                     {Action: ActionDeny, Scope: ScopeCluster, Severity: "high"},
+	"kong-ingress-proxy-ignored":              {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
+	"websocket-evidence-missing":              {Action: ActionAudit, Scope: ScopeOptedIn, Severity: "low"},
 
 	// Gateway API and its implementations (rules.md "Gateway API and its
 	// implementations"; policies/gatewayapi.rego).

@@ -250,9 +250,11 @@ func TestAudit(t *testing.T) {
 const ruleDefaultsMissing = "defaults-missing"
 
 // tlsIngress is an ingress-nginx Ingress with TLS (so tls-required, a warn
-// rule for opted-in objects, stays quiet) and the given annotations.
+// rule for opted-in objects, stays quiet), a WebSocket path (so nothing
+// asks for the evidence annotation) and the given annotations.
 func tlsIngress(namespace, name, annotations string) string {
-	doc := ingress(namespace, name, "edge", "") + "  tls:\n  - hosts: [ws.example.com]\n    secretName: ws-tls\n"
+	doc := strings.Replace(ingress(namespace, name, "edge", ""), "      - path: /\n", "      - path: /ws\n", 1) +
+		"  tls:\n  - hosts: [ws.example.com]\n    secretName: ws-tls\n"
 	return strings.Replace(doc, "  labels: {}\n", "  labels: {}\n  annotations: {"+annotations+"}\n", 1)
 }
 

@@ -147,3 +147,22 @@ func TestNoFindingOnOwnDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestPrecisionMisses: the rules for problems no rule covered before fire
+// on `webhook check` input, each with the exact fix.
+func TestPrecisionMisses(t *testing.T) {
+	rep := checkFile(t, "misses.yaml")
+	for _, c := range []struct{ kind, name, rule, field, fix string }{
+		{"Ingress", "socketio", "nginx-upstream-hash-literal", "metadata.annotations[nginx.ingress.kubernetes.io/upstream-hash-by]", `Set it to "$remote_addr"`},
+		{"Ingress", "socketio", "nginx-path-type-regex", "spec.rules[0].http.paths[0].path", "pathType: ImplementationSpecific"},
+		{"KongIngress", "ws-timeouts", "kong-ingress-proxy-ignored", "proxy.read_timeout", `konghq.com/read-timeout: "3600000"`},
+		{"Ingress", "legacy", "ingress-api-removed", "apiVersion", "networking.k8s.io/v1"},
+	} {
+		r := find(t, rep, c.kind, c.name)
+		if !slices.ContainsFunc(r.Violations, func(v Violation) bool {
+			return v.Rule == c.rule && v.Field == c.field && strings.Contains(v.Message, c.fix)
+		}) {
+			t.Errorf("%s %s: want %s on %s naming %q; got %v", c.kind, c.name, c.rule, c.field, c.fix, rules(r))
+		}
+	}
+}

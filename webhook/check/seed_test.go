@@ -29,13 +29,13 @@ func TestSeedGuide(t *testing.T) {
 	want := map[string][]string{
 		// proxy-connect-timeout "3600" is not the WebSocket timeout. Its only
 		// path is a catch-all / to a port given by number: no WebSocket
-		// evidence, so tls-required says nothing (the result lists it as
-		// defaulted without evidence).
-		"01-nginx-basic.yaml#0": {"nginx-connect-timeout-range"},
+		// evidence, so tls-required says nothing, and the audit-level
+		// websocket-evidence-missing asks for the annotation.
+		"01-nginx-basic.yaml#0": {"nginx-connect-timeout-range", "websocket-evidence-missing"},
 		// CORS * with credentials; upstream-hash-by ignored beside cookie affinity.
 		"02-nginx-full.yaml#0": {"affinity-hash-conflict", "cors-wildcard-credentials", "nginx-connect-timeout-range"},
 		// A server-snippet: the CVE-2021-25742 class.
-		"03-nginx-snippet.yaml#0": {"nginx-snippet-annotation"},
+		"03-nginx-snippet.yaml#0": {"nginx-snippet-annotation", "websocket-evidence-missing"},
 		// traefik.containo.us is gone in Traefik v3; insecureSkipVerify.
 		"04-traefik.yaml#0": {"traefik-legacy-api-group"},
 		"04-traefik.yaml#1": {"traefik-legacy-api-group"},
