@@ -30,7 +30,19 @@ const (
 	// its ConfigMap key annotations-risk-level.
 	DefaultNginxAnnotationsRiskLevel = RiskLevelHigh
 	DefaultAuditInterval             = 5 * time.Minute
+	// DefaultEdgeProvider detects each Service's load balancer.
+	DefaultEdgeProvider = EdgeProviderAuto
 )
+
+// Values of spec.edge.provider.
+const (
+	EdgeProviderAuto = "auto"
+	EdgeProviderNone = "none"
+)
+
+// EdgeProviders are the values spec.edge.provider accepts (the CRD's enum).
+var EdgeProviders = []string{EdgeProviderAuto, "aws-clb", "aws-nlb", "azure", "gcp", "digitalocean", "oci",
+	"hetzner", "scaleway", "vultr", "civo", "linode", "metallb", EdgeProviderNone}
 
 // Limits Validate enforces (the CRD's schema has the same).
 const (
@@ -110,6 +122,13 @@ var BuiltinRules = map[string]RuleSetting{
 	"gwapi-ws-timeouts-ignored":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 	"gwapi-legacy-api-group":            {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 	"gwapi-session-persistence-ignored": {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
+
+	// The load balancer in front (rules.md "The load balancer in front";
+	// policies/edge.rego).
+	"edge-affinity-unsupported": {Action: ActionDeny, Scope: ScopeCluster, Severity: "high"},
+	"edge-idle-timeout-format":  {Action: ActionDeny, Scope: ScopeCluster, Severity: "high"},
+	"edge-idle-timeout-ignored": {Action: ActionWarn, Scope: ScopeCluster, Severity: "medium"},
+	"edge-idle-timeout-too-low": {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 }
 
 // BuiltinPolicy returns the built-in policy with every field set.
@@ -135,6 +154,7 @@ func (s WebSocketPolicySpec) WithDefaults() WebSocketPolicySpec {
 	out.NginxAnnotationPrefix = orString(out.NginxAnnotationPrefix, DefaultNginxAnnotationPrefix)
 	out.NginxAnnotationsRiskLevel = orString(out.NginxAnnotationsRiskLevel, DefaultNginxAnnotationsRiskLevel)
 	out.MinIdleTimeoutSeconds = orInt32(out.MinIdleTimeoutSeconds, DefaultIdleTimeoutSeconds)
+	out.Edge.Provider = orString(out.Edge.Provider, DefaultEdgeProvider)
 	rules := make(map[string]RuleSetting, len(BuiltinRules))
 	for id, def := range BuiltinRules {
 		r := s.Rules[id]
@@ -251,6 +271,9 @@ func (s WebSocketPolicySpec) Validate() field.ErrorList {
 	}
 	if v := s.MinIdleTimeoutSeconds; v != nil && *v < 1 {
 		errs = append(errs, field.Invalid(spec.Child("minIdleTimeoutSeconds"), *v, "must be a whole number of seconds, at least 1"))
+	}
+	if v := s.Edge.Provider; v != "" && !slices.Contains(EdgeProviders, v) {
+		errs = append(errs, field.NotSupported(spec.Child("edge", "provider"), v, EdgeProviders))
 	}
 	return append(errs, validateCustomRules(s.CustomRules)...)
 }

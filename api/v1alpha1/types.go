@@ -167,6 +167,25 @@ type WebSocketPolicySpec struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	CustomRules []CustomRule `json:"customRules,omitempty"`
+	// Edge describes the load balancer in front of the cluster's
+	// LoadBalancer Services (docs/edge.md).
+	// +optional
+	Edge EdgeSpec `json:"edge,omitempty"`
+}
+
+// EdgeSpec says which cloud load balancer a Service of type LoadBalancer
+// gets, for clusters where it cannot be told from the Service itself.
+type EdgeSpec struct {
+	// Provider is the load balancer implementation of Services of type
+	// LoadBalancer that name none themselves (spec.loadBalancerClass,
+	// provider-only annotations, status): auto (default; from the Service
+	// alone, else unknown, which gets no edge defaults), aws-clb (the AWS
+	// cloud provider's Classic ELB), aws-nlb (the AWS Load Balancer
+	// Controller's NLB), azure, gcp, digitalocean, oci, hetzner, scaleway,
+	// vultr, civo, linode, metallb, or none (no load balancer in front).
+	// +kubebuilder:validation:Enum=auto;aws-clb;aws-nlb;azure;gcp;digitalocean;oci;hetzner;scaleway;vultr;civo;linode;metallb;none
+	// +optional
+	Provider string `json:"provider,omitempty"`
 }
 
 // CustomRule is one team rule: a Rego module in a package under
