@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test ./webhook/check/ -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook/validate/ -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhook/policy/ -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./webhook/edge/ -run '^$$' -fuzz '^FuzzReadValue$$' -fuzztime $(FUZZTIME)
 
 e2e: controlplane
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -count=1 -v ./test/e2e/

@@ -35,7 +35,19 @@ const (
 	DefaultOutsideOptIn = ActionWarn
 	// DefaultOptedOut: an object labelled ws-defaults=disabled gets nothing.
 	DefaultOptedOut = ActionOff
+	// DefaultEdgeProvider detects each Service's load balancer.
+	DefaultEdgeProvider = EdgeProviderAuto
 )
+
+// Values of spec.edge.provider.
+const (
+	EdgeProviderAuto = "auto"
+	EdgeProviderNone = "none"
+)
+
+// EdgeProviders are the values spec.edge.provider accepts (the CRD's enum).
+var EdgeProviders = []string{EdgeProviderAuto, "aws-clb", "aws-nlb", "azure", "gcp", "digitalocean", "oci",
+	"hetzner", "scaleway", "vultr", "civo", "linode", "metallb", EdgeProviderNone}
 
 // Limits Validate enforces (the CRD's schema has the same).
 const (
@@ -120,6 +132,13 @@ var BuiltinRules = map[string]RuleSetting{
 	"gwapi-ws-timeouts-ignored":         {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 	"gwapi-legacy-api-group":            {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 	"gwapi-session-persistence-ignored": {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "low"},
+
+	// The load balancer in front (rules.md "The load balancer in front";
+	// policies/edge.rego).
+	"edge-affinity-unsupported": {Action: ActionDeny, Scope: ScopeCluster, Severity: "high"},
+	"edge-idle-timeout-format":  {Action: ActionDeny, Scope: ScopeCluster, Severity: "high"},
+	"edge-idle-timeout-ignored": {Action: ActionWarn, Scope: ScopeCluster, Severity: "medium"},
+	"edge-idle-timeout-too-low": {Action: ActionWarn, Scope: ScopeOptedIn, Severity: "medium"},
 }
 
 // BuiltinPolicy returns the built-in policy with every field set.
@@ -145,6 +164,7 @@ func (s WebSocketPolicySpec) WithDefaults() WebSocketPolicySpec {
 	out.NginxAnnotationPrefix = orString(out.NginxAnnotationPrefix, DefaultNginxAnnotationPrefix)
 	out.NginxAnnotationsRiskLevel = orString(out.NginxAnnotationsRiskLevel, DefaultNginxAnnotationsRiskLevel)
 	out.MinIdleTimeoutSeconds = orInt32(out.MinIdleTimeoutSeconds, DefaultIdleTimeoutSeconds)
+	out.Edge.Provider = orString(out.Edge.Provider, DefaultEdgeProvider)
 	rules := make(map[string]RuleSetting, len(BuiltinRules))
 	for id, def := range BuiltinRules {
 		r := s.Rules[id]
@@ -271,6 +291,9 @@ func (s WebSocketPolicySpec) Validate() field.ErrorList {
 	e := spec.Child("enforcement")
 	errs = append(errs, validateAction(e.Child("outsideOptIn"), s.Enforcement.OutsideOptIn)...)
 	errs = append(errs, validateAction(e.Child("optedOut"), s.Enforcement.OptedOut)...)
+	if v := s.Edge.Provider; v != "" && !slices.Contains(EdgeProviders, v) {
+		errs = append(errs, field.NotSupported(spec.Child("edge", "provider"), v, EdgeProviders))
+	}
 	return append(errs, validateCustomRules(s.CustomRules)...)
 }
 

@@ -315,3 +315,18 @@ func TestDeepCopy(t *testing.T) {
 		t.Error("list copy differs")
 	}
 }
+
+func TestEdgeProvider(t *testing.T) {
+	if got := BuiltinPolicy().Edge.Provider; got != EdgeProviderAuto {
+		t.Errorf("default spec.edge.provider = %q, want auto", got)
+	}
+	for _, p := range EdgeProviders {
+		if errs := (WebSocketPolicySpec{Edge: EdgeSpec{Provider: p}}).Validate(); len(errs) != 0 {
+			t.Errorf("%s refused: %v", p, errs)
+		}
+	}
+	errs := WebSocketPolicySpec{Edge: EdgeSpec{Provider: "aws"}}.Validate()
+	if len(errs) != 1 || errs[0].Field != "spec.edge.provider" {
+		t.Errorf("provider aws: %v", errs)
+	}
+}

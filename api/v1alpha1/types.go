@@ -171,6 +171,10 @@ type WebSocketPolicySpec struct {
 	// opt in.
 	// +optional
 	Enforcement EnforcementSpec `json:"enforcement,omitempty"`
+	// Edge describes the load balancer in front of the cluster's
+	// LoadBalancer Services (docs/edge.md).
+	// +optional
+	Edge EdgeSpec `json:"edge,omitempty"`
 }
 
 // EnforcementSpec caps the action of cluster-scope rules (built-in and
@@ -194,6 +198,21 @@ type EnforcementSpec struct {
 	// +kubebuilder:validation:Enum=deny;warn;audit;off
 	// +optional
 	OptedOut RuleAction `json:"optedOut,omitempty"`
+}
+
+// EdgeSpec says which cloud load balancer a Service of type LoadBalancer
+// gets, for clusters where it cannot be told from the Service itself.
+type EdgeSpec struct {
+	// Provider is the load balancer implementation of Services of type
+	// LoadBalancer that name none themselves (spec.loadBalancerClass,
+	// provider-only annotations, status): auto (default; from the Service
+	// alone, else unknown, which gets no edge defaults), aws-clb (the AWS
+	// cloud provider's Classic ELB), aws-nlb (the AWS Load Balancer
+	// Controller's NLB), azure, gcp, digitalocean, oci, hetzner, scaleway,
+	// vultr, civo, linode, metallb, or none (no load balancer in front).
+	// +kubebuilder:validation:Enum=auto;aws-clb;aws-nlb;azure;gcp;digitalocean;oci;hetzner;scaleway;vultr;civo;linode;metallb;none
+	// +optional
+	Provider string `json:"provider,omitempty"`
 }
 
 // CustomRule is one team rule: a Rego module in a package under

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/edge"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 )
@@ -271,6 +272,12 @@ func service(e *editor, s settings) {
 	if !ev.Any() {
 		return
 	}
+	// The load balancer in front of a Service of type LoadBalancer
+	// (edge-load-balancer-facts.md): its idle timeout, and what it refuses.
+	lb, isLB := edge.LB{}, edge.IsLoadBalancer(e.obj)
+	if isLB {
+		lb = edge.Detect(e.obj, s.Edge.Provider)
+	}
 	ports, _ := spec["ports"].([]any)
 	for i, p := range ports { // research §4.1, §5
 		port, ok := p.(map[string]any)
@@ -295,7 +302,19 @@ func service(e *editor, s settings) {
 			// (passthrough) to Istio and opaque to Linkerd.
 			hint = "kubernetes.io/wss"
 		}
+		if lb.Provider == edge.Azure && (strings.EqualFold(hint, "http") || strings.EqualFold(hint, "https")) {
+			// cloud-provider-azure takes a port's appProtocol as its health
+			// probe protocol: http(s) turns the probe into a GET of "/",
+			// which a WebSocket server may answer with an error, and the
+			// load balancer then sends it nothing.
+			e.warn(fmt.Sprintf("spec.ports[%d].appProtocol not added: on an Azure load balancer appProtocol %s makes the health probe "+
+				"an HTTP GET of /, which a WebSocket server may fail; set appProtocol kubernetes.io/ws (a TCP probe) if a mesh needs a hint", i, hint))
+			continue
+		}
 		e.addField(port, "spec.ports["+strconv.Itoa(i)+"].appProtocol", hint, "appProtocol")
+	}
+	if isLB {
+		loadBalancerIdle(e, s, lb, ev)
 	}
 
 	clusterIP, _ := spec["clusterIP"].(string)
@@ -305,7 +324,23 @@ func service(e *editor, s settings) {
 	// admission, so None is what "unset" looks like here. Ingress
 	// controllers and meshes bypass kube-proxy, so ClientIP only matters to
 	// clients of the Service itself: only where a port carries WebSocket.
-	if s.serviceAffinity && clusterIP != "None" && typ != "ExternalName" && (affinity == "" || affinity == "None" && !userSetSessionAffinity(e.obj)) {
+	clientIP := s.serviceAffinity && clusterIP != "None" && typ != "ExternalName" && (affinity == "" || affinity == "None" && !userSetSessionAffinity(e.obj))
+	if clientIP && isLB && !lb.AcceptsClientIP() {
+		// The AWS cloud provider and OCI refuse to build a load balancer
+		// for a ClientIP Service; an unknown provider may too, which is
+		// worse than no affinity.
+		why := lb.Name() + " refuses it and would never build the load balancer"
+		switch {
+		case lb.Provider == edge.Unknown:
+			why = "the load balancer's provider is unknown (" + lb.Source + "), and the AWS cloud provider and OCI " +
+				"refuse ClientIP and then never build the load balancer; set the policy's spec.edge.provider"
+		case !lb.RefusesClientIP():
+			why = lb.Name() + " is not known to accept it"
+		}
+		e.warn("sessionAffinity ClientIP not added to this LoadBalancer Service: " + why)
+		clientIP = false
+	}
+	if clientIP {
 		spec["sessionAffinity"] = "ClientIP"
 		e.added = append(e.added, "spec.sessionAffinity")
 		e.addField(spec, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", s.clientIPTimeout, "sessionAffinityConfig", "clientIP", "timeoutSeconds")
@@ -371,6 +406,60 @@ func userSetSessionAffinity(obj map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// loadBalancerIdle adds the idle timeout of the load balancer in front of
+// a WebSocket Service of type LoadBalancer, one row per provider
+// (defaults.md "Service of type LoadBalancer"; edge.Settings holds each
+// provider's annotation, unit and range): the policy's idle timeout, raised
+// to the provider's minimum and capped at its maximum (with a warning), on
+// the listeners of WebSocket ports where the provider sets it per
+// listener. Nothing for an unknown provider or one without the knob.
+func loadBalancerIdle(e *editor, s settings, lb edge.LB, ev *evidence.Evidence) {
+	for _, st := range edge.Settings(lb, e.obj) {
+		if st.Port >= 0 {
+			if _, ws := ev.For("spec.ports[" + strconv.Itoa(st.Port) + "]"); !ws {
+				continue
+			}
+		}
+		switch {
+		case st.Key == "" && st.Default > 0 && st.Default < s.idle:
+			e.warn(fmt.Sprintf("%s%s: the idle timeout cannot be set (%s); WebSockets idle for %d s are closed, "+
+				"so clients should send pings more often", lb.Name(), listenerSuffix(st), st.Note, st.Default))
+			continue
+		case st.Key == "" || st.Skip != "":
+			continue
+		}
+		value, used := st.Format(s.idle)
+		if st.Attribute != "" {
+			if e.hasAttribute(st.Key, st.Attribute) {
+				continue
+			}
+			if current, set := e.annotation(st.Key); set {
+				if _, err := edge.ParseStringMap(current); err != nil {
+					continue // malformed: edge-idle-timeout-format says so
+				}
+			}
+			_, v, _ := strings.Cut(value, "=")
+			e.mergeAttributes(st.Key, [][2]string{{st.Attribute, v}})
+		} else {
+			if e.hasAnnotation(st.Key) {
+				continue
+			}
+			e.addAnnotation(st.Key, value)
+		}
+		if used < s.idle {
+			e.warn(fmt.Sprintf("idle timeout %d s is above the %s maximum (%s): %s=%s added instead, so WebSockets idle for longer than %d s are closed there",
+				s.idle, lb.Name(), st.RangeText(), st.Key, value, used))
+		}
+	}
+}
+
+func listenerSuffix(st edge.Setting) string {
+	if st.Listener == "" {
+		return ""
+	}
+	return " listener " + st.Listener
 }
 
 func destinationRule(e *editor, _ settings) { // research §4.3

@@ -12,6 +12,8 @@ import (
 func FuzzPatch(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"annotations":{"alb.ingress.kubernetes.io/target-type":"ip"}},"spec":{"ingressClassName":"alb"}}`))
 	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"labels":{"ws-defaults":"enabled"}},"spec":{"ports":[{"name":"ws","port":1}]}}`))
+	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"labels":{"ws-defaults":"enabled"},"annotations":{"service.beta.kubernetes.io/aws-load-balancer-type":"external","service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-1":"a=b"}},"spec":{"type":"LoadBalancer","ports":[{"name":"ws","port":1}]}}`))
+	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"annotations":{"service.beta.kubernetes.io/azure-load-balancer-internal":"true"}},"spec":{"type":"LoadBalancer","ports":[{"name":"ws","port":1}]}}`))
 	f.Add([]byte(`{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","spec":{"routes":[{}]}}`))
 	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","spec":{}}`))
 	f.Add([]byte(`{"apiVersion":"cloud.google.com/v1","kind":"BackendConfig","spec":{"timeoutSec":"x"}}`))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/policies"
+	"github.com/ws-defaults/ws-defaults/webhook/edge"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/scope"
 )
@@ -264,6 +265,7 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 		"defaulted":  defaulted,
 		"evidence":   in.Evidence.Document(),
 		"gateway":    in.gateway().Document(),
+		"edge":       edge.Document(in.Object, policy.Edge.Provider, int64(*policy.MinIdleTimeoutSeconds)),
 		"parameters": map[string]any{
 			"nginxAnnotationPrefix": strings.TrimSuffix(policy.NginxAnnotationPrefix, "/"),
 			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),

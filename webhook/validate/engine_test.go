@@ -42,6 +42,7 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"annotations":{"traefik.ingress.kubernetes.io/service.sticky.cookie.maxage":"x"}},"spec":{"ports":[{"name":"grpc-ws","port":1}],"sessionAffinityConfig":{"clientIP":{"timeoutSeconds":"a"}}}}`))
 	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","spec":{"subsets":[{"trafficPolicy":{"portLevelSettings":[{"loadBalancer":{"simple":"X","consistentHash":{"httpCookie":{}}}}]}}]}}`))
 	f.Add([]byte(`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","spec":{"http":[{"timeout":"0s"},{"timeout":5},null]}}`))
+	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"annotations":{"service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout":"1h","service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-1":"x"}},"spec":{"type":"LoadBalancer","sessionAffinity":"ClientIP","ports":[{"name":"ws","port":1}]}}`))
 	f.Add([]byte(`{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","spec":{"routes":[{"enableWebsockets":true,"timeoutPolicy":{"response":"1x"}}]}}`))
 	policy := v1alpha1.BuiltinPolicy()
 	f.Fuzz(func(t *testing.T, raw []byte) {
