@@ -125,6 +125,9 @@ type Options struct {
 	Output string
 	// Validator judges objects after mutation; nil means no rules.
 	Validator Validator
+	// Strict makes documents that are not Kubernetes objects errors
+	// instead of skipping them with a notice on Stderr.
+	Strict bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -145,9 +148,19 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	objs, err := Read(o.Files, o.Stdin)
+	skipped := 0
+	objs, err := ReadWith(o.Files, o.Stdin, ReadOptions{Strict: o.Strict, Skipped: func(n Notice) {
+		skipped++
+		if o.Stderr != nil {
+			fmt.Fprintf(o.Stderr, "%s\n", n)
+		}
+	}})
 	if err != nil {
 		return Summary{}, err
+	}
+	if len(objs) == 0 && skipped > 0 {
+		// Nothing checked is no pass.
+		return Summary{}, fmt.Errorf("no Kubernetes objects in the input (%d %s skipped)", skipped, plural(skipped, "document", "documents"))
 	}
 	rep, err := Check(ctx, objs, policy, o.Validator)
 	if err != nil {
