@@ -123,6 +123,8 @@ func (r *Result) optedIn() string {
 	switch {
 	case r.Excluded:
 		return "excluded"
+	case r.NotHandled:
+		return "not handled"
 	case r.OptedIn:
 		return "yes"
 	default:

@@ -114,3 +114,37 @@ func TestTableEscapesControlCharacters(t *testing.T) {
 		t.Errorf("invalid UTF-8: %q", got)
 	}
 }
+
+// TestLabelAndKindReported: an opt-in label value ws-defaults does not
+// know is warned about with the accepted spellings, and a kind the webhook
+// never sees is "not handled", never "opted in".
+func TestLabelAndKindReported(t *testing.T) {
+	in := "apiVersion: v1\nkind: Namespace\nmetadata: {name: chat, labels: {ws-defaults: Enabled}}\n---\n" +
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: other}\n---\n" +
+		"apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: other, labels: {ws-defaults: \"true\"}}\n"
+	var stdout, stderr bytes.Buffer
+	if _, err := Run(context.Background(), Options{Files: []string{"-"}, Stdin: strings.NewReader(in), Stdout: &stdout, Stderr: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`stdin#0: warning: label ws-defaults="Enabled" is not a value ws-defaults knows and counts as no label: use "enabled" or "disabled" (lowercase); did you mean "enabled"?`,
+		`stdin#2: warning: label ws-defaults="true"`,
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[0], "stdin#") {
+			rows[f[1]] = strings.Join(f[3:len(f)-3], " ")
+		}
+	}
+	if rows["Namespace"] != "no" || rows["ConfigMap"] != "not handled" || rows["Service"] != "yes" {
+		t.Errorf("OPTED-IN column %v:\n%s", rows, stdout.String())
+	}
+	rep := checkString(t, in, nil)
+	if r := find(t, rep, "ConfigMap", "c"); r.OptedIn || !r.NotHandled {
+		t.Errorf("ConfigMap: %+v", r)
+	}
+}
