@@ -65,6 +65,7 @@ unreadable input.`,
 	f := cmd.Flags()
 	// A string slice, like kubectl's -f: repeatable, and comma-separated too.
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "a manifest file, a folder (read recursively for .yaml, .yml, .json) or - for stdin; repeatable")
+	f.BoolVar(&o.Strict, "strict", false, "fail (exit 2) on documents that are not Kubernetes objects (no apiVersion or kind) instead of skipping them with a notice")
 	f.StringVar(&o.PolicyFile, "policy", "", "a WebSocketPolicy manifest to use instead of the built-in defaults")
 	f.StringVarP(&o.Output, "output", "o", check.DefaultFormat, "output format: "+strings.Join(check.Formats(), ", "))
 	_ = cmd.MarkFlagRequired("filename")

@@ -32,6 +32,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
+	"github.com/ws-defaults/ws-defaults/webhook/kinds"
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
 	"github.com/ws-defaults/ws-defaults/webhook/scope"
@@ -82,7 +83,12 @@ type Result struct {
 	OptedIn    bool   `json:"optedIn"`
 	// Excluded is set when the namespace is never acted on, which is why
 	// such an object is not opted in whatever its labels say.
-	Excluded   bool                           `json:"excluded,omitempty"`
+	Excluded bool `json:"excluded,omitempty"`
+	// NotHandled is set for kinds the webhook is never called for (a
+	// ConfigMap, a Deployment): nothing is added or judged, opted in or
+	// not. Namespace objects are reported as opted in or not, since their
+	// label decides for the objects in them.
+	NotHandled bool                           `json:"notHandled,omitempty"`
 	Controller string                         `json:"controller,omitempty"`
 	Patch      []jsonpatch.JsonPatchOperation `json:"patch"`
 	// Added lists the settings the mutation added, as mutate names them.
@@ -125,6 +131,9 @@ type Options struct {
 	Output string
 	// Validator judges objects after mutation; nil means no rules.
 	Validator Validator
+	// Strict makes documents that are not Kubernetes objects errors
+	// instead of skipping them with a notice on Stderr.
+	Strict bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -145,9 +154,19 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	objs, err := Read(o.Files, o.Stdin)
+	skipped := 0
+	objs, err := ReadWith(o.Files, o.Stdin, ReadOptions{Strict: o.Strict, Skipped: func(n Notice) {
+		skipped++
+		if o.Stderr != nil {
+			fmt.Fprintf(o.Stderr, "%s\n", n)
+		}
+	}})
 	if err != nil {
 		return Summary{}, err
+	}
+	if len(objs) == 0 && skipped > 0 {
+		// Nothing checked is no pass.
+		return Summary{}, fmt.Errorf("no Kubernetes objects in the input (%d %s skipped)", skipped, plural(skipped, "document", "documents"))
 	}
 	rep, err := Check(ctx, objs, policy, o.Validator)
 	if err != nil {
@@ -260,6 +279,11 @@ func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec
 		}
 		in.Added = res.Added
 		inputs[i] = in
+		warnings := res.Warnings
+		if p := scope.LabelProblem(o.Labels()); p != "" {
+			warnings = append(warnings, p)
+		}
+		notHandled := !kinds.Handles(o.APIVersion(), o.Kind()) && o.groupKind() != "Namespace."
 
 		r := Result{
 			Source:     o.Source,
@@ -267,13 +291,14 @@ func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec
 			Kind:       o.Kind(),
 			Namespace:  o.Namespace(),
 			Name:       o.Name(),
-			OptedIn:    c.OptedIn && !c.Excluded,
+			OptedIn:    c.OptedIn && !c.Excluded && !notHandled,
 			Excluded:   c.Excluded,
+			NotHandled: notHandled,
 			Controller: c.Controller,
 			Patch:      ops,
 			Added:      res.Added,
 			Violations: []Violation{},
-			Warnings:   res.Warnings,
+			Warnings:   warnings,
 			Evidence:   c.Evidence.Strings(),
 			where:      o.Where(),
 			file:       o.File,

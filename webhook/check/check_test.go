@@ -7,9 +7,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 )
@@ -210,7 +213,7 @@ items:
 		{name: "scalar document", input: nginxIngress + "---\njust text\n", wantErr: "in.yaml#1: not a Kubernetes object"},
 		{name: "sequence document", input: "- a\n- b\n", wantErr: "in.yaml#0: not a Kubernetes object"},
 		{name: "no kind", input: "apiVersion: v1\nmetadata: {name: a}\n", wantErr: "in.yaml#0: not a Kubernetes object: kind is missing"},
-		{name: "kind not a string", input: "apiVersion: v1\nkind: [a]\n", wantErr: "kind is missing or not a string"},
+		{name: "kind not a string", input: "apiVersion: v1\nkind: [a]\n", wantErr: "kind is not a string"},
 		{name: "metadata not a mapping", input: "apiVersion: v1\nkind: Service\nmetadata: x\n", wantErr: "in.yaml#0: metadata is not a mapping"},
 		{name: "metadata null", input: "apiVersion: v1\nkind: Service\nmetadata:\n", wantErr: "in.yaml#0: metadata is not a mapping"},
 		{
@@ -849,18 +852,47 @@ func FuzzRead(f *testing.F) {
 		"apiVersion: networking.istio.io/v1\nkind: DestinationRule\nspec: {trafficPolicy: {connectionPool: 3}}\n",
 		"apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nspec: {routes: [{enableWebsockets: true}]}\n---\n" +
 			"apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: x}\nspec: {controller: traefik.io/ingress-controller}\n",
+		// Shapes that must never pass silently: duplicate keys (a missing
+		// ---), documents that are no Kubernetes objects, odd opt-in label
+		// values, kinds nothing handles, control characters in names.
+		"apiVersion: v1\nkind: Service\nmetadata: {name: a}\napiVersion: v1\nkind: Service\n",
+		`{"apiVersion": "v1", "kind": "Service", "kind": "Secret"}`,
+		"apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: a}, metadata: {}}\n",
+		"apiVersion: v2\nname: chart\n---\nresources: [a.yaml]\n---\n- a\n---\n" + nginxIngress,
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: chat, labels: {ws-defaults: Enabled}}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: chat, labels: {ws-defaults: \"true\"}}\n",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: \"\\e[31mred\\u202e\\x00\"}\n",
 	} {
 		f.Add([]byte(seed))
 	}
+	duplicateLine := regexp.MustCompile(`^fuzz#\d+: line (\d+): key `)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		nlines := bytes.Count(data, []byte("\n")) + 1
+		var notices []Notice
+		lenient, lerr := readStreamWith("fuzz", bytes.NewReader(data), ReadOptions{Skipped: func(n Notice) { notices = append(notices, n) }})
+		for _, n := range notices {
+			if !strings.HasPrefix(n.Source, "fuzz#") || n.Line < 1 || n.Line > nlines {
+				t.Errorf("notice %v does not place the document", n)
+			}
+		}
 		objs, err := readStream("fuzz", bytes.NewReader(data))
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz#") {
 				t.Errorf("error does not name the document: %v", err)
 			}
+			if m := duplicateLine.FindStringSubmatch(err.Error()); m != nil {
+				if n, _ := strconv.Atoi(m[1]); n < 1 || n > nlines {
+					t.Errorf("duplicate key placed on line %d of %d: %v", n, nlines, err)
+				}
+			}
+			if lerr == nil && len(notices) == 0 {
+				t.Errorf("strict read failed (%v) but the lenient one neither failed nor skipped anything", err)
+			}
 			return
 		}
-		nlines := bytes.Count(data, []byte("\n")) + 1
+		if lerr != nil || len(notices) > 0 || len(lenient) != len(objs) {
+			t.Errorf("strict read accepted what the lenient one did not: %v, %v", lerr, notices)
+		}
 		for _, o := range objs {
 			if o.Kind() == "" || o.APIVersion() == "" || !json.Valid(o.Raw) {
 				t.Errorf("%s: accepted a non-object: %s", o.Where(), o.Raw)
@@ -869,9 +901,21 @@ func FuzzRead(f *testing.F) {
 				t.Errorf("%s: file %q line %d of %d", o.Where(), o.File, o.Line, nlines)
 			}
 		}
-		// Whatever Read accepts, the rest of check handles.
-		if _, err := Check(context.Background(), objs, v1alpha1.BuiltinPolicy(), nil); err != nil {
+		// Whatever Read accepts, the rest of check handles, and the table
+		// prints no control character from the input.
+		rep, err := Check(context.Background(), objs, v1alpha1.BuiltinPolicy(), nil)
+		if err != nil {
 			t.Errorf("Check: %v", err)
+			return
+		}
+		var table bytes.Buffer
+		if err := writeTable(&table, rep); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range table.String() {
+			if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)) {
+				t.Errorf("table holds control character %U", r)
+			}
 		}
 	})
 }

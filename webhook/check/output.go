@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 
@@ -83,7 +85,7 @@ func writeTable(w io.Writer, rep *Report) error {
 	fmt.Fprintln(tw, "SOURCE\tKIND\tNAMESPACE/NAME\tOPTED-IN\tCONTROLLER\tADDED\tVIOLATIONS")
 	for _, r := range rep.Results {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.where, r.Kind, r.namespacedName(), r.optedIn(), dash(r.Controller), count(len(r.Added)), r.violationCounts())
+			printable(r.where), printable(r.Kind), printable(r.namespacedName()), r.optedIn(), printable(dash(r.Controller)), count(len(r.Added)), r.violationCounts())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -98,9 +100,9 @@ func writeTable(w io.Writer, rep *Report) error {
 			fmt.Fprintln(w, "\nViolations:")
 			first = false
 		}
-		fmt.Fprintf(w, "  %s (%s %s)\n", r.where, r.Kind, r.namespacedName())
+		fmt.Fprintf(w, "  %s (%s %s)\n", printable(r.where), printable(r.Kind), printable(r.namespacedName()))
 		for _, v := range r.Violations {
-			fmt.Fprintf(w, "    %s  %s  %s\n      %s\n", v.Action, v.Rule, v.Field, v.Message)
+			fmt.Fprintf(w, "    %s  %s  %s\n      %s\n", v.Action, printable(v.Rule), printable(v.Field), printable(v.Message))
 		}
 	}
 
@@ -121,6 +123,8 @@ func (r *Result) optedIn() string {
 	switch {
 	case r.Excluded:
 		return "excluded"
+	case r.NotHandled:
+		return "not handled"
 	case r.OptedIn:
 		return "yes"
 	default:
@@ -146,6 +150,43 @@ func (r *Result) violationCounts() string {
 		parts[i] = strconv.Itoa(n[a]) + " " + string(a)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// printable escapes what a terminal would act on instead of showing: control
+// characters (escape sequences, newlines, tabs that would shift columns),
+// bidirectional overrides and bytes that are not UTF-8. Names, file names
+// and messages come from the input, which is not to be trusted with the
+// reader's terminal.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i, w := 0, 0; i < len(s); i += w {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w = size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp)
 }
 
 func dash(s string) string {

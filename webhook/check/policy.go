@@ -16,7 +16,7 @@ func LoadPolicy(path string) (v1alpha1.WebSocketPolicySpec, error) {
 	if path == "" {
 		return v1alpha1.BuiltinPolicy(), nil
 	}
-	objs, err := readFile(path)
+	objs, err := readFile(path, ReadOptions{Strict: true})
 	if err != nil {
 		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %w", err)
 	}

@@ -76,8 +76,37 @@ var manifestExts = []string{".yaml", ".yml", ".json"}
 // recursively, in lexical order, for .yaml, .yml and .json files; hidden
 // folders such as .git are skipped) or "-" for stdin. Multi-document YAML,
 // JSON streams and List objects are read; empty documents are skipped but
-// still counted in the document index.
+// still counted in the document index. A document that is not a
+// Kubernetes object is an error (ReadWith can skip it instead).
 func Read(paths []string, stdin io.Reader) ([]Object, error) {
+	return ReadWith(paths, stdin, ReadOptions{Strict: true})
+}
+
+// ReadOptions say what the reader does with documents that are not
+// Kubernetes objects.
+type ReadOptions struct {
+	// Strict makes a document without apiVersion or kind (a Chart.yaml, a
+	// test suite) an error; otherwise it is skipped and handed to Skipped.
+	Strict bool
+	// Skipped is told about each skipped document; nil ignores them.
+	Skipped func(Notice)
+}
+
+// Notice is a document the reader skipped, and why.
+type Notice struct {
+	// Source is the file and 0-based document index, as Object.Source.
+	Source string
+	// Line is the 1-based line where the document starts.
+	Line    int
+	Message string
+}
+
+func (n Notice) String() string {
+	return fmt.Sprintf("%s (line %d): skipped: %s", n.Source, n.Line, n.Message)
+}
+
+// ReadWith is Read with options.
+func ReadWith(paths []string, stdin io.Reader, o ReadOptions) ([]Object, error) {
 	var out []Object
 	usedStdin := false
 	for _, p := range paths {
@@ -87,7 +116,7 @@ func Read(paths []string, stdin io.Reader) ([]Object, error) {
 				return nil, errors.New(`"-" (stdin) given more than once`)
 			}
 			usedStdin = true
-			objs, err := readStream(stdinName, stdin)
+			objs, err := readStreamWith(stdinName, stdin, o)
 			if err != nil {
 				return nil, err
 			}
@@ -99,7 +128,7 @@ func Read(paths []string, stdin io.Reader) ([]Object, error) {
 			return nil, err
 		}
 		for _, f := range files {
-			objs, err := readFile(f)
+			objs, err := readFile(f, o)
 			if err != nil {
 				return nil, err
 			}
@@ -149,13 +178,18 @@ func expand(p string) ([]string, error) {
 	return files, nil
 }
 
-func readFile(path string) ([]Object, error) {
+func readFile(path string, o ReadOptions) ([]Object, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readStream(path, f)
+	return readStreamWith(path, f, o)
+}
+
+// readStream reads one file strictly (readStreamWith).
+func readStream(name string, r io.Reader) ([]Object, error) {
+	return readStreamWith(name, r, ReadOptions{Strict: true})
 }
 
 // readStream reads the documents of one file. Documents are numbered the
@@ -166,7 +200,8 @@ func readFile(path string) ([]Object, error) {
 // documents are skipped but keep their number. Each document is decoded by
 // apimachinery's YAML-or-JSON decoder; a stream of JSON objects (no "---")
 // numbers each object as a document.
-func readStream(name string, r io.Reader) (objs []Object, err error) {
+func readStreamWith(name string, r io.Reader, o ReadOptions) (objs []Object, err error) {
+	dr := &DocumentReader{Options: o}
 	doc := 0
 	// The decoders are a library seeing arbitrary bytes: a panic in them
 	// must become an input error, not a crash of the CI job.
@@ -192,7 +227,7 @@ func readStream(name string, r io.Reader) (objs []Object, err error) {
 			// A "---" opening the file (after comments) starts document 0;
 			// any other ends the document before it.
 			if !first || hasContent(chunk.Bytes()) {
-				n, err := decodeDocument(name, doc, chunk.Bytes(), start, &objs)
+				n, err := dr.Decode(name, doc, chunk.Bytes(), start, &objs)
 				if err != nil {
 					return nil, err
 				}
@@ -211,7 +246,7 @@ func readStream(name string, r io.Reader) (objs []Object, err error) {
 			break
 		}
 	}
-	if _, err := decodeDocument(name, doc, chunk.Bytes(), start, &objs); err != nil {
+	if _, err := dr.Decode(name, doc, chunk.Bytes(), start, &objs); err != nil {
 		return nil, err
 	}
 	return objs, nil
@@ -246,11 +281,21 @@ func hasContent(text []byte) bool {
 	return false
 }
 
-// decodeDocument decodes document doc of file name, whose text begins on
-// line start, and appends its objects to objs. It returns how many values
-// the document held: more than one only for a stream of JSON objects, each
-// of which is numbered as a document.
-func decodeDocument(name string, doc int, text []byte, start int, objs *[]Object) (int, error) {
+// DocumentReader decodes the documents of a file one at a time; readers
+// of whole files and streams call it per document.
+type DocumentReader struct {
+	Options ReadOptions
+}
+
+// Decode decodes document doc of file name, whose text begins on line
+// start, and appends its objects to objs. It returns how many values the
+// document held: more than one only for a stream of JSON objects, each of
+// which is numbered as a document. A mapping key given twice is an error
+// naming the line, as the API server's strict decoding (what kubectl's
+// default --validate=strict asks for) reports it: the later value would
+// silently replace the earlier one, as when a "---" is missing between two
+// objects.
+func (d *DocumentReader) Decode(name string, doc int, text []byte, start int, objs *[]Object) (int, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
 	n := 0
 	cursor := 0 // where the text of the next value may begin
@@ -269,7 +314,18 @@ func decodeDocument(name string, doc int, text []byte, start int, objs *[]Object
 			continue
 		}
 		pos := position{file: name, line: start + bytes.Count(text[:at], []byte("\n")), text: text[at:end]}
-		docObjs, err := fromDocument(name+"#"+strconv.Itoa(doc+n), raw, pos)
+		source := name + "#" + strconv.Itoa(doc+n)
+		if err := duplicateKeys(pos.text, raw); err != nil {
+			return n, fmt.Errorf("%s: %w", source, err.at(pos.line))
+		}
+		docObjs, err := fromDocument(source, raw, pos)
+		var notObject *notObjectError
+		if errors.As(err, &notObject) && !d.Options.Strict {
+			if d.Options.Skipped != nil {
+				d.Options.Skipped(Notice{Source: source, Line: pos.line, Message: notObject.reason + " (--strict makes this an error)"})
+			}
+			continue
+		}
 		if err != nil {
 			return n, err
 		}
@@ -410,7 +466,8 @@ func fromDocument(source string, raw []byte, pos position) ([]Object, error) {
 		}
 		itemObj, err := decodeObject(where, itemRaw)
 		if err != nil {
-			return nil, err
+			// An item of a List is meant as an object: never skipped.
+			return nil, errors.New(err.Error())
 		}
 		line := pos.line
 		if lines != nil {
@@ -421,16 +478,28 @@ func fromDocument(source string, raw []byte, pos position) ([]Object, error) {
 	return out, nil
 }
 
+// notObjectError is a document that is no Kubernetes object at all (not a
+// mapping, or without apiVersion or kind): skipped unless reading strictly.
+type notObjectError struct {
+	where, reason string
+}
+
+func (e *notObjectError) Error() string { return e.where + ": " + e.reason }
+
 // decodeObject decodes raw and checks it is a Kubernetes object: a mapping
 // with a string apiVersion and kind, and metadata (when present) a mapping.
 func decodeObject(where string, raw []byte) (map[string]any, error) {
 	var obj map[string]any
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return nil, fmt.Errorf("%s: not a Kubernetes object (a mapping with apiVersion and kind)", where)
+		return nil, &notObjectError{where, "not a Kubernetes object (a mapping with apiVersion and kind)"}
 	}
 	for _, key := range []string{"apiVersion", "kind"} {
-		if s, _ := obj[key].(string); s == "" {
-			return nil, fmt.Errorf("%s: not a Kubernetes object: %s is missing or not a string", where, key)
+		v, set := obj[key]
+		if !set {
+			return nil, &notObjectError{where, "not a Kubernetes object: " + key + " is missing"}
+		}
+		if s, _ := v.(string); s == "" {
+			return nil, fmt.Errorf("%s: not a Kubernetes object: %s is not a string", where, key)
 		}
 	}
 	if md, set := obj["metadata"]; set {

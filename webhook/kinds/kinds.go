@@ -5,6 +5,11 @@
 // rules handle a kind this table does not list, or the other way round.
 package kinds
 
+import (
+	"slices"
+	"strings"
+)
+
 // Any is the wildcard of a whole API group: every kind, every version.
 const Any = "*"
 
@@ -73,4 +78,19 @@ func filter(keep func(Kind) bool) []Kind {
 		}
 	}
 	return out
+}
+
+// Handles reports whether the webhook is called for objects of apiVersion
+// ("group/version", or "version" for the core group) and kind.
+func Handles(apiVersion, kind string) bool {
+	group, version, found := strings.Cut(apiVersion, "/")
+	if !found {
+		group, version = "", apiVersion
+	}
+	for _, k := range Handled {
+		if k.Group == group && (k.Kind == Any || k.Kind == kind) && (slices.Contains(k.Versions, Any) || slices.Contains(k.Versions, version)) {
+			return true
+		}
+	}
+	return false
 }

@@ -84,3 +84,22 @@ func TestTableIsWellFormed(t *testing.T) {
 		seen[k.GroupKind()] = true
 	}
 }
+
+func TestHandles(t *testing.T) {
+	for _, tt := range []struct {
+		apiVersion, kind string
+		want             bool
+	}{
+		{"networking.k8s.io/v1", "Ingress", true},
+		{"v1", "Service", true},
+		{"v1", "ConfigMap", false},
+		{"apps/v1", "Deployment", false},
+		{"networking.istio.io/v1alpha3", "DestinationRule", true},
+		{"traefik.containo.us/v1alpha1", "IngressRoute", true},
+		{"networking.k8s.io/v1beta1", "Ingress", false},
+	} {
+		if got := kinds.Handles(tt.apiVersion, tt.kind); got != tt.want {
+			t.Errorf("Handles(%s, %s) = %v", tt.apiVersion, tt.kind, got)
+		}
+	}
+}
