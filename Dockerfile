@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # The ws-defaults image: one static binary on distroless, running as the
 # unprivileged nonroot user. The chart passes `serve --cert-dir=/certs ...`.
+# Without Docker, `make image` builds the same image, reproducibly and for
+# both platforms (docs/image.md).
 #
 #   docker build -t ghcr.io/ws-defaults/ws-defaults:dev .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ... --push .
