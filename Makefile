@@ -113,9 +113,15 @@ bench:
 
 # bench-audit: the audit at scale (test/bench): bulk-creates
 # AUDIT_BENCH_OBJECTS (default 100,000) Ingresses and Services across 100
-# namespaces in a local control plane, times a bare paginated list of them
-# and two audit passes (a child process: its max RSS), and prints the ratio
-# and the second pass's writes (want 0). Minutes on 2 cores.
+# namespaces in a local control plane (48 parallel creates), times a bare
+# paginated list of them and two audit passes with the route index beside
+# them as in serve (a child process: its max RSS, live heap at the peak and
+# kept per object), prints the ratios and the second pass's writes (want 0),
+# then times `webhook audit -o jsonl` and `-o json` against the list (max
+# RSS). AUDIT_BENCH_PPROF=dir saves heap profiles (at the peak, after each
+# pass); AUDIT_BENCH_GOMEMLIMIT sets the child's soft limit;
+# AUDIT_BENCH_NO_FSYNC=1 runs etcd without fsync. docs/performance.md.
+# Minutes on 2 cores.
 bench-audit: controlplane
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test ./test/bench/ -run '^$$' -bench BenchmarkAuditScale -benchtime 1x -timeout 60m -v
 

@@ -2,35 +2,48 @@
 // bulk-creates Ingresses and Services across 100 namespaces in a local
 // control plane (envtest: kube-apiserver and etcd, no webhook), times a
 // bare paginated list of them (the floor), then runs two audit passes in a
-// child process (the serve loop's pass: list, judge, write Reports) and
-// reports the first pass's time, its ratio to the floor, the child's max
-// RSS and the writes of the second pass (nothing changed: want 0).
+// child process (the serve loop's pass: list, judge, write Reports, with
+// the route index `webhook serve` keeps beside it) and reports the first
+// pass's time, its ratio to the floor, the child's max RSS and live heap
+// (peak, and kept between passes per object) and the writes of the second
+// pass (nothing changed: want 0); then `webhook audit -o jsonl` and
+// `-o json` against the same objects (time against the floor, max RSS).
 //
 //	make bench-audit                       # 100,000 objects
 //	AUDIT_BENCH_OBJECTS=10000 make bench-audit
+//	AUDIT_BENCH_PPROF=dir                  # heap profiles: at the peak, after each pass
+//	AUDIT_BENCH_GOMEMLIMIT=230MiB          # the child's soft limit, as the chart sets it
+//	AUDIT_BENCH_NO_FSYNC=1                 # etcd without fsync (bulk creation)
+//	AUDIT_BENCH_CLIENTS=48                 # parallel creates
+//	AUDIT_BENCH_CLI=0                      # skip the CLI runs
 package bench
 
 import (
 	"context"
-
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/go-logr/logr"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -47,6 +60,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/test/framework"
 	"github.com/ws-defaults/ws-defaults/webhook/audit"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
 	"github.com/ws-defaults/ws-defaults/webhook/policy"
@@ -72,6 +86,65 @@ type passResult struct {
 	Objects                   int
 	Created, Updated, Deleted int64
 	Err                       string
+	// HeapRetained is the live heap after the pass and a GC: what the
+	// process keeps between passes (route index, memo, compiled rules).
+	HeapRetained uint64
+	// HeapPeak is the largest live heap seen during the pass (sampled).
+	HeapPeak uint64
+}
+
+// heapWatch samples the live heap every 100 ms and, when dir is set,
+// writes a heap profile (by allocation site) each time it reaches a new
+// peak (heap-peak.pb.gz), so the profile shows what held the memory when
+// the process needed the most.
+type heapWatch struct {
+	dir  string
+	mu   sync.Mutex
+	peak uint64
+}
+
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func (h *heapWatch) run(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		live := liveHeap()
+		h.mu.Lock()
+		if live > h.peak+h.peak/20 {
+			h.peak = live
+			if h.dir != "" {
+				writeHeap(filepath.Join(h.dir, "heap-peak.pb.gz"))
+			}
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (h *heapWatch) reset() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.peak
+	h.peak = 0
+	return p
+}
+
+func writeHeap(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // child runs two audit passes, as the serve loop does, and prints them.
@@ -83,7 +156,7 @@ func child(kubeconfig string) int {
 		return 2
 	}
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling; the API server's own limits apply
-	s := runtime.NewScheme()
+	s := kruntime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
 	_ = orv1.AddToScheme(s)
 	c, err := client.New(cfg, client.Options{Scheme: s})
@@ -96,14 +169,36 @@ func child(kubeconfig string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// The route index, as `webhook serve` keeps it (its informers run
+	// beside the audit in the same process).
+	set := evidence.NewSet(evidence.Options{})
+	w, err := cluster.NewRouteWatcher(cfg, set)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	hw := &heapWatch{dir: os.Getenv("AUDIT_BENCH_PPROF")}
+	go hw.run(watchCtx)
+	go func() { _ = w.Start(watchCtx) }()
+	if !w.WaitForSync(ctx, 10*time.Minute) {
+		fmt.Fprintln(os.Stderr, "route index did not sync")
+		return 2
+	}
 	l := &audit.Loop{
-		Auditor: &audit.Auditor{Reader: c, Mapper: c.RESTMapper(), Policies: policy.NewStore(nil), Rules: engine},
+		Auditor: &audit.Auditor{Reader: c, Mapper: c.RESTMapper(), Policies: policy.NewStore(nil), Rules: engine, Routes: set},
 		Client:  c,
 	}
 	var out []passResult
-	for range 2 {
+	for i := range 2 {
 		p := l.RunOnce(ctx)
-		r := passResult{Seconds: p.Duration.Seconds(), Created: p.Created, Updated: p.Updated, Deleted: p.Deleted}
+		r := passResult{Seconds: p.Duration.Seconds(), Created: p.Created, Updated: p.Updated, Deleted: p.Deleted, HeapPeak: hw.reset()}
+		runtime.GC()
+		r.HeapRetained = liveHeap()
+		if hw.dir != "" {
+			writeHeap(filepath.Join(hw.dir, fmt.Sprintf("heap-after-pass%d.pb.gz", i+1)))
+		}
 		if p.Stats != nil {
 			for _, n := range p.Stats.Objects {
 				r.Objects += n
@@ -182,6 +277,10 @@ func BenchmarkAuditScale(b *testing.B) {
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"="+kubeconfig)
+		if limit := os.Getenv("AUDIT_BENCH_GOMEMLIMIT"); limit != "" {
+			// As the chart runs it: the soft limit at 90% of the container's.
+			cmd.Env = append(cmd.Env, "GOMEMLIMIT="+limit)
+		}
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		if err != nil {
@@ -201,6 +300,12 @@ func BenchmarkAuditScale(b *testing.B) {
 		b.Logf("objects %d (listed %d); list floor %.2fs; audit pass 1 %.2fs (%d Reports created) ratio %.2f×; pass 2 %.2fs ratio %.2f×, writes %d; max RSS %d MiB",
 			first.Objects, n, floor.Seconds(), first.Seconds, first.Created, first.Seconds/floor.Seconds(),
 			second.Seconds, second.Seconds/floor.Seconds(), second.Created+second.Updated+second.Deleted, rss>>20)
+		b.Logf("live heap: peak %d MiB in pass 1, %d MiB in pass 2; kept between passes %d MiB (%d bytes per object, route index, memo and compiled rules included)",
+			first.HeapPeak>>20, second.HeapPeak>>20, second.HeapRetained>>20, second.HeapRetained/uint64(max(1, n)))
+		b.ReportMetric(float64(second.HeapRetained)/float64(max(1, n)), "retained-B/obj")
+		if root != "" {
+			cliFloor(b, root, kubeconfig, floor)
+		}
 		b.ReportMetric(floor.Seconds(), "list-s")
 		b.ReportMetric(first.Seconds, "audit1-s")
 		b.ReportMetric(first.Seconds/floor.Seconds(), "ratio1")
@@ -209,6 +314,36 @@ func BenchmarkAuditScale(b *testing.B) {
 		b.ReportMetric(float64(rss>>20), "maxrss-MiB")
 		b.ReportMetric(float64(second.Created+second.Updated+second.Deleted), "writes2")
 		b.ReportMetric(float64(first.Created), "reports")
+	}
+}
+
+// cliFloor runs `webhook audit -o jsonl` (and -o json) against the same
+// objects and reports its time against the list floor and its max RSS.
+// AUDIT_BENCH_CLI=0 skips it.
+func cliFloor(b *testing.B, root, kubeconfig string, floor time.Duration) {
+	if os.Getenv("AUDIT_BENCH_CLI") == "0" {
+		return
+	}
+	bin, err := framework.BuildWebhook(root, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, format := range []string{"jsonl", "json"} {
+		cmd := exec.Command(bin, "audit", "--kubeconfig", kubeconfig, "-o", format)
+		cmd.Stdout = io.Discard
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		start := time.Now()
+		err := cmd.Run()
+		took := time.Since(start)
+		var exit *exec.ExitError
+		if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
+			b.Fatalf("webhook audit -o %s: %v\n%s", format, err, stderr.String())
+		}
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+		b.Logf("webhook audit -o %s: %.2fs (%.2f× the list floor), max RSS %d MiB", format, took.Seconds(), took.Seconds()/floor.Seconds(), rss>>20)
+		b.ReportMetric(took.Seconds()/floor.Seconds(), "cli-"+format+"-ratio")
+		b.ReportMetric(float64(rss>>20), "cli-"+format+"-maxrss-MiB")
 	}
 }
 
@@ -297,7 +432,11 @@ func populate(cfg *rest.Config, total int) error {
 	jobs := make(chan job, 1000)
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	for range 16 {
+	clients := 48 // the local API server takes several hundred creates/s with 32-64
+	if v, err := strconv.Atoi(os.Getenv("AUDIT_BENCH_CLIENTS")); err == nil && v > 0 {
+		clients = v
+	}
+	for range clients {
 		wg.Go(func() {
 			for j := range jobs {
 				if err := createPair(ctx, dyn, defaulted, j.ns, j.i); err != nil {

@@ -139,6 +139,30 @@ func TestAudit(t *testing.T) {
 		if out.Summary.Objects != 3 || out.Summary.Denied != 1 {
 			t.Errorf("summary %+v", out.Summary)
 		}
+		// -o jsonl: the same results, one a line in the same (list) order,
+		// then the summary; -o json streams them in that order too.
+		lines := exec.Command(binary, "audit", "--kubeconfig", cluster.Kubeconfig, "-n", "audit-e2e", "-n", "audit-clean", "-o", "jsonl")
+		var jsonl bytes.Buffer
+		lines.Stdout, lines.Stderr = &jsonl, &stderr
+		if err := lines.Run(); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Fatalf("-o jsonl: exit %v, want 1\n%s", err, stderr.String())
+		}
+		ls := strings.Split(strings.TrimSuffix(jsonl.String(), "\n"), "\n")
+		if len(ls) != len(out.Results)+1 {
+			t.Fatalf("-o jsonl: %d lines, want %d results and a summary:\n%s", len(ls), len(out.Results), jsonl.String())
+		}
+		for i, r := range out.Results {
+			var line struct{ Namespace, Name string }
+			if err := json.Unmarshal([]byte(ls[i]), &line); err != nil || line.Namespace != r.Namespace || line.Name != r.Name {
+				t.Errorf("-o jsonl line %d: %s (%v), want %s/%s", i, ls[i], err, r.Namespace, r.Name)
+			}
+		}
+		var sum struct {
+			Summary struct{ Objects, Denied int }
+		}
+		if err := json.Unmarshal([]byte(ls[len(ls)-1]), &sum); err != nil || sum.Summary.Objects != out.Summary.Objects || sum.Summary.Denied != out.Summary.Denied {
+			t.Errorf("-o jsonl summary line %s (%v), want %+v", ls[len(ls)-1], err, out.Summary)
+		}
 		// Bad flags are exit 2.
 		if err := exec.Command(binary, "audit", "--kubeconfig", cluster.Kubeconfig, "-o", "yaml").Run(); !errors.As(err, &exit) || exit.ExitCode() != 2 {
 			t.Errorf("-o yaml: %v, want exit 2", err)

@@ -380,7 +380,9 @@ const maxExpiries = 3
 // judges an object twice. This is client-go's pager's recovery without its
 // full unpaged list.
 func (l *lister) listKind(ctx context.Context, gvk schema.GroupVersionKind, ns string) error {
-	cont, last := "", ""
+	// last is the key of the last object handed on; after a relist, skip
+	// is the key up to which the new list repeats what was handed on.
+	cont, last, skip := "", "", ""
 	expiries := 0
 	for {
 		list := &unstructured.UnstructuredList{}
@@ -400,7 +402,7 @@ func (l *lister) listKind(ctx context.Context, gvk schema.GroupVersionKind, ns s
 					cont = status.Status().Continue
 					l.resumed++
 				} else {
-					cont = ""
+					cont, skip = "", last
 					l.relisted++
 				}
 				continue
@@ -410,8 +412,11 @@ func (l *lister) listKind(ctx context.Context, gvk schema.GroupVersionKind, ns s
 		for i := range list.Items {
 			u := &list.Items[i]
 			key := u.GetNamespace() + "/" + u.GetName()
-			if last != "" && key <= last {
-				continue // handed on before the list expired
+			if skip != "" {
+				if key <= skip {
+					continue // handed on before the list expired
+				}
+				skip = ""
 			}
 			last = key
 			expiries = 0

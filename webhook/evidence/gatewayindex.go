@@ -369,8 +369,8 @@ func (s *Set) ServicePortProtocol(namespace, name string, ref PortRef) (string, 
 		return "", false
 	}
 	for _, p := range s.appProtocols[key] {
-		if ref.Matches(p.name, p.number) {
-			return p.reason, true
+		if ref.Matches(p.name.Value(), p.number) {
+			return p.reason.Value(), true
 		}
 	}
 	return "", true

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unique"
 )
 
 // Set is an Index over a set of objects: `webhook check` fills it with its
@@ -55,21 +56,34 @@ type configUser struct {
 	all     []PortRef // every port of the Service, by name and number
 }
 
+// The index keeps one entry per WebSocket port and per WebSocket route for
+// as long as the objects exist (100k of each in a large cluster), so its
+// entries are compact: the strings that repeat across objects (port names,
+// reasons, field paths) are interned (one copy each, an 8-byte handle per
+// entry), and what can be derived (the route's "Kind namespace/name" from
+// its key) is derived when a reason is formatted. memory_test.go measures
+// the bytes per object.
+
 type portEntry struct {
-	name   string
+	name   unique.Handle[string]
 	number int64
-	reason string
+	reason unique.Handle[string]
+}
+
+func newPortEntry(name string, number int64, reason string) portEntry {
+	return portEntry{name: unique.Make(name), number: number, reason: unique.Make(reason)}
 }
 
 type routedEntry struct {
-	owner string // the route object's key
+	owner string // the route object's key: "Kind.group namespace/name"
 	ref   PortRef
 	// what the reason is built from, formatted on demand
-	route, field, why string
+	field, why unique.Handle[string]
 }
 
 func (r routedEntry) reason() string {
-	return fmt.Sprintf("%s %s (%s) sends traffic to port %s", r.route, r.field, r.why, r.ref)
+	gk, name, _ := strings.Cut(r.owner, " ")
+	return fmt.Sprintf("%s %s %s (%s) sends traffic to port %s", kindOf(gk), name, r.field.Value(), r.why.Value(), r.ref)
 }
 
 var _ Index = (*Set)(nil)
@@ -129,12 +143,12 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 			name, _ := port["name"].(string)
 			all = append(all, PortRef{Name: name, Number: numberOf(port["port"])})
 			if ap, _ := port["appProtocol"].(string); ap != "" {
-				e.appProtocols = append(e.appProtocols, portEntry{name: name, number: numberOf(port["port"]), reason: ap})
+				e.appProtocols = append(e.appProtocols, newPortEntry(name, numberOf(port["port"]), ap))
 			}
 			if r := ServicePortOwn(o.annotations, o.labels, port); r != "" {
-				e.ports = append(e.ports, portEntry{name: name, number: numberOf(port["port"]), reason: r})
+				e.ports = append(e.ports, newPortEntry(name, numberOf(port["port"]), r))
 			} else if r := GRPCPortOwn(o.annotations, o.labels, port); r != "" {
-				e.grpc = append(e.grpc, portEntry{name: name, number: numberOf(port["port"]), reason: r})
+				e.grpc = append(e.grpc, newPortEntry(name, numberOf(port["port"]), r))
 			}
 		}
 		_, e.tgAttributes = o.annotations[ALBTargetGroupAttributesAnnotation]
@@ -180,7 +194,6 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 	if own == nil {
 		own = Of(obj, nil, opts)
 	}
-	route := kindOf(o.gk) + " " + o.namespace + "/" + o.name
 	for _, it := range own.Items {
 		for _, b := range backends[it.Field] {
 			if b.Service == "" {
@@ -190,7 +203,7 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 			if ns == "" {
 				ns = o.namespace
 			}
-			e.routes = append(e.routes, routedEntry{owner: e.key, ref: b.Port, route: route, field: it.Field, why: it.Reason})
+			e.routes = append(e.routes, routedEntry{owner: e.key, ref: b.Port, field: unique.Make(it.Field), why: unique.Make(it.Reason)})
 			e.targets = append(e.targets, ns+"/"+b.Service)
 		}
 	}
@@ -352,12 +365,12 @@ func (s *Set) GRPCPort(namespace, name string, ref PortRef) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, p := range s.grpc[namespace+"/"+name] {
-		if ref != (PortRef{}) && ref.Matches(p.name, p.number) {
-			label := p.name
+		if ref != (PortRef{}) && ref.Matches(p.name.Value(), p.number) {
+			label := p.name.Value()
 			if label == "" {
 				label = fmt.Sprint(p.number)
 			}
-			return fmt.Sprintf("Service %s/%s port %s: %s", namespace, name, label, p.reason)
+			return fmt.Sprintf("Service %s/%s port %s: %s", namespace, name, label, p.reason.Value())
 		}
 	}
 	return ""
@@ -368,12 +381,12 @@ func (s *Set) OwnPort(namespace, name string, ref PortRef) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, p := range s.services[namespace+"/"+name] {
-		if ref.Matches(p.name, p.number) {
-			label := p.name
+		if ref.Matches(p.name.Value(), p.number) {
+			label := p.name.Value()
 			if label == "" {
 				label = fmt.Sprint(p.number)
 			}
-			return fmt.Sprintf("Service %s/%s port %s is WebSocket (%s)", namespace, name, label, p.reason)
+			return fmt.Sprintf("Service %s/%s port %s is WebSocket (%s)", namespace, name, label, p.reason.Value())
 		}
 	}
 	return ""
