@@ -207,7 +207,11 @@ func TestImage(t *testing.T) {
 		t.Errorf("config: %s/%s, labels %v", cfg.OS, cfg.Architecture, c.Labels)
 	}
 
+	// The image's / is 0755 like any root directory; TempDir's is 0700.
 	rootfs := t.TempDir()
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, l := range man.Layers {
 		unpack(t, first.blob(t, l, nil), rootfs)
 	}
