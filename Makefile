@@ -65,9 +65,12 @@ e2e: controlplane
 # configurations equal to webhook/registration's; RBAC pinned), config/webhook
 # (generated from the chart, must be current), both applied to a real API
 # server (server-side dry run), and `webhook serve` run with only the chart's
-# RBAC. Helm and kustomize are built by hack/tools.sh (first run ~2.5 min).
+# RBAC; and `make image` built twice (same digest), its amd64 root
+# filesystem unpacked and `/webhook version` run from it as UID 65532. Helm
+# and kustomize are built by hack/tools.sh (first run ~2.5 min); the first
+# image build compiles the webhook for arm64 too, hence the longer timeout.
 install-test: controlplane
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -count=1 -v ./test/install/
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test -count=1 -timeout 30m -v ./test/install/
 
 # manifests generates, with controller-gen (built by hack/tools.sh), the
 # WebSocketPolicy CRD into charts/ws-defaults/crds/ and the DeepCopy methods
