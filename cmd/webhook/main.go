@@ -17,7 +17,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newCheckCommand(), newTestCommand(), newAuditCommand())
+	root.AddCommand(newServeCommand(), newCheckCommand(), newTestCommand(), newAuditCommand(), newExplainCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "webhook:", err)
 		os.Exit(exitCode(err))

@@ -370,3 +370,6 @@ func nestedString(obj map[string]any, path ...string) (string, bool) {
 	s, ok := cur.(string)
 	return s, ok
 }
+
+// Mutated is the object after mutation, as the cluster would store it.
+func (r Result) Mutated() (map[string]any, error) { return decodeMap(r.after) }
