@@ -61,8 +61,8 @@ Exit status: 0, or 2 for bad flags or unreadable input.`,
 	return cmd
 }
 
-// explainFiles mutates the input as `webhook check` does and lays out the
-// paths.
+// explainFiles runs `webhook check`'s pipeline on the input and collects
+// the paths it lays out.
 func explainFiles(cmd *cobra.Command, files []string, policyFile string) ([]explain.Route, error) {
 	policy, err := check.LoadPolicy(policyFile)
 	if err != nil {
@@ -76,25 +76,12 @@ func explainFiles(cmd *cobra.Command, files []string, policyFile string) ([]expl
 	if err != nil {
 		return nil, err
 	}
-	policy = policy.WithDefaults()
-	in := explain.Input{
-		Provider:             policy.Edge.Provider,
-		NginxPrefix:          strings.TrimSuffix(policy.NginxAnnotationPrefix, "/") + "/",
-		NamespaceLabels:      map[string]map[string]string{},
-		NamespaceAnnotations: map[string]map[string]string{},
+	// check lays out each result's path (explain.Paths over all objects).
+	var routes []explain.Route
+	for _, r := range rep.Results {
+		routes = append(routes, r.Path...)
 	}
-	for i, r := range rep.Results {
-		obj, err := r.Mutated()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", objs[i].Where(), err)
-		}
-		if r.Kind == "Namespace" {
-			in.NamespaceLabels[r.Name] = objs[i].Labels()
-			in.NamespaceAnnotations[r.Name] = objs[i].Annotations()
-		}
-		in.Objects = append(in.Objects, explain.Object{Object: obj, Evidence: r.Evidence, Controller: r.Controller})
-	}
-	return explain.Paths(in), nil
+	return routes, nil
 }
 
 func writeExplainTable(w io.Writer, routes []explain.Route) error {

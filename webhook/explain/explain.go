@@ -50,6 +50,8 @@ type Route struct {
 	EffectiveIdleSeconds *int64   `json:"effectiveIdleSeconds"`
 	LimitedBy            string   `json:"limitedBy"`
 	Notes                []string `json:"notes,omitempty"`
+	// Index is the object's index in Input.Objects.
+	Index int `json:"-"`
 }
 
 // Object is one object after mutation with what the pipeline found about
@@ -86,7 +88,8 @@ func Paths(in Input) []Route {
 		}
 	}
 	var out []Route
-	for _, o := range in.Objects {
+	for idx, o := range in.Objects {
+		first := len(out)
 		kind, _ := o.Object["kind"].(string)
 		fields := evidenceFields(o.Evidence)
 		if len(fields) == 0 {
@@ -121,6 +124,9 @@ func Paths(in Input) []Route {
 				}
 				out = append(out, finish(name, f, append(hops, mesh...), notes))
 			}
+		}
+		for i := first; i < len(out); i++ {
+			out[i].Index = idx
 		}
 	}
 	return out
