@@ -1,14 +1,23 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ws-defaults/ws-defaults/webhook/check"
 	"github.com/ws-defaults/ws-defaults/webhook/explain"
@@ -17,10 +26,10 @@ import (
 // newExplainCommand is `webhook explain`: each WebSocket route's path hop
 // by hop (docs/edge.md), offline on manifests like `webhook check`.
 func newExplainCommand() *cobra.Command {
-	var files []string
-	var policyFile, output string
+	var files, namespaces []string
+	var policyFile, output, kubeconfig string
 	cmd := &cobra.Command{
-		Use:   "explain -f PATH [-f PATH ...] [--policy FILE] [-o table|json]",
+		Use:   "explain (-f PATH [-f PATH ...] [--policy FILE] | --kubeconfig FILE [-n NAMESPACE ...]) [-o table|json]",
 		Short: "Show each WebSocket route's path, hop by hop, and its effective idle timeout",
 		Long: `Reads Kubernetes manifests as 'webhook check' does, applies the mutation, and
 shows for every WebSocket route (Ingress path, HTTPRoute rule, VirtualService
@@ -35,13 +44,28 @@ Service whose status.loadBalancer.ingress shares an address with the route's
 (or its Gateway's status.addresses); otherwise the policy's spec.edge.provider
 stands in.
 
-Exit status: 0, or 2 for bad flags or unreadable input.`,
+With --kubeconfig (live), the cluster's objects and WebSocketPolicy are the
+input: Namespaces, IngressClasses, Services, Ingresses, Gateway API
+GatewayClasses, Gateways and HTTPRoutes, Istio VirtualServices and Contour
+HTTPProxies (kinds the cluster does not serve are skipped).
+
+Exit status: 0, or 2 for bad flags, unreadable input or an unreachable
+cluster.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
 				return exitError{code: check.ExitInput, err: fmt.Errorf("unknown output format %q: use table or json", output)}
 			}
-			routes, err := explainFiles(cmd, files, policyFile)
+			var routes []explain.Route
+			var err error
+			switch {
+			case (len(files) > 0) == (kubeconfig != ""):
+				err = fmt.Errorf("give either -f (manifests) or --kubeconfig (a live cluster)")
+			case kubeconfig != "":
+				routes, err = explainLive(cmd.Context(), kubeconfig, namespaces)
+			default:
+				routes, err = explainFiles(cmd, files, policyFile)
+			}
 			if err != nil {
 				return exitError{code: check.ExitInput, err: err}
 			}
@@ -57,7 +81,8 @@ Exit status: 0, or 2 for bad flags or unreadable input.`,
 	f.StringSliceVarP(&files, "filename", "f", nil, "a manifest file, a folder (read recursively for .yaml, .yml, .json) or - for stdin; repeatable")
 	f.StringVar(&policyFile, "policy", "", "a WebSocketPolicy manifest to use instead of the built-in defaults")
 	f.StringVarP(&output, "output", "o", "table", "output format: table, json")
-	_ = cmd.MarkFlagRequired("filename")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "explain the objects of this cluster instead of manifests")
+	f.StringArrayVarP(&namespaces, "namespace", "n", nil, "with --kubeconfig: only routes in this namespace; repeatable")
 	return cmd
 }
 
@@ -80,6 +105,75 @@ func explainFiles(cmd *cobra.Command, files []string, policyFile string) ([]expl
 	var routes []explain.Route
 	for _, r := range rep.Results {
 		routes = append(routes, r.Path...)
+	}
+	return routes, nil
+}
+
+// liveKinds are what explainLive lists: the objects the pipeline reads
+// around a route, and the routes.
+var liveKinds = []schema.GroupVersionKind{
+	{Version: "v1", Kind: "Namespace"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "IngressClass"},
+	{Version: "v1", Kind: "Service"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GatewayClass"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
+	{Group: "projectcontour.io", Version: "v1", Kind: "HTTPProxy"},
+}
+
+// explainLive runs the same pipeline as explainFiles with the cluster's
+// objects and WebSocketPolicy as the input.
+func explainLive(ctx context.Context, kubeconfig string, namespaces []string) ([]explain.Route, error) {
+	if err := os.Setenv("KUBECONFIG", kubeconfig); err != nil {
+		return nil, err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := auditScheme()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	gen, err := clusterPolicy(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var objs []check.Object
+	for _, gvk := range liveKinds {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := c.List(ctx, list); err != nil {
+			if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+				continue // the cluster does not serve this kind
+			}
+			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			u := &list.Items[i]
+			u.SetManagedFields(nil)
+			raw, err := json.Marshal(u.Object)
+			if err != nil {
+				return nil, err
+			}
+			objs = append(objs, check.Object{Source: check.SourceCluster, File: check.SourceCluster, Item: -1, Raw: raw, Object: u.Object})
+		}
+	}
+	rep, err := check.Check(ctx, objs, gen.Spec, nil)
+	if err != nil {
+		return nil, err
+	}
+	var routes []explain.Route
+	for _, r := range rep.Results {
+		if len(namespaces) == 0 || slices.Contains(namespaces, r.Namespace) {
+			routes = append(routes, r.Path...)
+		}
 	}
 	return routes, nil
 }

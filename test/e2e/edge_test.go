@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ws-defaults/ws-defaults/webhook/edge"
 )
@@ -76,5 +81,51 @@ func TestLoadBalancerServiceEdgeDenials(t *testing.T) {
 	// Unknown provider: ClientIP is the user's choice, not denied.
 	if _, _, err := dryRun(lbService("edge-plain", "unknown-clientip", "", "  sessionAffinity: ClientIP\n")); err != nil {
 		t.Errorf("ClientIP on an unknown provider denied: %v", err)
+	}
+}
+
+// setStatus writes status.loadBalancer.ingress of a stored object.
+func setStatus(t *testing.T, u *unstructured.Unstructured, hostname string) {
+	t.Helper()
+	u.Object["status"] = map[string]any{"loadBalancer": map[string]any{"ingress": []any{map[string]any{"hostname": hostname}}}}
+	if err := cluster.Client.Status().Update(context.Background(), u); err != nil {
+		t.Fatalf("status of %s: %v", u.GetName(), err)
+	}
+}
+
+// TestExplainLive: `webhook explain --kubeconfig` links an Ingress to the
+// Classic ELB in front of its controller by their status addresses, and
+// shows the load balancer's 60 s default limiting the route.
+func TestExplainLive(t *testing.T) {
+	namespace(t, "edge-live", map[string]string{"ws-defaults": "enabled"})
+	namespace(t, "edge-live-ctrl", nil)
+	const host = "a1b2c3d4-1234567890.us-east-1.elb.amazonaws.com"
+	svc := create(t, "apiVersion: v1\nkind: Service\nmetadata: {name: ctrl, namespace: edge-live-ctrl}\nspec:\n  type: LoadBalancer\n  ports: [{name: https, port: 443}]\n")
+	setStatus(t, svc, host)
+	ing := create(t, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: chat, namespace: edge-live}\nspec:\n  ingressClassName: edge\n"+
+		"  rules:\n  - http:\n      paths:\n      - {path: /socket.io, pathType: Prefix, backend: {service: {name: chat, port: {number: 8080}}}}\n")
+	setStatus(t, ing, host)
+
+	out, err := exec.Command(binary, "explain", "--kubeconfig", cluster.Kubeconfig, "-n", "edge-live", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("webhook explain --kubeconfig: %v", err)
+	}
+	var got struct {
+		Routes []struct {
+			Object, LimitedBy    string
+			EffectiveIdleSeconds *int64
+			Hops                 []struct{ Hop, Provider, Source, Via string }
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(got.Routes) != 1 {
+		t.Fatalf("routes: %s", out)
+	}
+	r := got.Routes[0]
+	if r.Object != "Ingress edge-live/chat" || r.LimitedBy != "edge" || r.EffectiveIdleSeconds == nil || *r.EffectiveIdleSeconds != 60 ||
+		r.Hops[0].Provider != "aws-clb" || !strings.Contains(r.Hops[0].Via, "edge-live-ctrl/ctrl") {
+		t.Errorf("path: %s", out)
 	}
 }
