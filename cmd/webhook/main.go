@@ -32,7 +32,7 @@ func newRootCommand() *cobra.Command {
 		Version: info.Version,
 	}
 	root.SetVersionTemplate(info.String() + "\n")
-	root.AddCommand(newServeCommand(), newCheckCommand(), newTestCommand(), newAuditCommand(), newVersionCommand())
+	root.AddCommand(newServeCommand(), newCheckCommand(), newTestCommand(), newAuditCommand(), newExplainCommand(), newVersionCommand())
 	return root
 }
 

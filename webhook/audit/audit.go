@@ -43,6 +43,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/webhook/check"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
+	"github.com/ws-defaults/ws-defaults/webhook/explain"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/kinds"
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
@@ -563,6 +564,17 @@ func finish(ctx context.Context, pipe *pipeline.Pipeline, it item, obj *pipeline
 		},
 		RuleErrors: ruleErrs,
 	}
+	// The path of each WebSocket route or port (`webhook explain`), from
+	// the object alone: the load balancer in front of a route is the
+	// policy's spec.edge.provider here.
+	spec := c.Policy.Spec
+	o.Result.Path = explain.Paths(explain.Input{
+		Objects:              []explain.Object{{Object: obj.Object, Evidence: o.Result.Evidence, Controller: c.Controller}},
+		Provider:             spec.Edge.Provider,
+		NginxPrefix:          strings.TrimSuffix(spec.NginxAnnotationPrefix, "/") + "/",
+		NamespaceLabels:      map[string]map[string]string{u.GetNamespace(): c.NamespaceLabels},
+		NamespaceAnnotations: map[string]map[string]string{u.GetNamespace(): c.NamespaceAnnotations},
+	})
 	where := it.gvk.Kind + " " + u.GetName()
 	if ns := u.GetNamespace(); ns != "" {
 		where = it.gvk.Kind + " " + ns + "/" + u.GetName()

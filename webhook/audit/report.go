@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/explain"
 )
 
 // Report metadata (interfaces.md "The audit loop in webhook serve").
@@ -39,7 +41,30 @@ const (
 	propertyAction    = "action"
 	propertyField     = "field"
 	propertyPolicyGen = "policy-generation"
+	// The object's WebSocket path (`webhook explain`): the smallest idle
+	// timeout on it, in seconds, and the hop that sets it.
+	propertyEffectiveIdle = "effectiveIdleSeconds"
+	propertyLimitedBy     = "limitedBy"
 )
+
+// effectiveIdle is the smallest effective idle timeout over an object's
+// WebSocket paths (in seconds, "none" when no hop has one) and the hop that
+// limits it; ok is false when the object has no path or none is known.
+func effectiveIdle(paths []explain.Route) (idle, limitedBy string, ok bool) {
+	var best *int64
+	for _, p := range paths {
+		switch {
+		case p.EffectiveIdleSeconds != nil && (best == nil || *p.EffectiveIdleSeconds < *best):
+			best, limitedBy = p.EffectiveIdleSeconds, p.LimitedBy
+		case best == nil && p.LimitedBy == "none":
+			idle, limitedBy, ok = "none", "none", true
+		}
+	}
+	if best != nil {
+		return strconv.FormatInt(*best, 10), limitedBy, true
+	}
+	return idle, limitedBy, ok
+}
 
 // ReportName is the Report about the object with uid.
 func ReportName(uid types.UID) string { return ReportNamePrefix + string(uid) }
@@ -66,6 +91,9 @@ func BuildReport(o *Object, now time.Time, maxBytes int) *orv1.Report {
 		}
 		if v.Action == v1alpha1.ActionWarn {
 			r.Result = resultWarn
+		}
+		if idle, limitedBy, ok := effectiveIdle(o.Result.Path); ok {
+			r.Properties[propertyEffectiveIdle], r.Properties[propertyLimitedBy] = idle, limitedBy
 		}
 		results = append(results, r)
 	}

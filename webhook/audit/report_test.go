@@ -21,6 +21,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/check"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
+	"github.com/ws-defaults/ws-defaults/webhook/explain"
 	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
@@ -443,5 +444,24 @@ func TestLoopRejudgesOnNewEvidence(t *testing.T) {
 	}
 	if p.Stats.Remembered != 3 {
 		t.Errorf("after new evidence: remembered %d, want 3 (the Service judged again)", p.Stats.Remembered)
+	}
+}
+
+// A finding on an object with a WebSocket path carries the path's
+// effective idle timeout and the hop that limits it.
+func TestReportPathProperties(t *testing.T) {
+	o := object(warnV)
+	sixty, hour := int64(60), int64(3600)
+	o.Result.Path = []explain.Route{
+		{Route: "spec.rules[0].http.paths[0]", EffectiveIdleSeconds: &hour, LimitedBy: "controller"},
+		{Route: "spec.rules[0].http.paths[1]", EffectiveIdleSeconds: &sixty, LimitedBy: "edge"},
+	}
+	rep := BuildReport(o, time.Unix(1, 0), 0)
+	if p := rep.Results[0].Properties; p["effectiveIdleSeconds"] != "60" || p["limitedBy"] != "edge" {
+		t.Errorf("properties %v", p)
+	}
+	o = object(warnV)
+	if p := BuildReport(o, time.Unix(1, 0), 0).Results[0].Properties; p["effectiveIdleSeconds"] != "" || p["limitedBy"] != "" {
+		t.Errorf("no path, properties %v", p)
 	}
 }

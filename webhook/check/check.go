@@ -31,6 +31,7 @@ import (
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
+	"github.com/ws-defaults/ws-defaults/webhook/explain"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
 	"github.com/ws-defaults/ws-defaults/webhook/kinds"
 	"github.com/ws-defaults/ws-defaults/webhook/pipeline"
@@ -99,6 +100,9 @@ type Result struct {
 	// Evidence lists the routes and ports judged WebSocket and why, one
 	// "field: reason" each (interfaces.md "WebSocket evidence").
 	Evidence []string `json:"evidence"`
+	// Path is, per WebSocket route or LoadBalancer Service port, the hops
+	// in front of it and the effective idle timeout (`webhook explain`).
+	Path []explain.Route `json:"path,omitempty"`
 
 	where string // Source plus the List item, for people
 	file  string // Object.File
@@ -312,6 +316,24 @@ func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec
 		rep.Results[i] = r
 	}
 
+	// The path of each WebSocket route, across objects (the load balancer
+	// in front is another object).
+	paths := explain.Input{
+		Provider:             gen.Spec.Edge.Provider,
+		NginxPrefix:          strings.TrimSuffix(gen.Spec.NginxAnnotationPrefix, "/") + "/",
+		NamespaceLabels:      map[string]map[string]string{},
+		NamespaceAnnotations: map[string]map[string]string{},
+	}
+	for name, ns := range namespaces {
+		paths.NamespaceLabels[name], paths.NamespaceAnnotations[name] = ns.Labels(), ns.Annotations()
+	}
+	for i, r := range rep.Results {
+		paths.Objects = append(paths.Objects, explain.Object{Object: after[i], Evidence: r.Evidence, Controller: r.Controller})
+	}
+	for _, route := range explain.Paths(paths) {
+		rep.Results[route.Index].Path = append(rep.Results[route.Index].Path, route)
+	}
+
 	// Validation comes second so that cross-object rules see every object
 	// after mutation.
 	for i := range rep.Results {
@@ -395,3 +417,6 @@ func nestedString(obj map[string]any, path ...string) (string, bool) {
 	s, ok := cur.(string)
 	return s, ok
 }
+
+// Mutated is the object after mutation, as the cluster would store it.
+func (r Result) Mutated() (map[string]any, error) { return decodeMap(r.after) }

@@ -241,19 +241,19 @@ func Detect(obj map[string]any, policy string) LB {
 	// webhook gives every new LoadBalancer Service its class, possibly
 	// after this webhook ran), an AWS annotation means the cloud provider.
 	awsType := strings.ToLower(str(AWSTypeAnnotation))
-	hasAWS := false
+	awsKey := ""
 	for k := range ann {
-		if strings.HasPrefix(k, awsPrefix) {
-			hasAWS = true
-			break
+		if strings.HasPrefix(k, awsPrefix) && (awsKey == "" || k < awsKey) {
+			awsKey = k
 		}
 	}
+	hasAWS := awsKey != ""
 	host := statusHost(obj)
 	switch {
 	case awsType == "nlb-ip" || awsType == "external":
 		return LB{Provider: AWSNLB, Source: "annotation " + AWSTypeAnnotation + "=" + awsType}
 	case hasAWS || clbHost.MatchString(host) || nlbHost.MatchString(host):
-		source := "AWS annotations"
+		source := "annotation " + awsKey
 		if hasAWS && awsType != "" {
 			source = "annotation " + AWSTypeAnnotation + "=" + awsType
 		} else if !hasAWS {
