@@ -148,4 +148,16 @@ var RuleDescriptions = map[string]RuleDescription{
 	"gwapi-session-persistence-ignored": {
 		"sessionPersistence on a route served by an implementation that ignores it.",
 		"Use the implementation's own session affinity."},
+	"edge-affinity-unsupported": {
+		"sessionAffinity: ClientIP on a LoadBalancer Service whose provider (the AWS cloud provider, OCI) refuses it and never builds the load balancer.",
+		"Remove sessionAffinity (use cookie affinity at the ingress controller), or use the AWS Load Balancer Controller."},
+	"edge-idle-timeout-format": {
+		"A cloud load balancer idle-timeout annotation in the wrong unit, format or range for its provider: the load balancer keeps its default or fails to sync.",
+		"Write the value in the provider's unit and range (docs/edge.md)."},
+	"edge-idle-timeout-ignored": {
+		"The Classic ELB idle-timeout annotation on an NLB, which ignores it.",
+		"Use aws-load-balancer-listener-attributes.TCP-<port>: tcp.idle_timeout.seconds=N (AWS Load Balancer Controller)."},
+	"edge-idle-timeout-too-low": {
+		"A WebSocket LoadBalancer Service whose load balancer idle timeout, set or the provider's default, is below the policy minimum.",
+		"Set the annotation the message names, in the provider's unit."},
 }
