@@ -226,10 +226,10 @@ func TestCustomRuleRuntimeErrors(t *testing.T) {
 // {"field", "message"} objects is refused when compiled.
 func TestViolationShapeChecked(t *testing.T) {
 	for body, want := range map[string]string{
-		`violation := {"field": "f", "message": "m"}`:                             "violation must be a set of objects",
-		`violation if input.object.kind == "Ingress"`:                             "violation must be a set of objects",
+		`violation := {"field": "f", "message": "m"}`:                               "violation must be a set of objects",
+		`violation if input.object.kind == "Ingress"`:                               "violation must be a set of objects",
 		`violation contains {"field": "f", "msg": "m"} if input.object.kind == "x"`: `violation has key "msg"`,
-		`violation contains {"field": "f"} if input.object.kind == "x"`:            `violation has no "message"`,
+		`violation contains {"field": "f"} if input.object.kind == "x"`:             `violation has no "message"`,
 	} {
 		errs := CheckCustomRules([]CustomRule{{ID: "shape", Rego: "package wsdefaults.custom.shape\n\n" + body + "\n"}})
 		found := false
