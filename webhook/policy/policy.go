@@ -122,6 +122,16 @@ func CustomRules(spec v1alpha1.WebSocketPolicySpec) []validate.CustomRule {
 	return out
 }
 
+// Admit is the policy webhook's verdict on a WebSocketPolicy: its name
+// must be "default" (the only one read) and its spec must compile. `webhook
+// check --policy` applies the same, so CI refuses what the cluster would.
+func Admit(p *v1alpha1.WebSocketPolicy) (*Generation, error) {
+	if p.Name != v1alpha1.PolicyName {
+		return nil, fmt.Errorf("metadata.name: Invalid value: %q: ws-defaults reads only the WebSocketPolicy named %q", p.Name, v1alpha1.PolicyName)
+	}
+	return FromObject(p)
+}
+
 // FromObject compiles a WebSocketPolicy object.
 func FromObject(p *v1alpha1.WebSocketPolicy) (*Generation, error) {
 	g, err := Compile(p.Spec, p.Generation, "WebSocketPolicy/"+p.Name)
