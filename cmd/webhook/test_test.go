@@ -52,9 +52,13 @@ func TestTestCommand(t *testing.T) {
 	if code, out := runTest(t, dir); code != 1 || !strings.Contains(out, "FAIL Ingress/chat/default-cookie: team-max-cookie-age should fire") {
 		t.Errorf("wrong expectation: exit %d\n%s", code, out)
 	}
-	write("policy: policy.yaml\nresources: [manifests.yaml]\ncases:\n- object: Ingress/nowhere\n  fire: [x]\n")
+	write("policy: policy.yaml\nresources: [manifests.yaml]\ncases:\n- object: Ingress/nowhere\n  fire: [tls-required]\n")
 	if code, out := runTest(t, dir); code != 2 || !strings.Contains(out, "no such object") {
 		t.Errorf("unknown object: exit %d\n%s", code, out)
+	}
+	write("policy: policy.yaml\nresources: [manifests.yaml]\ncases:\n- object: Ingress/chat/default-cookie\n  pass: [team-max-cookie-age, a-rule-id-that-does-not-exist]\n")
+	if code, out := runTest(t, dir); code != 2 || !strings.Contains(out, `no rule "a-rule-id-that-does-not-exist"`) {
+		t.Errorf("unknown rule id: exit %d\n%s", code, out)
 	}
 	write("polcy: policy.yaml\n")
 	if code, out := runTest(t, dir); code != 2 || !strings.Contains(out, "polcy") {
