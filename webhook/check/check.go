@@ -244,7 +244,13 @@ func ExitStatusFailOn(s Summary, err error, failOn string) int {
 // IngressClasses are the cluster's, and a namespace it does not hold counts
 // as enabled. Each object then goes through the admission pipeline.
 func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec, v Validator) (*Report, error) {
-	gen, err := policy.Compile(spec, 0, "--policy")
+	return CheckPrinting(ctx, objs, spec, v, nil)
+}
+
+// CheckPrinting is Check with the custom rules' print() output written to
+// w (`webhook test`).
+func CheckPrinting(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec, v Validator, w io.Writer) (*Report, error) {
+	gen, err := policy.CompilePrinting(spec, 0, "--policy", w)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

@@ -124,7 +124,8 @@ func runSuite(ctx context.Context, file string, v Validator, out io.Writer, res 
 			}
 		}
 	}
-	rep, err := Check(ctx, objs, policy, v)
+	// print() in the rules under test shows, as `opa test` shows it.
+	rep, err := CheckPrinting(ctx, objs, policy, v, out)
 	if err != nil {
 		return err
 	}

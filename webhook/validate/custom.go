@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/policies"
@@ -269,10 +271,17 @@ func (c *CustomSet) Len() int {
 // PrepareCustom checks and compiles rules in the sandbox. Its error names
 // each refused rule as spec.customRules[N].rego: LINE:COL: message.
 func PrepareCustom(ctx context.Context, rules []CustomRule) (*CustomSet, error) {
+	return PrepareCustomPrinting(ctx, rules, nil)
+}
+
+// PrepareCustomPrinting is PrepareCustom with the rules' print() output
+// written to w, one line each, prefixed with the rule's file and line
+// (`webhook test`); nil w drops it, as admission does.
+func PrepareCustomPrinting(ctx context.Context, rules []CustomRule, w io.Writer) (*CustomSet, error) {
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	qs, err := prepareCustom(ctx, rules)
+	qs, err := prepareCustom(ctx, rules, w)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +296,7 @@ type customQuery struct {
 }
 
 // prepareCustom compiles every rule in the sandbox, once per generation.
-func prepareCustom(ctx context.Context, rules []CustomRule) ([]customQuery, error) {
+func prepareCustom(ctx context.Context, rules []CustomRule, w io.Writer) ([]customQuery, error) {
 	if errs := CheckCustomRules(rules); len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
@@ -302,9 +311,14 @@ func prepareCustom(ctx context.Context, rules []CustomRule) ([]customQuery, erro
 	out := make([]customQuery, 0, len(rules))
 	for _, r := range rules {
 		mod, _ := ast.ParseModuleWithOpts(customFile(r.ID), r.Rego, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		q, err := rego.New(
+		caps, printing := SandboxCapabilities(), []func(*rego.Rego){}
+		if w != nil {
+			caps = withPrint(caps)
+			printing = []func(*rego.Rego){rego.EnablePrintStatements(true), rego.PrintHook(printHook{w})}
+		}
+		q, err := rego.New(append(printing,
 			rego.Query("v := "+mod.Package.Path.String()+".violation[_]"),
-			rego.Capabilities(SandboxCapabilities()),
+			rego.Capabilities(caps),
 			rego.SetRegoVersion(ast.RegoV1),
 			rego.Module("lib.rego", mods["lib.rego"]),
 			rego.Module(customFile(r.ID), r.Rego),
@@ -313,13 +327,38 @@ func prepareCustom(ctx context.Context, rules []CustomRule) ([]customQuery, erro
 			// reports an error result, admission a warning), never taken
 			// for "no violation".
 			rego.StrictBuiltinErrors(true),
-		).PrepareForEval(ctx)
+		)...).PrepareForEval(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("custom rule %s: %w", r.ID, err)
 		}
 		out = append(out, customQuery{rule: r, query: q})
 	}
 	return out, nil
+}
+
+// withPrint adds print() (and the internal builtin the compiler rewrites it
+// to) back to caps.
+func withPrint(caps *ast.Capabilities) *ast.Capabilities {
+	out := *caps
+	out.Builtins = slices.Clone(caps.Builtins)
+	for _, b := range ast.CapabilitiesForThisVersion().Builtins {
+		if b.Name == "print" || b.Name == "internal.print" {
+			out.Builtins = append(out.Builtins, b)
+		}
+	}
+	return &out
+}
+
+// printHook writes a rule's print() output as "file:line: text".
+type printHook struct{ w io.Writer }
+
+func (h printHook) Print(c print.Context, msg string) error {
+	where := "print"
+	if c.Location != nil {
+		where = fmt.Sprintf("%s:%d", c.Location.File, c.Location.Row)
+	}
+	_, err := fmt.Fprintf(h.w, "%s: %s\n", where, msg)
+	return err
 }
 
 // RuleError is a rule that could not be evaluated for one object (a
