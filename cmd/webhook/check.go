@@ -21,6 +21,13 @@ var checkValidator func(ctx context.Context) (check.Validator, error) = func(ctx
 	return check.Rules{Engine: engine}, nil
 }
 
+func objects(n int) string {
+	if n == 1 {
+		return "object"
+	}
+	return "objects"
+}
+
 // newCheckCommand is `webhook check`: the webhook's mutation and policies
 // on manifests, offline. Exit status 1 means something would be denied,
 // 2 bad flags or unreadable input (see interfaces.md).
@@ -38,8 +45,9 @@ first. IngressClass objects in the input map class names to controllers;
 GatewayClass and Gateway objects, and implementation policies targeting a
 route, resolve which Gateway API implementation serves an HTTPRoute.
 
-Exit status: 0 nothing denied, 1 an object would be denied, 2 bad flags or
-unreadable input.`,
+Exit status: 0 nothing denied, 1 an object would be denied (or warned
+about, with --fail-on warn), 2 bad flags, unreadable or ambiguous input
+(duplicate keys, a custom rule failing at run time).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Stdin, o.Stdout, o.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -49,15 +57,14 @@ unreadable input.`,
 			}
 			o.Validator = v
 			sum, err := check.Run(cmd.Context(), o)
-			switch check.ExitStatus(sum, err) {
+			switch check.ExitStatusFailOn(sum, err, o.FailOn) {
 			case check.ExitInput:
 				return exitError{code: check.ExitInput, err: err}
 			case check.ExitDenied:
-				noun := "objects"
-				if sum.Denied == 1 {
-					noun = "object"
+				if sum.Denied == 0 {
+					return exitError{code: check.ExitDenied, err: fmt.Errorf("%d %s warned about (--fail-on warn)", sum.Warned, objects(sum.Warned))}
 				}
-				return exitError{code: check.ExitDenied, err: fmt.Errorf("%d %s denied", sum.Denied, noun)}
+				return exitError{code: check.ExitDenied, err: fmt.Errorf("%d %s denied", sum.Denied, objects(sum.Denied))}
 			}
 			return nil
 		},
@@ -65,6 +72,7 @@ unreadable input.`,
 	f := cmd.Flags()
 	// A string slice, like kubectl's -f: repeatable, and comma-separated too.
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "a manifest file, a folder (read recursively for .yaml, .yml, .json) or - for stdin; repeatable")
+	f.StringVar(&o.FailOn, "fail-on", check.FailOnDeny, "the mildest finding that fails the check (exit 1): deny, or warn for warnings too")
 	f.BoolVar(&o.Strict, "strict", false, "fail (exit 2) on documents that are not Kubernetes objects (no apiVersion or kind) instead of skipping them with a notice")
 	f.StringVar(&o.PolicyFile, "policy", "", "a WebSocketPolicy manifest to use instead of the built-in defaults")
 	f.StringVarP(&o.Output, "output", "o", check.DefaultFormat, "output format: "+strings.Join(check.Formats(), ", "))

@@ -66,7 +66,21 @@ func TestCheckCommandExitStatus(t *testing.T) {
 		wantCode  int
 		wantErr   string
 		wantOut   string
+		// wantStderr must appear on stderr.
+		wantStderr string
 	}{
+		{name: "yaml says on stderr which rule denied", args: []string{"-f", manifests + "/nginx-ingress.yaml", "-o", "yaml"}, validator: denyIngress{}, wantCode: 1,
+			wantErr: "1 object denied", wantOut: "kind: Ingress", wantStderr: "nginx-ingress.yaml#0: deny Ingress"},
+		{name: "fail on warn", args: []string{"-f", manifests, "--fail-on", "warn", "-o", "json"}, validator: warnServices{}, wantCode: 1,
+			wantErr: "warned about (--fail-on warn)", wantStderr: ": warn Service "},
+		{name: "warnings pass by default", args: []string{"-f", manifests, "-o", "json"}, validator: warnServices{}, wantCode: 0, wantStderr: ": warn Service "},
+		{name: "bad --fail-on", args: []string{"-f", manifests, "--fail-on", "audit"}, wantCode: 2, wantErr: `--fail-on "audit"`},
+		{name: "duplicate key", stdin: "apiVersion: v1\nkind: Service\nmetadata: {name: a}\napiVersion: v1\nkind: Service\n", args: []string{"-f", "-"},
+			wantCode: 2, wantErr: `stdin#0: line 4: key "apiVersion" appears twice`},
+		{name: "not an object: skipped with a notice", stdin: "apiVersion: v2\nname: chart\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+			args: []string{"-f", "-"}, wantCode: 0, wantStderr: "stdin#0 (line 1): skipped: not a Kubernetes object: kind is missing"},
+		{name: "not an object: --strict", stdin: "apiVersion: v2\nname: chart\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+			args: []string{"-f", "-", "--strict"}, wantCode: 2, wantErr: "stdin#0: not a Kubernetes object: kind is missing"},
 		{name: "table by default", args: []string{"-f", manifests}, validator: noRules{}, wantCode: 0, wantOut: "7 objects: 5 mutated, 0 denied, 0 warned"},
 		{name: "several -f and stdin", stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
 			args: []string{"-f", manifests + "/istio.yaml", "--filename", "-", "-o", "yaml"}, wantCode: 0, wantOut: "name: x"},
@@ -96,7 +110,10 @@ func TestCheckCommandExitStatus(t *testing.T) {
 				checkValidator = func(context.Context) (check.Validator, error) { return tt.validator, nil }
 				t.Cleanup(func() { checkValidator = saved })
 			}
-			code, out, _, err := runCheck(t, tt.stdin, tt.args...)
+			code, out, stderr, err := runCheck(t, tt.stdin, tt.args...)
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, stderr)
+			}
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d (%v)", code, tt.wantCode, err)
 			}

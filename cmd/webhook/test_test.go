@@ -52,9 +52,22 @@ func TestTestCommand(t *testing.T) {
 	if code, out := runTest(t, dir); code != 1 || !strings.Contains(out, "FAIL Ingress/chat/default-cookie: team-max-cookie-age should fire") {
 		t.Errorf("wrong expectation: exit %d\n%s", code, out)
 	}
-	write("policy: policy.yaml\nresources: [manifests.yaml]\ncases:\n- object: Ingress/nowhere\n  fire: [x]\n")
+	write("policy: policy.yaml\nresources: [manifests.yaml]\ncases:\n- object: Ingress/nowhere\n  fire: [tls-required]\n")
 	if code, out := runTest(t, dir); code != 2 || !strings.Contains(out, "no such object") {
 		t.Errorf("unknown object: exit %d\n%s", code, out)
+	}
+	write("policy: policy.yaml\nresources: [manifests.yaml]\ncases:\n- object: Ingress/chat/default-cookie\n  pass: [team-max-cookie-age, a-rule-id-that-does-not-exist]\n")
+	if code, out := runTest(t, dir); code != 2 || !strings.Contains(out, `no rule "a-rule-id-that-does-not-exist"`) {
+		t.Errorf("unknown rule id: exit %d\n%s", code, out)
+	}
+	// print() in a rule under test is shown, with the rule's file and line.
+	printing := strings.Replace(mustRead(t, filepath.Join(example, "policy.yaml")), "        to_number(v) > 86400\n", "        print(\"max age is\", v)\n        to_number(v) > 86400\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(printing), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write("policy: policy.yaml\nresources: [manifests.yaml]\ncases:\n- object: Ingress/chat/week-long-cookie\n  fire: [team-max-cookie-age]\n")
+	if code, out := runTest(t, dir); code != 0 || !strings.Contains(out, "custom/team-max-cookie-age.rego:") || !strings.Contains(out, ": max age is 604800") {
+		t.Errorf("print: exit %d\n%s", code, out)
 	}
 	write("polcy: policy.yaml\n")
 	if code, out := runTest(t, dir); code != 2 || !strings.Contains(out, "polcy") {

@@ -135,6 +135,9 @@ type Options struct {
 	Output string
 	// Validator judges objects after mutation; nil means no rules.
 	Validator Validator
+	// FailOn is the mildest action that fails the check (exit 1): "deny"
+	// (default) or "warn".
+	FailOn string
 	// Strict makes documents that are not Kubernetes objects errors
 	// instead of skipping them with a notice on Stderr.
 	Strict bool
@@ -150,6 +153,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	write, err := formatter(o.Output)
 	if err != nil {
 		return Summary{}, err
+	}
+	if o.FailOn != "" && o.FailOn != FailOnDeny && o.FailOn != FailOnWarn {
+		return Summary{}, fmt.Errorf("--fail-on %q: use %s or %s", o.FailOn, FailOnDeny, FailOnWarn)
 	}
 	if len(o.Files) == 0 {
 		return Summary{}, errors.New("no input: give -f with a file, a folder or - for stdin")
@@ -186,7 +192,25 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err := write(o.Stdout, rep); err != nil {
 		return Summary{}, fmt.Errorf("writing the report: %w", err)
 	}
+	if o.Stderr != nil && o.Output != "" && o.Output != DefaultFormat {
+		// The table lists the violations itself; the other formats go to
+		// files and tools, so a CI log would otherwise not say which rule
+		// failed the job.
+		writeViolationLines(o.Stderr, rep)
+	}
 	return rep.Summary, nil
+}
+
+// writeViolationLines prints one line per deny and warn violation.
+func writeViolationLines(w io.Writer, rep *Report) {
+	for _, r := range rep.Results {
+		for _, v := range r.Violations {
+			if v.Action == v1alpha1.ActionDeny || v.Action == v1alpha1.ActionWarn {
+				fmt.Fprintf(w, "%s: %s %s %s: %s (%s): %s\n", printable(r.where), v.Action, printable(r.Kind), printable(r.namespacedName()),
+					printable(v.Rule), printable(v.Field), printable(v.Message))
+			}
+		}
+	}
 }
 
 // Exit statuses of `webhook check`, fixed by interfaces.md.
@@ -196,12 +220,22 @@ const (
 	ExitInput  = 2 // bad flags, unreadable input or policy
 )
 
-// ExitStatus is the exit status for what Run returned.
-func ExitStatus(s Summary, err error) int {
+// Values of --fail-on.
+const (
+	FailOnDeny = "deny"
+	FailOnWarn = "warn"
+)
+
+// ExitStatus is the exit status for what Run returned, failing on denials.
+func ExitStatus(s Summary, err error) int { return ExitStatusFailOn(s, err, FailOnDeny) }
+
+// ExitStatusFailOn is the exit status for what Run returned when failOn
+// ("deny" or "warn") is the mildest action that fails the check.
+func ExitStatusFailOn(s Summary, err error, failOn string) int {
 	switch {
 	case err != nil:
 		return ExitInput
-	case s.Denied > 0:
+	case s.Denied > 0, failOn == FailOnWarn && s.Warned > 0:
 		return ExitDenied
 	default:
 		return ExitOK
@@ -214,7 +248,13 @@ func ExitStatus(s Summary, err error) int {
 // IngressClasses are the cluster's, and a namespace it does not hold counts
 // as enabled. Each object then goes through the admission pipeline.
 func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec, v Validator) (*Report, error) {
-	gen, err := policy.Compile(spec, 0, "--policy")
+	return CheckPrinting(ctx, objs, spec, v, nil)
+}
+
+// CheckPrinting is Check with the custom rules' print() output written to
+// w (`webhook test`).
+func CheckPrinting(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec, v Validator, w io.Writer) (*Report, error) {
+	gen, err := policy.CompilePrinting(spec, 0, "--policy", w)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

@@ -499,6 +499,12 @@ func TestPolicy(t *testing.T) {
 		{name: "unknown field", file: writeFile(t, dir, "typo.yaml", "apiVersion: ws-defaults.io/v1alpha1\nkind: WebSocketPolicy\nspec:\n  mutation:\n    idleTimeout: 60\n"),
 			wantErr: []string{"typo.yaml#0", "idleTimeout"}},
 		{name: "no policy", file: writeFile(t, dir, "none.yaml", namespacePlain), wantErr: []string{"none.yaml holds no WebSocketPolicy"}},
+		// What the policy webhook refuses, check refuses.
+		{name: "not named default", file: writeFile(t, dir, "other.yaml", "apiVersion: ws-defaults.io/v1alpha1\nkind: WebSocketPolicy\nmetadata: {name: other}\n"),
+			wantErr: []string{"other.yaml#0", `metadata.name: Invalid value: "other"`, "the cluster would refuse it"}},
+		{name: "custom rule that does not compile", file: writeFile(t, dir, "rego.yaml", "apiVersion: ws-defaults.io/v1alpha1\nkind: WebSocketPolicy\nmetadata: {name: default}\n"+
+			"spec:\n  customRules:\n  - id: broken\n    rego: \"package wsdefaults.custom.broken\\n\\nviolation := 1\\n\"\n"),
+			wantErr: []string{"rego.yaml#0", "spec.customRules[0].rego: 3:1: violation must be a set of objects"}},
 		{name: "wrong apiVersion", file: writeFile(t, dir, "old.yaml", "apiVersion: ws-defaults.io/v1\nkind: WebSocketPolicy\n"), wantErr: []string{"old.yaml#0", "ws-defaults.io/v1alpha1"}},
 		{name: "missing", file: filepath.Join(dir, "missing.yaml"), wantErr: []string{"missing.yaml"}},
 	}

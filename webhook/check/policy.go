@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/policy"
 )
 
 // LoadPolicy reads the WebSocketPolicy in path and returns its spec with
@@ -54,8 +55,10 @@ func LoadPolicy(path string) (v1alpha1.WebSocketPolicySpec, error) {
 	if err := dec.Decode(&p); err != nil {
 		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s: %w", o.Where(), err)
 	}
-	if errs := p.Spec.Validate(); len(errs) > 0 {
-		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s: invalid WebSocketPolicy: %w", o.Where(), errs.ToAggregate())
+	// What the cluster's policy webhook refuses (a wrong name, a custom
+	// rule that does not compile) is refused here too.
+	if _, err := policy.Admit(&p); err != nil {
+		return v1alpha1.WebSocketPolicySpec{}, fmt.Errorf("policy: %s: invalid WebSocketPolicy (the cluster would refuse it): %w", o.Where(), err)
 	}
 	return p.Spec.WithDefaults(), nil
 }

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/webhook/validate"
 )
 
 // TestDuplicateKeys: a key given twice (a missing "---" merges two
@@ -146,5 +149,25 @@ func TestLabelAndKindReported(t *testing.T) {
 	rep := checkString(t, in, nil)
 	if r := find(t, rep, "ConfigMap", "c"); r.OptedIn || !r.NotHandled {
 		t.Errorf("ConfigMap: %+v", r)
+	}
+}
+
+// TestCustomRuleRuntimeErrorIsInputError: a custom rule failing at run
+// time (to_number("7d")) makes check fail with exit 2, naming the rule and
+// the object, not pass.
+func TestCustomRuleRuntimeErrorIsInputError(t *testing.T) {
+	engine, err := validate.NewEngine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := v1alpha1.WebSocketPolicySpec{CustomRules: []v1alpha1.CustomRule{{ID: "max-age", Scope: v1alpha1.ScopeCluster,
+		Rego: "package wsdefaults.custom.max_age\n\nviolation contains {\"field\": \"f\", \"message\": \"too long\"} if to_number(input.object.metadata.annotations.age) > 1\n"}}}
+	objs, err := readStream("in.yaml", strings.NewReader("apiVersion: v1\nkind: Service\nmetadata: {name: s, annotations: {age: 7d}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Check(context.Background(), objs, spec, Rules{Engine: engine})
+	if err == nil || !strings.Contains(err.Error(), "in.yaml#0: validating: rule max-age not evaluated") || ExitStatus(Summary{}, err) != ExitInput {
+		t.Errorf("error %v", err)
 	}
 }

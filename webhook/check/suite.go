@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 )
 
 // SuiteFile is the name `webhook test` looks for: a test suite of a team's
@@ -107,7 +109,23 @@ func runSuite(ctx context.Context, file string, v Validator, out io.Writer, res 
 	if err != nil {
 		return err
 	}
-	rep, err := Check(ctx, objs, policy, v)
+	// A rule id that names no rule would always "pass": a typo must fail.
+	known := map[string]bool{}
+	for id := range v1alpha1.BuiltinRules {
+		known[id] = true
+	}
+	for _, r := range policy.CustomRules {
+		known[r.ID] = true
+	}
+	for _, c := range s.Cases {
+		for _, id := range slices.Concat(c.Fire, c.Pass) {
+			if !known[id] {
+				return fmt.Errorf("case %s: no rule %q: not a built-in rule id (docs/rules.md) nor one of the policy's custom rules", c.Object, id)
+			}
+		}
+	}
+	// print() in the rules under test shows, as `opa test` shows it.
+	rep, err := CheckPrinting(ctx, objs, policy, v, out)
 	if err != nil {
 		return err
 	}

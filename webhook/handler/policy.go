@@ -31,10 +31,7 @@ func (Policy) Handle(_ context.Context, req admission.Request) admission.Respons
 	if err := json.Unmarshal(req.Object.Raw, &p); err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("not a WebSocketPolicy: %w", err))
 	}
-	if p.Name != v1alpha1.PolicyName {
-		return admission.Denied(fmt.Sprintf("metadata.name: Invalid value: %q: ws-defaults reads only the WebSocketPolicy named %q", p.Name, v1alpha1.PolicyName))
-	}
-	if _, err := policy.FromObject(&p); err != nil {
+	if _, err := policy.Admit(&p); err != nil {
 		return admission.Denied(err.Error())
 	}
 	return admission.Allowed("")

@@ -7,6 +7,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -94,13 +95,19 @@ func Builtin() *Generation {
 // an error naming every bad field and no generation, so it can never
 // replace a working one.
 func Compile(spec v1alpha1.WebSocketPolicySpec, objectGeneration int64, source string) (*Generation, error) {
+	return CompilePrinting(spec, objectGeneration, source, nil)
+}
+
+// CompilePrinting is Compile with the custom rules' print() output written
+// to w (validate.PrepareCustomPrinting), for `webhook test`.
+func CompilePrinting(spec v1alpha1.WebSocketPolicySpec, objectGeneration int64, source string, w io.Writer) (*Generation, error) {
 	if errs := spec.Validate(); len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}
 	full := spec.WithDefaults()
 	// Custom rules are compiled here, once per generation, in the sandbox;
 	// one that does not compile keeps the whole generation out.
-	custom, err := validate.PrepareCustom(context.Background(), CustomRules(full))
+	custom, err := validate.PrepareCustomPrinting(context.Background(), CustomRules(full), w)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +127,16 @@ func CustomRules(spec v1alpha1.WebSocketPolicySpec) []validate.CustomRule {
 		out[i] = validate.CustomRule{ID: r.ID, Action: r.Action, Scope: r.Scope, Severity: r.Severity, Rego: r.Rego}
 	}
 	return out
+}
+
+// Admit is the policy webhook's verdict on a WebSocketPolicy: its name
+// must be "default" (the only one read) and its spec must compile. `webhook
+// check --policy` applies the same, so CI refuses what the cluster would.
+func Admit(p *v1alpha1.WebSocketPolicy) (*Generation, error) {
+	if p.Name != v1alpha1.PolicyName {
+		return nil, fmt.Errorf("metadata.name: Invalid value: %q: ws-defaults reads only the WebSocketPolicy named %q", p.Name, v1alpha1.PolicyName)
+	}
+	return FromObject(p)
 }
 
 // FromObject compiles a WebSocketPolicy object.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/policies"
@@ -121,6 +123,7 @@ func CheckCustomRules(rules []CustomRule) []*CustomError {
 		if !definesViolation(mod) {
 			errs = append(errs, &CustomError{Index: i, Message: `the module defines no "violation" rule: report findings as violation contains {"field": f, "message": m} if { ... }`})
 		}
+		errs = append(errs, violationShape(i, mod)...)
 		c := ast.NewCompiler().WithCapabilities(SandboxCapabilities())
 		c.Compile(map[string]*ast.Module{"lib.rego": lib, customFile(r.ID): mod})
 		if c.Failed() {
@@ -176,6 +179,55 @@ func dataReferences(i int, mod *ast.Module) []*CustomError {
 	return errs
 }
 
+// violationShape refuses violation rules that cannot produce the
+// documented shape: not a set (violation := ..., violation if ...), or an
+// object literal with keys other than "field" and "message", or without
+// "message". Values computed at run time are checked then
+// (customViolation).
+func violationShape(i int, mod *ast.Module) []*CustomError {
+	var errs []*CustomError
+	const want = `report findings as violation contains {"field": f, "message": m} if { ... }`
+	for _, r := range mod.Rules {
+		if !isViolation(r) {
+			continue
+		}
+		loc := r.Location
+		at := func(msg string) *CustomError {
+			e := &CustomError{Index: i, Message: msg}
+			if loc != nil {
+				e.Line, e.Column = loc.Row, loc.Col
+			}
+			return e
+		}
+		if r.Head.RuleKind() != ast.MultiValue || len(r.Head.Reference) != 1 {
+			errs = append(errs, at("violation must be a set of objects: "+want))
+			continue
+		}
+		obj, ok := r.Head.Key.Value.(ast.Object)
+		if !ok {
+			continue
+		}
+		hasMessage := false
+		for _, k := range obj.Keys() {
+			s, ok := k.Value.(ast.String)
+			switch {
+			case !ok || (s != "field" && s != "message"):
+				errs = append(errs, at(fmt.Sprintf("violation has key %v; %s", k, want)))
+			case s == "message":
+				hasMessage = true
+			}
+		}
+		if !hasMessage {
+			errs = append(errs, at(`violation has no "message": `+want))
+		}
+	}
+	return errs
+}
+
+func isViolation(r *ast.Rule) bool {
+	return r.Head.Name == "violation" || (len(r.Head.Reference) > 0 && r.Head.Reference[0].Value.Compare(ast.Var("violation")) == 0)
+}
+
 func definesViolation(mod *ast.Module) bool {
 	for _, r := range mod.Rules {
 		if r.Head.Name == "violation" || (len(r.Head.Reference) > 0 && r.Head.Reference[0].Value.Compare(ast.Var("violation")) == 0) {
@@ -219,10 +271,17 @@ func (c *CustomSet) Len() int {
 // PrepareCustom checks and compiles rules in the sandbox. Its error names
 // each refused rule as spec.customRules[N].rego: LINE:COL: message.
 func PrepareCustom(ctx context.Context, rules []CustomRule) (*CustomSet, error) {
+	return PrepareCustomPrinting(ctx, rules, nil)
+}
+
+// PrepareCustomPrinting is PrepareCustom with the rules' print() output
+// written to w, one line each, prefixed with the rule's file and line
+// (`webhook test`); nil w drops it, as admission does.
+func PrepareCustomPrinting(ctx context.Context, rules []CustomRule, w io.Writer) (*CustomSet, error) {
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	qs, err := prepareCustom(ctx, rules)
+	qs, err := prepareCustom(ctx, rules, w)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +296,7 @@ type customQuery struct {
 }
 
 // prepareCustom compiles every rule in the sandbox, once per generation.
-func prepareCustom(ctx context.Context, rules []CustomRule) ([]customQuery, error) {
+func prepareCustom(ctx context.Context, rules []CustomRule, w io.Writer) ([]customQuery, error) {
 	if errs := CheckCustomRules(rules); len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
@@ -252,20 +311,54 @@ func prepareCustom(ctx context.Context, rules []CustomRule) ([]customQuery, erro
 	out := make([]customQuery, 0, len(rules))
 	for _, r := range rules {
 		mod, _ := ast.ParseModuleWithOpts(customFile(r.ID), r.Rego, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		q, err := rego.New(
+		caps, printing := SandboxCapabilities(), []func(*rego.Rego){}
+		if w != nil {
+			caps = withPrint(caps)
+			printing = []func(*rego.Rego){rego.EnablePrintStatements(true), rego.PrintHook(printHook{w})}
+		}
+		q, err := rego.New(append(printing,
 			rego.Query("v := "+mod.Package.Path.String()+".violation[_]"),
-			rego.Capabilities(SandboxCapabilities()),
+			rego.Capabilities(caps),
 			rego.SetRegoVersion(ast.RegoV1),
 			rego.Module("lib.rego", mods["lib.rego"]),
 			rego.Module(customFile(r.ID), r.Rego),
-			rego.StrictBuiltinErrors(false),
-		).PrepareForEval(ctx)
+			// A builtin that fails (1/0, to_number("7d")) fails the rule:
+			// reported as a RuleError (check and test exit 2, the audit
+			// reports an error result, admission a warning), never taken
+			// for "no violation".
+			rego.StrictBuiltinErrors(true),
+		)...).PrepareForEval(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("custom rule %s: %w", r.ID, err)
 		}
 		out = append(out, customQuery{rule: r, query: q})
 	}
 	return out, nil
+}
+
+// withPrint adds print() (and the internal builtin the compiler rewrites it
+// to) back to caps.
+func withPrint(caps *ast.Capabilities) *ast.Capabilities {
+	out := *caps
+	out.Builtins = slices.Clone(caps.Builtins)
+	for _, b := range ast.CapabilitiesForThisVersion().Builtins {
+		if b.Name == "print" || b.Name == "internal.print" {
+			out.Builtins = append(out.Builtins, b)
+		}
+	}
+	return &out
+}
+
+// printHook writes a rule's print() output as "file:line: text".
+type printHook struct{ w io.Writer }
+
+func (h printHook) Print(c print.Context, msg string) error {
+	where := "print"
+	if c.Location != nil {
+		where = fmt.Sprintf("%s:%d", c.Location.File, c.Location.Row)
+	}
+	_, err := fmt.Fprintf(h.w, "%s: %s\n", where, msg)
+	return err
 }
 
 // RuleError is a rule that could not be evaluated for one object (a
@@ -276,6 +369,49 @@ type RuleError struct {
 }
 
 func (e RuleError) Error() string { return fmt.Sprintf("rule %s not evaluated: %v", e.Rule, e.Err) }
+
+// customViolation reads one element of a custom rule's violation set,
+// which must be an object with a non-empty string "message" and, when
+// present, a string "field", and nothing else: anything else would deny or
+// warn with an empty or misleading message.
+func customViolation(b any) (Violation, error) {
+	m, ok := b.(map[string]any)
+	if !ok {
+		return Violation{}, fmt.Errorf(`violation holds %s; want objects {"field": string, "message": string}`, describe(b))
+	}
+	for k := range m {
+		if k != "field" && k != "message" {
+			return Violation{}, fmt.Errorf(`violation has key %q; want objects {"field": string, "message": string}`, k)
+		}
+	}
+	msg, ok := m["message"].(string)
+	if !ok || strings.TrimSpace(msg) == "" {
+		return Violation{}, fmt.Errorf(`violation without a message (got %s); want {"field": string, "message": string}`, describe(m["message"]))
+	}
+	field, ok := m["field"].(string)
+	if _, set := m["field"]; set && !ok {
+		return Violation{}, fmt.Errorf(`violation's field is %s; want a string such as "metadata.annotations[...]"`, describe(m["field"]))
+	}
+	return Violation{Field: field, Message: msg}, nil
+}
+
+// describe names a JSON value's type for messages.
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	default:
+		return fmt.Sprintf("a %T", v)
+	}
+}
 
 // evaluateCustom runs the custom rules on input within
 // CustomEvaluationTimeout. A rule that errs or runs out of time yields a
@@ -308,10 +444,18 @@ func evaluateCustom(ctx context.Context, qs []customQuery, input ast.Value, opte
 			errs = append(errs, RuleError{Rule: r.ID, Err: err})
 			continue
 		}
+		found := make([]Violation, 0, len(rs))
 		for _, res := range rs {
-			m, _ := res.Bindings["v"].(map[string]any)
-			out = append(out, Violation{Rule: r.ID, Action: action, Severity: r.Severity, Field: str(m["field"]), Message: str(m["message"])})
+			v, err := customViolation(res.Bindings["v"])
+			if err != nil {
+				found = nil
+				errs = append(errs, RuleError{Rule: r.ID, Err: err})
+				break
+			}
+			v.Rule, v.Action, v.Severity = r.ID, action, r.Severity
+			found = append(found, v)
 		}
+		out = append(out, found...)
 	}
 	return out, errs
 }

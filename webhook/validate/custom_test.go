@@ -187,3 +187,59 @@ func decode(t *testing.T, s string) map[string]any {
 	}
 	return m
 }
+
+// TestCustomRuleRuntimeErrors: a builtin that fails at run time fails the
+// rule (a RuleError), never passes as "no violation"; so does a violation
+// of the wrong shape computed at run time.
+func TestCustomRuleRuntimeErrors(t *testing.T) {
+	policy := v1alpha1.BuiltinPolicy()
+	obj := decode(t, ingress("nginx", map[string]string{nginx + "session-cookie-max-age": "7d"}))
+	rule := func(id, body string) CustomRule {
+		return CustomRule{ID: id, Action: v1alpha1.ActionDeny, Scope: v1alpha1.ScopeCluster, Severity: "high",
+			Rego: "package wsdefaults.custom." + strings.ReplaceAll(id, "-", "_") + "\n\nimport data.wsdefaults.lib\n\n" + body}
+	}
+	for _, tt := range []struct {
+		rule CustomRule
+		want string
+	}{
+		{rule("to-number", `violation contains {"field": "f", "message": "big"} if to_number(lib.nginx_annotations["session-cookie-max-age"]) > 86400`+"\n"), "to_number"},
+		{rule("div-zero", `violation contains {"field": "f", "message": "m"} if 1 / count([]) > 0`+"\n"), "divide by zero"},
+		{rule("string-set", `violation contains m if { m := "just a string"; input.object.kind == "Ingress" }`+"\n"), `violation holds the string "just a string"`},
+		{rule("empty-message", `violation contains v if { v := {"field": "f", "message": ""}; input.object.kind == "Ingress" }`+"\n"), "without a message"},
+	} {
+		t.Run(tt.rule.ID, func(t *testing.T) {
+			vs, errs, err := engine.Evaluate(context.Background(), Input{Object: obj, OptedIn: true, Controller: "k8s.io/ingress-nginx"}, &policy, custom(t, tt.rule))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hasRule(vs, tt.rule.ID) {
+				t.Errorf("violation reported: %v", vs)
+			}
+			if len(errs) != 1 || errs[0].Rule != tt.rule.ID || !strings.Contains(errs[0].Error(), tt.want) {
+				t.Errorf("rule errors %v, want one saying %q", errs, tt.want)
+			}
+		})
+	}
+}
+
+// TestViolationShapeChecked: a violation rule that cannot produce
+// {"field", "message"} objects is refused when compiled.
+func TestViolationShapeChecked(t *testing.T) {
+	for body, want := range map[string]string{
+		`violation := {"field": "f", "message": "m"}`:                               "violation must be a set of objects",
+		`violation if input.object.kind == "Ingress"`:                               "violation must be a set of objects",
+		`violation contains {"field": "f", "msg": "m"} if input.object.kind == "x"`: `violation has key "msg"`,
+		`violation contains {"field": "f"} if input.object.kind == "x"`:             `violation has no "message"`,
+	} {
+		errs := CheckCustomRules([]CustomRule{{ID: "shape", Rego: "package wsdefaults.custom.shape\n\n" + body + "\n"}})
+		found := false
+		for _, e := range errs {
+			if strings.Contains(e.Error(), want) && e.Line == 3 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: errors %v, want one at line 3 saying %q", body, errs, want)
+		}
+	}
+}
