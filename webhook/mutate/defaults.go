@@ -66,9 +66,10 @@ func ingress(e *editor, s settings) {
 	// Opting in is the user's statement about the Ingress, so its idle
 	// timeouts need no per-path evidence (a longer idle timeout does not
 	// change how a REST request is served); but an Ingress with negative
-	// evidence (gRPC-only, ssl-passthrough) carries no WebSocket.
+	// evidence (gRPC-only, ssl-passthrough) carries no WebSocket, nor does
+	// one the user marked ws-defaults.io/websocket: "false".
 	ev := evidenceOf(e, s)
-	if ev.Negative != "" {
+	if ev.Negative != "" || ev.Off {
 		return
 	}
 	// Settings that change which backend gets a request or add a cookie
