@@ -158,13 +158,6 @@ kong_fix("proxy", name, value) := sprintf(
 	[kong_proxy_annotation[name], json.marshal(annotation_text(value)), name],
 )
 
-# An annotation value for a KongIngress field value (integers in full, not
-# in exponent form).
-annotation_text(v) := format_int(v, 10) if {
-	is_number(v)
-	v == floor(v)
-} else := sprintf("%v", [v])
-
 kong_fix(section, name, _) := sprintf(
 	"Use the konghq.com/ annotation for it on the Service (proxy) or the Ingress (route) instead, and remove %s.%s.",
 	[section, name],
@@ -178,3 +171,10 @@ kong_fix("route", name, _) := sprintf(
 ) if {
 	kong_proxy_annotation[name]
 }
+
+# An annotation value for a KongIngress field value (integers in full, not
+# in exponent form).
+annotation_text(v) := format_int(v, 10) if {
+	is_number(v)
+	v == floor(v)
+} else := sprintf("%v", [v])

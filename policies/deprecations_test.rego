@@ -233,11 +233,14 @@ test_deprecations_mutation_defaults_nginx if {
 
 # --- kong-ingress-proxy-ignored ------------------------------------------------
 
-kong_ingress(extra) := object.union({
-	"apiVersion": "configuration.konghq.com/v1",
-	"kind": "KongIngress",
-	"metadata": {"name": "ws", "namespace": "chat"},
-}, extra)
+kong_ingress(extra) := object.union(
+	{
+		"apiVersion": "configuration.konghq.com/v1",
+		"kind": "KongIngress",
+		"metadata": {"name": "ws", "namespace": "chat"},
+	},
+	extra,
+)
 
 test_kong_ingress_proxy_ignored if {
 	obj := kong_ingress({"proxy": {"read_timeout": 3600000, "write_timeout": 3600000}, "upstream": {"hash_on": "ip"}})

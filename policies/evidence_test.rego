@@ -38,12 +38,16 @@ test_websocket_evidence_missing_fires if {
 # Evidence, the annotation either way, negative evidence
 # or WebSocket paths served by another Ingress of the host: nothing to say.
 test_websocket_evidence_missing_silent if {
-	not "websocket-evidence-missing" in ids(evidence.violation) with input as input_for(ingress({}), timeouts, {"spec.rules[0].http.paths[0]": "backend port name ws"})
+	with_evidence := input_for(ingress({}), timeouts, {"spec.rules[0].http.paths[0]": "backend port name ws"})
+	not "websocket-evidence-missing" in ids(evidence.violation) with input as with_evidence
 	every v in ["true", "false"] {
 		not "websocket-evidence-missing" in ids(evidence.violation) with input as input_for(ingress({"ws-defaults.io/websocket": v}), timeouts, {})
 	}
 	negative := json.patch(input_for(ingress({}), timeouts, {}), [{"op": "replace", "path": "/evidence/negative", "value": "gRPC"}])
 	not "websocket-evidence-missing" in ids(evidence.violation) with input as negative
-	elsewhere := json.patch(input_for(ingress({}), timeouts, {}), [{"op": "add", "path": "/evidence/servedElsewhere", "value": {"spec.rules[0].http.paths[0]": "…"}}])
+	elsewhere := json.patch(
+		input_for(ingress({}), timeouts, {}),
+		[{"op": "add", "path": "/evidence/servedElsewhere", "value": {"spec.rules[0].http.paths[0]": "…"}}],
+	)
 	not "websocket-evidence-missing" in ids(evidence.violation) with input as elsewhere
 }

@@ -18,8 +18,12 @@ input_for(obj) := {
 # Every rule (and the default backend) of obj has a WebSocket path.
 ws_fields(obj) := object.union(
 	{sprintf("spec.rules[%d].http.paths[0]", [i]): "path segment ws" | some i, _ in object.get(obj, ["spec", "rules"], [])},
-	{"spec.defaultBackend": "backend port name ws" | obj.spec.defaultBackend},
+	default_backend_field(obj),
 )
+
+default_backend_field(obj) := {"spec.defaultBackend": "backend port name ws"} if {
+	obj.spec.defaultBackend
+} else := {}
 
 # input_for(obj) without any WebSocket evidence.
 no_evidence(obj) := json.patch(input_for(obj), [{"op": "replace", "path": "/evidence/fields", "value": {}}])

@@ -173,9 +173,9 @@ violation contains lib.violation("nginx-rewrite-ws-path", lib.annotation_field(k
 	field := sprintf("spec.rules[%d].http.paths[%d]", [r, p])
 	ev := lib.ws_evidence(field)
 	startswith(ev, "path segment ")
-	segment := substring(ev, count("path segment "), -1)
 	is_string(path.path)
 	trim_suffix(target, "/") != trim_suffix(path.path, "/")
+	segment := substring(ev, count("path segment "), -1)
 	not segment in path_segments(target)
 	msg := sprintf(
 		concat(" ", [

@@ -225,7 +225,7 @@ func contextKey(namespace uint64, c *pipeline.Context) uint64 {
 	}
 	if c.Evidence != nil {
 		// What else other objects say: GKE routes without a BackendConfig,
-		// and a Gateway API object's implementations, backends and attached
+		// Ingress routes served elsewhere, and a Gateway API object's implementations, backends and attached
 		// policies (encoding/json sorts map keys, so equal facts hash equal).
 		var facts []any
 		if c.Evidence.WithoutBackendConfig != nil {
@@ -233,6 +233,10 @@ func contextKey(namespace uint64, c *pipeline.Context) uint64 {
 		}
 		if c.Evidence.Gateway != nil {
 			facts = append(facts, c.Evidence.Gateway.Document())
+		}
+		// Which other Ingress of the host serves this one's WebSocket paths.
+		if c.Evidence.ServedElsewhere != nil {
+			facts = append(facts, c.Evidence.ServedElsewhere)
 		}
 		for _, m := range facts {
 			if b, err := json.Marshal(m); err == nil {

@@ -67,9 +67,10 @@ func ingress(e *editor, s settings) {
 	// Opting in is the user's statement about the Ingress, so its idle
 	// timeouts need no per-path evidence (a longer idle timeout does not
 	// change how a REST request is served); but an Ingress with negative
-	// evidence (gRPC-only, ssl-passthrough) carries no WebSocket.
+	// evidence (gRPC-only, ssl-passthrough) carries no WebSocket, nor does
+	// one the user marked ws-defaults.io/websocket: "false".
 	ev := evidenceOf(e, s)
-	if ev.Negative != "" {
+	if ev.Negative != "" || ev.Off {
 		return
 	}
 	// Settings that change which backend gets a request or add a cookie
@@ -172,11 +173,24 @@ func nginxAffinity(e *editor, s settings, ws, secure bool) {
 		medium("session-cookie-path", "/")
 	}
 	if len(skipped) > 0 {
+		var kept []string
+		for _, k := range skipped {
+			kept = append(kept, nginxCookieDefault[strings.TrimPrefix(k, s.nginx)])
+		}
 		e.warn(fmt.Sprintf("not added: %s: ingress-nginx rates them Medium risk and the policy's "+
 			"nginxAnnotationsRiskLevel is Low, where the controller refuses the whole Ingress for them; "+
-			"the sticky cookie keeps ingress-nginx's defaults (name INGRESSCOOKIE, balanced mode, no Max-Age)",
-			strings.Join(skipped, ", ")))
+			"the sticky cookie keeps ingress-nginx's defaults (%s)",
+			strings.Join(skipped, ", "), strings.Join(kept, ", ")))
 	}
+}
+
+// nginxCookieDefault is what ingress-nginx's sticky cookie does without
+// each Medium-risk key (sessionaffinity/main.go, sticky.lua).
+var nginxCookieDefault = map[string]string{
+	"affinity-mode":          "balanced mode",
+	"session-cookie-name":    "name INGRESSCOOKIE",
+	"session-cookie-max-age": "no Max-Age",
+	"session-cookie-path":    "Path the Ingress path as written, a regex browsers never send the cookie back for",
 }
 
 // nginxRegexPaths reports whether ingress-nginx treats the Ingress's paths

@@ -813,7 +813,7 @@ func TestIngressNegativeEvidence(t *testing.T) {
 }
 
 // TestIngressAffinityNeedsEvidence: idle timeouts go on every opted-in
-// Ingress, but settings that change which backend gets a request or add a
+// Ingress not marked ws-defaults.io/websocket: "false", but settings that change which backend gets a request or add a
 // cookie (cookie affinity, leastconn, ALB stickiness) only on an Ingress
 // with WebSocket evidence on some route.
 func TestIngressAffinityNeedsEvidence(t *testing.T) {
@@ -854,9 +854,10 @@ func TestIngressAffinityNeedsEvidence(t *testing.T) {
 				}
 				obj, res := run(t, ingressPathYAML(tt.class, ann, true, c.path), builtin)
 				got := annotationsOf(obj)
+				off := c.ann[evidence.Annotation] == "false"
 				for _, k := range tt.timeouts {
-					if _, ok := got[k]; !ok {
-						t.Errorf("%s missing (added %v)", k, res.Added)
+					if _, ok := got[k]; ok == off {
+						t.Errorf("%s present = %v, want %v (added %v)", k, ok, !off, res.Added)
 					}
 				}
 				for _, k := range tt.behavioral {
