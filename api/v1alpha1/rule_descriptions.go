@@ -160,4 +160,19 @@ var RuleDescriptions = map[string]RuleDescription{
 	"edge-idle-timeout-too-low": {
 		"A WebSocket LoadBalancer Service whose load balancer idle timeout, set or the provider's default, is below the policy minimum.",
 		"Set the annotation the message names, in the provider's unit."},
+	"nginx-upstream-hash-literal": {
+		"An ingress-nginx upstream-hash-by without a $ variable hashes fixed text: every connection goes to one replica.",
+		`Use a variable, e.g. "$remote_addr".`},
+	"nginx-path-type-regex": {
+		"A regex path under pathType Prefix or Exact: ingress-nginx 1.12 and later refuse the whole Ingress.",
+		`Use pathType: ImplementationSpecific with use-regex: "true", or a plain path.`},
+	"ingress-api-removed": {
+		"An Ingress in extensions/v1beta1 or networking.k8s.io/v1beta1, which no current API server serves.",
+		"Use networking.k8s.io/v1 and its field names."},
+	"kong-ingress-proxy-ignored": {
+		"KongIngress proxy or route sections, ignored since Kong Ingress Controller 3.0.",
+		"Set konghq.com/read-timeout, konghq.com/write-timeout, … on the Service."},
+	"websocket-evidence-missing": {
+		"An opted-in Ingress none of whose routes shows WebSocket evidence.",
+		`Annotate it ws-defaults.io/websocket: "true" (or "false").`},
 }

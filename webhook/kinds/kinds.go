@@ -62,6 +62,9 @@ var Handled = []Kind{
 	{Group: "gateway.nginx.org", Versions: []string{"v1alpha1"}, Resource: "clientsettingspolicies", Kind: "ClientSettingsPolicy", Validated: true},
 	{Group: "gateway.nginx.org", Versions: []string{"v1alpha1"}, Resource: "upstreamsettingspolicies", Kind: "UpstreamSettingsPolicy", Validated: true},
 	{Group: "networking.gke.io", Versions: []string{"v1"}, Resource: "gcpbackendpolicies", Kind: "GCPBackendPolicy", Mutated: true, Validated: true},
+	// Kong Ingress Controller 3.0 ignores KongIngress proxy/route sections
+	// (kong-ingress-proxy-ignored).
+	{Group: "configuration.konghq.com", Versions: []string{"v1"}, Resource: "kongingresses", Kind: "KongIngress", Validated: true},
 }
 
 // Mutated are the kinds /mutate defaults.

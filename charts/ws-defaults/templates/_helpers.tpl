@@ -263,4 +263,9 @@ rules:
   apiVersions: [v1]
   resources: [gcpbackendpolicies]
   scope: Namespaced
+- operations: [CREATE, UPDATE]
+  apiGroups: [configuration.konghq.com]
+  apiVersions: [v1]
+  resources: [kongingresses]
+  scope: Namespaced
 {{- end }}
