@@ -60,16 +60,16 @@ func TestLoadBalancerServiceEdge(t *testing.T) {
 }
 
 // TestLoadBalancerServiceEdgeDenials: ClientIP on a provider that refuses
-// it, and an Azure idle timeout written in seconds, are denied in any
-// namespace that is not excluded.
+// it, and an Azure idle timeout written in seconds, are denied in an
+// opted-in namespace (cluster-scope rules; outside opt-in they warn).
 func TestLoadBalancerServiceEdgeDenials(t *testing.T) {
-	namespace(t, "edge-plain", nil)
+	namespace(t, "edge-optin", map[string]string{"ws-defaults": "enabled"})
 	for _, c := range []struct {
 		rule, doc string
 	}{
-		{"edge-affinity-unsupported", lbService("edge-plain", "oci-clientip", `oci.oraclecloud.com/load-balancer-type: lb`, "  sessionAffinity: ClientIP\n")},
-		{"edge-affinity-unsupported", lbService("edge-plain", "clb-clientip", `service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout: "3600"`, "  sessionAffinity: ClientIP\n")},
-		{"edge-idle-timeout-format", lbService("edge-plain", "azure-seconds", `service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout: "3600"`, "")},
+		{"edge-affinity-unsupported", lbService("edge-optin", "oci-clientip", `oci.oraclecloud.com/load-balancer-type: lb`, "  sessionAffinity: ClientIP\n")},
+		{"edge-affinity-unsupported", lbService("edge-optin", "clb-clientip", `service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout: "3600"`, "  sessionAffinity: ClientIP\n")},
+		{"edge-idle-timeout-format", lbService("edge-optin", "azure-seconds", `service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout: "3600"`, "")},
 	} {
 		t.Run(c.rule, func(t *testing.T) {
 			_, _, err := dryRun(c.doc)
@@ -79,7 +79,7 @@ func TestLoadBalancerServiceEdgeDenials(t *testing.T) {
 		})
 	}
 	// Unknown provider: ClientIP is the user's choice, not denied.
-	if _, _, err := dryRun(lbService("edge-plain", "unknown-clientip", "", "  sessionAffinity: ClientIP\n")); err != nil {
+	if _, _, err := dryRun(lbService("edge-optin", "unknown-clientip", "", "  sessionAffinity: ClientIP\n")); err != nil {
 		t.Errorf("ClientIP on an unknown provider denied: %v", err)
 	}
 }

@@ -209,10 +209,11 @@ func TestWebhookDown(t *testing.T) {
 
 // waitForValidation waits until the API server calls the validating
 // webhook again (its configuration cache follows changes within moments):
-// a dry-run create of a snippet Ingress must be denied.
+// a dry-run create of a snippet Ingress in the opted-in namespace must be
+// denied (outside opt-in it would only warn).
 func waitForValidation(t *testing.T) {
 	t.Helper()
-	u := object(ingress("default", "probe", "nginx", ""))
+	u := object(ingress("outage", "probe", "nginx", ""))
 	u.SetAnnotations(map[string]string{nginx + "server-snippet": "return 200;"})
 	deadline := time.Now().Add(15 * time.Second)
 	for {

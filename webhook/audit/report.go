@@ -331,6 +331,9 @@ func (w *Writer) Sync(ctx context.Context, o *Object) error {
 			// audit --write-reports`): compare with what is there.
 			return w.replace(ctx, key, rep)
 		}
+		if namespaceGoing(err) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("updating report %s: %w", key, err)
 		}
@@ -341,11 +344,21 @@ func (w *Writer) Sync(ctx context.Context, o *Object) error {
 	if apierrors.IsAlreadyExists(err) {
 		return w.replace(ctx, key, rep)
 	}
+	if namespaceGoing(err) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("creating report %s: %w", key, err)
 	}
 	w.wrote("create")
 	return nil
+}
+
+// namespaceGoing reports a write refused because the object's namespace is
+// being deleted (or is gone): the object and its Report go with it, so the
+// pass goes on instead of failing for every other object.
+func namespaceGoing(err error) bool {
+	return apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) || apierrors.IsNotFound(err)
 }
 
 // replace writes rep over the Report at key unless that already has its

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -232,6 +233,37 @@ func TestWriterWritesOnChangeOnly(t *testing.T) {
 	syncOnce(t, c, object())
 	if writes.Load() != 3 {
 		t.Errorf("%d writes for a clean object without a report", writes.Load())
+	}
+}
+
+// A Report refused because its namespace is being deleted does not fail
+// the pass: the object goes with the namespace.
+func TestWriterSkipsTerminatingNamespace(t *testing.T) {
+	terminating := apierrors.NewForbidden(orv1.Resource("reports"), "ws-defaults-u1", errors.New("unable to create new content in namespace chat because it is being terminated"))
+	terminating.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: corev1.NamespaceTerminatingCause, Message: "namespace chat is being terminated", Field: "metadata.namespace"}}
+	c := interceptor.NewClient(world(t), interceptor.Funcs{
+		Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
+			return terminating
+		},
+	})
+	w := &Writer{Client: c}
+	if err := w.Load(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(context.Background(), object(denyV)); err != nil {
+		t.Errorf("Sync in a terminating namespace: %v, want nil", err)
+	}
+	other := interceptor.NewClient(world(t), interceptor.Funcs{
+		Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
+			return apierrors.NewForbidden(orv1.Resource("reports"), "ws-defaults-u1", errors.New("no permission"))
+		},
+	})
+	w = &Writer{Client: other}
+	if err := w.Load(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(context.Background(), object(denyV)); err == nil {
+		t.Error("Sync refused for another reason: nil error, want it reported")
 	}
 }
 
