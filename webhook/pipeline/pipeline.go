@@ -157,13 +157,7 @@ func (c *Context) SetMembership(m scope.Membership) {
 
 // Membership is where the object stands: in, out, or neither.
 func (c *Context) Membership() scope.Membership {
-	switch {
-	case c.OptedIn:
-		return scope.In
-	case c.OptedOut:
-		return scope.Out
-	}
-	return scope.Unlabelled
+	return scope.FromFlags(c.OptedIn, c.OptedOut)
 }
 
 // routes is the cross-object evidence index: Routes, or the cluster

@@ -44,6 +44,18 @@ func Of(objectLabels, namespaceLabels map[string]string) Membership {
 	return Unlabelled
 }
 
+// FromFlags is the membership that the opted-in and opted-out flags
+// (pipeline.Context, validate.Input) stand for.
+func FromFlags(optedIn, optedOut bool) Membership {
+	switch {
+	case optedIn:
+		return In
+	case optedOut:
+		return Out
+	}
+	return Unlabelled
+}
+
 // OptedIn reports whether an object gets mutation defaults and the
 // opted-in rules: its own label wins, then its namespace's label.
 func OptedIn(objectLabels, namespaceLabels map[string]string) bool {

@@ -177,7 +177,7 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 	if err != nil {
 		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
 	}
-	ceiling := scope.Ceiling(in.membership(), policy.Enforcement)
+	ceiling := scope.Ceiling(scope.FromFlags(in.OptedIn, in.OptedOut), policy.Enforcement)
 	out := make([]Violation, 0, len(rs))
 	for _, r := range rs {
 		m, _ := r.Bindings["v"].(map[string]any)
@@ -222,16 +222,6 @@ func effectiveAction(action v1alpha1.RuleAction, sc v1alpha1.RuleScope, optedIn 
 		action = v1alpha1.AtMost(action, ceiling)
 	}
 	return action, action != v1alpha1.ActionOff
-}
-
-func (in Input) membership() scope.Membership {
-	switch {
-	case in.OptedIn:
-		return scope.In
-	case in.OptedOut:
-		return scope.Out
-	}
-	return scope.Unlabelled
 }
 
 var actionRank = map[v1alpha1.RuleAction]int{v1alpha1.ActionDeny: 0, v1alpha1.ActionWarn: 1, v1alpha1.ActionAudit: 2}
