@@ -3,16 +3,18 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -44,9 +46,16 @@ var RouteResources = []schema.GroupVersionResource{
 // RouteWatcher keeps an evidence.Set in step with the cluster, so that
 // `webhook serve` judges a Service with the routes that send traffic to it
 // (and a route with the Services it sends traffic to), as `webhook check`
-// does with its input. Its informers keep only what the index needs: a
-// cache transform replaces each object by its name and the evidence.Entry
-// it contributes (routes_test.go measures this at 100k routes).
+// does with its input.
+//
+// It keeps nothing per object but the Set's own entries and the object's
+// key: each kind is followed by a client-go Reflector (list, then watch,
+// relisting when the watch expires) writing into a keyStore, which turns
+// every object into its evidence.Entry as it arrives, puts that in the Set
+// and remembers only the key (routes_test.go measures this at 100k routes).
+// A shared informer would also keep a copy of every object (or of a
+// transform of it), a namespace index and a resourceVersion, which on a
+// large cluster is most of the process's memory.
 //
 // To use it, `webhook serve` makes one with NewRouteWatcher, adds it to the
 // manager (it is a Runnable), sets pipeline.Pipeline.Routes to its Set and
@@ -63,67 +72,61 @@ type RouteWatcher struct {
 	Served func(schema.GroupVersionResource) bool
 
 	mu     sync.Mutex
-	synced []cache.InformerSynced
+	stores []*keyStore
 }
 
-// Start runs the informers until ctx is done (manager.Runnable).
+// Start follows every kind until ctx is done (manager.Runnable).
 func (w *RouteWatcher) Start(ctx context.Context) error {
 	resources := w.Resources
 	if resources == nil {
 		resources = RouteResources
 	}
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(w.Client, 0)
+	var wg sync.WaitGroup
 	for _, gvr := range resources {
 		if w.Served != nil && !w.Served(gvr) {
 			continue
 		}
-		inf := factory.ForResource(gvr).Informer()
-		if err := inf.SetTransform(w.transform); err != nil {
-			return fmt.Errorf("route index %s: %w", gvr, err)
-		}
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(o any) { w.add(o) },
-			UpdateFunc: func(_, o any) { w.add(o) },
-			DeleteFunc: func(o any) {
-				if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
-					o = d.Obj
-				}
-				if ix, ok := o.(*indexed); ok {
-					w.Set.Remove(ix.entry)
-				}
-			},
-		}); err != nil {
-			return fmt.Errorf("route index %s: %w", gvr, err)
-		}
+		store := &keyStore{set: w.Set, keys: map[string]struct{}{}}
 		w.mu.Lock()
-		w.synced = append(w.synced, inf.HasSynced)
+		w.stores = append(w.stores, store)
 		w.mu.Unlock()
+		r := cache.NewReflectorWithOptions(w.listWatch(gvr), &unstructured.Unstructured{}, store,
+			cache.ReflectorOptions{Name: "route index " + gvr.String(), TypeDescription: gvr.String()})
+		wg.Go(func() { r.RunWithContext(ctx) })
 	}
-	factory.Start(ctx.Done())
 	<-ctx.Done()
-	factory.Shutdown()
+	wg.Wait()
 	return nil
+}
+
+// listWatch lists and watches gvr in every namespace, with the streaming
+// list (WatchList) where the API server offers it, as a shared informer's
+// does.
+func (w *RouteWatcher) listWatch(gvr schema.GroupVersionResource) cache.ListerWatcher {
+	res := w.Client.Resource(gvr)
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return res.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			return res.Watch(ctx, opts)
+		},
+	}, w.Client)
 }
 
 // NeedLeaderElection is false: every replica judges with the index.
 func (w *RouteWatcher) NeedLeaderElection() bool { return false }
 
-func (w *RouteWatcher) add(o any) {
-	if ix, ok := o.(*indexed); ok {
-		w.Set.Put(ix.entry)
-	}
-}
-
-// HasSynced reports whether every informer has listed its kind once (for
+// HasSynced reports whether every kind has been listed once (for
 // readiness: until then a Service may miss its route's evidence).
 func (w *RouteWatcher) HasSynced() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.synced == nil {
+	if w.stores == nil {
 		return false
 	}
-	for _, s := range w.synced {
-		if !s() {
+	for _, s := range w.stores {
+		if !s.synced.Load() {
 			return false
 		}
 	}
@@ -137,29 +140,107 @@ func (w *RouteWatcher) WaitForSync(ctx context.Context, timeout time.Duration) b
 	return cache.WaitForCacheSync(ctx.Done(), w.HasSynced)
 }
 
-// indexed is what the route informers store for an object: its type,
-// name and namespace, and the evidence.Entry it contributes to the index,
-// never the object itself (the cache transform makes it).
-type indexed struct {
-	metav1.PartialObjectMetadata
+// keyStore is what a Reflector writes one kind into (cache.ReflectorStore):
+// each object goes into the Set as its Entry at once, and the store keeps
+// only the keys it put there, to forget on a relist what is no longer
+// listed. The Reflector calls it from one goroutine.
+type keyStore struct {
+	set    *evidence.Set
+	keys   map[string]struct{} // evidence.Entry keys of the objects put
+	synced atomic.Bool         // listed once
+}
+
+// Transformer makes the Reflector's streaming list keep, until the list is
+// complete, each object's Entry rather than the object
+// (cache.TransformingStore).
+func (s *keyStore) Transformer() cache.TransformFunc {
+	return func(o any) (any, error) {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			return &pending{entry: s.set.Entry(u.Object, "")}, nil
+		}
+		return o, nil
+	}
+}
+
+func (s *keyStore) entry(o any) *evidence.Entry {
+	switch o := o.(type) {
+	case *pending:
+		return o.entry
+	case *unstructured.Unstructured:
+		return s.set.Entry(o.Object, "")
+	}
+	return nil
+}
+
+func (s *keyStore) Add(o any) error {
+	if e := s.entry(o); e != nil {
+		s.set.Put(e)
+		s.keys[e.Key()] = struct{}{}
+	}
+	return nil
+}
+
+func (s *keyStore) Update(o any) error { return s.Add(o) }
+
+func (s *keyStore) Delete(o any) error {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	var key string
+	switch o := o.(type) {
+	case *pending:
+		key = o.entry.Key()
+	case *unstructured.Unstructured:
+		key = evidence.Key(o.Object, "")
+	default:
+		return nil
+	}
+	s.set.RemoveKey(key)
+	delete(s.keys, key)
+	return nil
+}
+
+// Replace puts what a (re)list returned and forgets what it no longer has.
+func (s *keyStore) Replace(list []any, _ string) error {
+	keys := make(map[string]struct{}, len(list))
+	for _, o := range list {
+		if e := s.entry(o); e != nil {
+			s.set.Put(e)
+			keys[e.Key()] = struct{}{}
+		}
+	}
+	for key := range s.keys {
+		if _, ok := keys[key]; !ok {
+			s.set.RemoveKey(key)
+		}
+	}
+	s.keys = keys
+	s.synced.Store(true)
+	return nil
+}
+
+// Resync has nothing to do: the Set is the only copy.
+func (s *keyStore) Resync() error { return nil }
+
+// pending is an object of a streaming list between the Reflector's
+// temporary store and Replace: its Entry only. The temporary store keys it
+// by namespace/name (meta.Accessor reads GetObjectMeta).
+type pending struct {
 	entry *evidence.Entry
 }
 
-// DeepCopyObject implements runtime.Object; the Entry is immutable.
-func (i *indexed) DeepCopyObject() runtime.Object {
-	return &indexed{PartialObjectMetadata: *i.PartialObjectMetadata.DeepCopy(), entry: i.entry}
-}
+// GetObjectKind implements runtime.Object.
+func (p *pending) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
-// transform turns what an informer lists or watches into an indexed.
-func (w *RouteWatcher) transform(o any) (any, error) {
-	u, ok := o.(*unstructured.Unstructured)
-	if !ok {
-		return o, nil
-	}
-	ix := &indexed{entry: w.Set.Entry(u.Object, "")}
-	ix.TypeMeta = metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}
-	ix.Name, ix.Namespace, ix.ResourceVersion = u.GetName(), u.GetNamespace(), u.GetResourceVersion()
-	return ix, nil
+// DeepCopyObject implements runtime.Object; the Entry is immutable.
+func (p *pending) DeepCopyObject() runtime.Object { return &pending{entry: p.entry} }
+
+// GetObjectMeta implements metav1.ObjectMetaAccessor, from the Entry's key
+// ("Kind.group namespace/name").
+func (p *pending) GetObjectMeta() metav1.Object {
+	_, nsName, _ := strings.Cut(p.entry.Key(), " ")
+	ns, name, _ := strings.Cut(nsName, "/")
+	return &metav1.ObjectMeta{Namespace: ns, Name: name}
 }
 
 // routeVersions are the versions each route kind is served in, newest

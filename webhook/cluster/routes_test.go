@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
@@ -94,18 +96,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // TestRouteIndexMemory measures what `webhook serve` keeps for 100k
 // routes: 100k Ingresses of realistic size (last-applied annotation,
 // managedFields, TLS, a REST and a WebSocket path) and 100k Services, as the
-// informers store them after the transform, plus the Set. Not in -short.
+// route watcher keeps them (the Set and the keys of what it put there).
+// Not in -short.
 func TestRouteIndexMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("memory measurement")
 	}
 	const n = 100_000
-	w := &RouteWatcher{Set: evidence.NewSet(evidence.Options{})}
+	set := evidence.NewSet(evidence.Options{})
+	store := &keyStore{set: set, keys: map[string]struct{}{}}
 	lastApplied := strings.Repeat("x", 1500)
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	stored := make([]any, 0, 2*n)
 	for i := range n {
 		ns := fmt.Sprintf("team-%d", i%500)
 		ing := &unstructured.Unstructured{Object: map[string]any{
@@ -131,12 +134,9 @@ func TestRouteIndexMemory(t *testing.T) {
 			"spec": map[string]any{"selector": map[string]any{"app": "live"}, "ports": []any{map[string]any{"name": "http", "port": float64(80)}}},
 		}}
 		for _, u := range []*unstructured.Unstructured{ing, svc} {
-			ix, err := w.transform(u)
-			if err != nil {
+			if err := store.Add(u); err != nil {
 				t.Fatal(err)
 			}
-			w.add(ix)
-			stored = append(stored, ix)
 		}
 	}
 	runtime.GC()
@@ -146,10 +146,13 @@ func TestRouteIndexMemory(t *testing.T) {
 		n, n, total/(1<<20), total/n)
 	svc := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "live-7", "namespace": "team-7"},
 		"spec": map[string]any{"ports": []any{map[string]any{"name": "http", "port": float64(80)}}}}
-	if !evidence.Of(svc, w.Set, evidence.Options{}).Any() {
+	if !evidence.Of(svc, set, evidence.Options{}).Any() {
 		t.Error("index lost a route")
 	}
-	runtime.KeepAlive(stored)
+	if len(store.keys) != 2*n {
+		t.Errorf("store keeps %d keys, want %d", len(store.keys), 2*n)
+	}
+	runtime.KeepAlive(store)
 }
 
 // TestServedRouteResources: kinds the cluster does not serve are left out,
@@ -168,5 +171,65 @@ func TestServedRouteResources(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("served = %v, want %v", got, want)
+	}
+}
+
+// TestKeyStore: what a Reflector does to the store reaches the Set. A
+// streaming list passes through a temporary store that keys the transformed
+// objects by namespace/name; a relist forgets what it no longer has; a
+// delete seen only as a final state unknown is forgotten too.
+func TestKeyStore(t *testing.T) {
+	set := evidence.NewSet(evidence.Options{})
+	store := &keyStore{set: set, keys: map[string]struct{}{}}
+	route := func(name, path string) *unstructured.Unstructured {
+		return unstr(t, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: "+name+", namespace: chat}\nspec: {rules: [{http: {paths: [{path: "+path+", backend: {service: {name: web, port: {number: 80}}}}]}}]}")
+	}
+	svc := unstr(t, "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: chat}\nspec: {ports: [{name: app, port: 80}]}")
+	routed := func() bool { return evidence.Of(svc.Object, set, evidence.Options{}).Any() }
+
+	// The streaming list: the Reflector's temporary store, with our transform.
+	tmp := cache.NewStore(cache.DeletionHandlingMetaNamespaceKeyFunc, cache.WithTransformer(store.Transformer()))
+	for _, o := range []any{route("live", "/ws"), route("api", "/api"), svc} {
+		if err := tmp.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys := tmp.ListKeys(); !slices.Equal(slices.Sorted(slices.Values(keys)), []string{"chat/api", "chat/live", "chat/web"}) {
+		t.Fatalf("temporary store keys %v", keys)
+	}
+	if err := store.Replace(tmp.List(), "1"); err != nil {
+		t.Fatal(err)
+	}
+	if !store.synced.Load() || !routed() || len(store.keys) != 3 {
+		t.Fatalf("after the list: synced %v, routed %v, keys %v", store.synced.Load(), routed(), store.keys)
+	}
+	// A relist without the WebSocket route forgets it.
+	if err := store.Replace([]any{route("api", "/api"), svc}, "2"); err != nil {
+		t.Fatal(err)
+	}
+	if routed() || len(store.keys) != 2 {
+		t.Fatalf("after the relist: routed %v, keys %v", routed(), store.keys)
+	}
+	// Watch events.
+	if err := store.Add(route("cable", "/cable")); err != nil {
+		t.Fatal(err)
+	}
+	if !routed() {
+		t.Fatal("an added route is not indexed")
+	}
+	if err := store.Update(route("cable", "/api/v2")); err != nil {
+		t.Fatal(err)
+	}
+	if routed() {
+		t.Fatal("an updated route is still WebSocket")
+	}
+	if err := store.Update(route("cable", "/cable")); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(cache.DeletedFinalStateUnknown{Key: "chat/cable", Obj: route("cable", "/cable")}); err != nil {
+		t.Fatal(err)
+	}
+	if routed() || len(store.keys) != 2 {
+		t.Fatalf("after the delete: routed %v, keys %v", routed(), store.keys)
 	}
 }

@@ -257,11 +257,17 @@ func (s *Set) Put(e *Entry) {
 
 // Delete forgets obj (namespace as for Add).
 func (s *Set) Delete(obj map[string]any, namespace string) {
+	s.RemoveKey(Key(obj, namespace))
+}
+
+// Key is the key the Set knows obj by (namespace as for Add): what
+// Entry.Key of its Entry is, without computing the Entry.
+func Key(obj map[string]any, namespace string) string {
 	o := view(obj)
 	if o.namespace == "" {
 		o.namespace = namespace
 	}
-	s.Remove(&Entry{key: o.gk + " " + o.namespace + "/" + o.name, isService: o.gk == "Service.", service: o.namespace + "/" + o.name})
+	return o.gk + " " + o.namespace + "/" + o.name
 }
 
 // Remove forgets what e's object said.
@@ -269,6 +275,20 @@ func (s *Set) Remove(e *Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.remove(e)
+}
+
+// Key is what identifies e's object in the Set ("Kind.group
+// namespace/name"): RemoveKey(e.Key()) forgets what it said, so a cluster
+// reader need keep only the key, not the Entry, once it is put.
+func (e *Entry) Key() string { return e.key }
+
+// RemoveKey forgets what the object with key (Entry.Key) said.
+func (s *Set) RemoveKey(key string) {
+	e := &Entry{key: key}
+	if nsName, ok := strings.CutPrefix(key, "Service. "); ok {
+		e.isService, e.service = true, nsName
+	}
+	s.Remove(e)
 }
 
 func (s *Set) remove(e *Entry) {
