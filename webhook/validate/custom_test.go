@@ -150,7 +150,10 @@ violation contains {"field": "spec", "message": "never"} if {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took > CustomEvaluationTimeout+time.Second {
+	// Uncut, the slow rule runs for hours; cut, it stops at the limit. The
+	// bound is loose so that a loaded machine (race detector, other builds)
+	// does not fail it, and still tells the two apart.
+	if took > CustomEvaluationTimeout+30*time.Second {
 		t.Errorf("evaluation took %v, limit %v", took, CustomEvaluationTimeout)
 	}
 	if len(errs) == 0 || errs[0].Rule != "slow" || !strings.Contains(errs[0].Error(), "limit") {
