@@ -146,14 +146,26 @@ func runAudit(ctx context.Context, o auditOptions, stdout, stderr io.Writer) (in
 	if err != nil {
 		return check.ExitInput, err
 	}
-	engine, err := validate.NewEngine(ctx)
-	if err != nil {
-		return check.ExitInput, err
+	// The rules compile while the route index lists: neither needs the
+	// other, and on a small cluster the compile is a good part of the run.
+	type compiled struct {
+		engine *validate.Engine
+		err    error
 	}
+	engineDone := make(chan compiled, 1)
+	go func() {
+		e, err := validate.NewEngine(ctx)
+		engineDone <- compiled{e, err}
+	}()
 	routes, err := routeIndex(ctx, cfg, gen.Spec.NginxAnnotationPrefix)
+	ce := <-engineDone
+	if ce.err != nil {
+		return check.ExitInput, ce.err
+	}
 	if err != nil {
 		return check.ExitInput, err
 	}
+	engine := ce.engine
 	a := &audit.Auditor{
 		Reader: c, Mapper: c.RESTMapper(), Policies: policy.NewStore(gen), Rules: engine,
 		OwnNamespace: o.ownNamespace, Namespaces: o.namespaces, Routes: routes,
