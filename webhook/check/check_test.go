@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -888,6 +890,15 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 		objs, err := readStream("fuzz", bytes.NewReader(data))
+		// The streaming reader (one strict YAML decoding where that
+		// applies) reads what the reader before it read.
+		var oldNotices []Notice
+		oldLenient, oldLerr := oldReadStream("fuzz", bytes.NewReader(data), ReadOptions{Skipped: func(n Notice) { oldNotices = append(oldNotices, n) }})
+		oldObjs, oldErr := oldReadStream("fuzz", bytes.NewReader(data), ReadOptions{Strict: true})
+		if fmt.Sprint(err) != fmt.Sprint(oldErr) || fmt.Sprint(lerr) != fmt.Sprint(oldLerr) || !slices.Equal(notices, oldNotices) ||
+			!sameObjects(objs, oldObjs) || !sameObjects(lenient, oldLenient) {
+			t.Errorf("streaming reader: %v, %v, %v, %d objects; before: %v, %v, %v, %d objects", err, lerr, notices, len(objs), oldErr, oldLerr, oldNotices, len(oldObjs))
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz#") {
 				t.Errorf("error does not name the document: %v", err)
@@ -930,6 +941,19 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+func sameObjects(a, b []Object) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Source != y.Source || x.File != y.File || x.Line != y.Line || x.Item != y.Item || !bytes.Equal(x.Raw, y.Raw) || !reflect.DeepEqual(x.Object, y.Object) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestListItemsKeepNumbers(t *testing.T) {
