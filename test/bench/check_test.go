@@ -14,7 +14,10 @@ package bench
 //     with it;
 //   - the built `webhook check -f DIR -o FORMAT` (json by default).
 //
-// It prints wall time, the ratio to the floor and max RSS for each.
+// It prints wall time and CPU time (user and system: on a shared machine
+// wall time also counts waiting for a core), each with its ratio to the
+// floor's, and max RSS. check judges on GOMAXPROCS goroutines; the floor
+// is one loop.
 //
 //	make bench-check                              # 10,000 and 200,000 objects
 //	CHECK_BENCH_OBJECTS=10000,50000 make bench-check
@@ -208,7 +211,10 @@ func writeManifests(dir string, n int) (size int64, objects int, err error) {
 // childRun is one timed child process.
 type childRun struct {
 	Seconds float64
-	MaxRSS  int64 // bytes
+	// CPU is user and system time: on a busy machine, wall time also
+	// counts waiting for a core.
+	CPU    float64
+	MaxRSS int64 // bytes
 }
 
 func runChild(cmd *exec.Cmd, okCodes ...int) (childRun, []byte, error) {
@@ -222,7 +228,8 @@ func runChild(cmd *exec.Cmd, okCodes ...int) (childRun, []byte, error) {
 		return childRun{}, nil, fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, stderr.String())
 	}
 	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024 // bytes (Linux reports KiB)
-	return childRun{Seconds: took.Seconds(), MaxRSS: rss}, out, nil
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return childRun{Seconds: took.Seconds(), CPU: cpu.Seconds(), MaxRSS: rss}, out, nil
 }
 
 func BenchmarkCheckScale(b *testing.B) {
@@ -303,9 +310,10 @@ func BenchmarkCheckScale(b *testing.B) {
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "objects\tMB\twhat\t\ttime s\t× floor\tmax RSS MiB\t")
+	fmt.Fprintln(tw, "objects\tMB\twhat\t\twall s\t× floor\tCPU s\t× floor\tmax RSS MiB\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%.1f\t%s\t\t%.2f\t%.2f\t%d\t\n", r.objects, float64(r.size)/1e6, r.what, r.run.Seconds, r.run.Seconds/r.floor.Seconds, r.run.MaxRSS>>20)
+		fmt.Fprintf(tw, "%d\t%.1f\t%s\t\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n", r.objects, float64(r.size)/1e6, r.what,
+			r.run.Seconds, r.run.Seconds/r.floor.Seconds, r.run.CPU, r.run.CPU/r.floor.CPU, r.run.MaxRSS>>20)
 	}
 	_ = tw.Flush()
 }

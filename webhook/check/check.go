@@ -139,6 +139,10 @@ type Options struct {
 	// Strict makes documents that are not Kubernetes objects errors
 	// instead of skipping them with a notice on Stderr.
 	Strict bool
+	// Workers judge objects in parallel (the output keeps input order);
+	// 0 or 1 judges one at a time. More than one needs a Validator safe
+	// for concurrent use (Rules is).
+	Workers int
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -207,21 +211,17 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	lines := &spill{}
 	defer lines.close()
 	var sum Summary
-	err = sp.each(func(obj Object) error {
-		r, err := c.judge(ctx, obj)
-		if err != nil {
-			return err
-		}
-		sum.Count(&r)
+	err = judgeInOrder(ctx, o.Workers, sp.each, c.judge, func(r *Result) error {
+		sum.Count(r)
 		if o.Stderr != nil {
 			for _, w := range r.Warnings {
 				fmt.Fprintf(o.Stderr, "%s: warning: %s\n", r.where, w)
 			}
 			if o.Output != "" && o.Output != DefaultFormat {
-				writeViolationLines(lines, &r)
+				writeViolationLines(lines, r)
 			}
 		}
-		if err := out.Write(&r); err != nil {
+		if err := out.Write(r); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 		return nil

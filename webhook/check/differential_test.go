@@ -238,6 +238,14 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 					return runResult{sum, err, out.String(), errb.String()}
 				}
 				got := do(Run, format)
+				// Judged on several goroutines, the output is the same.
+				one := v.o
+				v.o.Workers = 3
+				if par := do(Run, format); par.sum != got.sum || fmt.Sprint(par.err) != fmt.Sprint(got.err) || par.stdout != got.stdout || par.stderr != got.stderr {
+					t.Errorf("with 3 workers: %+v, %v; one: %+v, %v; stdout same %v, stderr same %v",
+						par.sum, par.err, got.sum, got.err, par.stdout == got.stdout, par.stderr == got.stderr)
+				}
+				v.o = one
 				wantFormat := format
 				if format == "jsonl" {
 					wantFormat = "json" // compared below, result by result
