@@ -26,14 +26,14 @@ var checkValidator func(ctx context.Context) (check.Validator, error) = func(ctx
 
 // batchGC tunes the garbage collector for a batch job whose live heap is
 // small (check's index and the objects being judged): collect a quarter as
-// often as the default, within a soft limit of 192 MiB, unless GOGC or
+// often as the default, within a soft limit of 160 MiB, unless GOGC or
 // GOMEMLIMIT say otherwise. It spends a third less CPU on check.
 func batchGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(192 << 20)
+		debug.SetMemoryLimit(160 << 20)
 	}
 }
 

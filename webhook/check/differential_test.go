@@ -193,7 +193,7 @@ func writeDifferentialInput(t *testing.T, n int) (dir string, stdin string) {
 func TestStreamingMatchesInMemory(t *testing.T) {
 	n := 400
 	if testing.Short() {
-		n = 120
+		n = 60
 	}
 	engine, err := validate.NewEngine(context.Background())
 	if err != nil {
