@@ -173,7 +173,7 @@ func profileChild(dir, pprofDir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	fmt.Fprintf(os.Stderr, "in process: %.2fs, live heap peak %d MiB\n", took.Seconds(), h.reset()>>20)
+	fmt.Printf("in process: %.2fs, live heap peak %d MiB\n", took.Seconds(), h.reset()>>20)
 	return 0
 }
 
@@ -294,17 +294,19 @@ func BenchmarkCheckScale(b *testing.B) {
 					b.Fatal(err)
 				}
 				rows = append(rows, row{what: "webhook check -o " + format, objects: objects, size: size, run: run, floor: floor})
+				b.Logf("%d objects: floor %.2fs wall, %.2fs CPU, %d MiB; check -o %s %.2fs wall (%.2f×), %.2fs CPU (%.2f×), %d MiB", objects,
+					floor.Seconds, floor.CPU, floor.MaxRSS>>20, format, run.Seconds, run.Seconds/floor.Seconds, run.CPU, run.CPU/floor.CPU, run.MaxRSS>>20)
 				b.ReportMetric(run.Seconds/floor.Seconds, fmt.Sprintf("ratio-%s-%d", format, n))
 				b.ReportMetric(float64(run.MaxRSS>>20), fmt.Sprintf("maxrss-MiB-%s-%d", format, n))
 			}
 			if pprofDir != "" && i == len(sizes)-1 {
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
 				cmd.Env = append(os.Environ(), checkProfileEnv+"="+dir+":"+pprofDir)
-				cmd.Stdout = os.Stderr
-				if _, _, err := runChild(cmd); err != nil {
+				_, out, err := runChild(cmd)
+				if err != nil {
 					b.Fatal(err)
 				}
-				b.Logf("profiles in %s", pprofDir)
+				b.Logf("%sprofiles in %s", out, pprofDir)
 			}
 			_ = os.RemoveAll(dir)
 		}
