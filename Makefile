@@ -11,7 +11,7 @@ GO ?= go
 FUZZTIME ?= 5000x
 BENCHTIME ?= 2000x
 
-.PHONY: all build image test unit lint-rego race fuzz e2e install-test manifests bench bench-audit bench-serve demo controlplane clean conformance conformance-fast
+.PHONY: all build image test unit lint-rego race fuzz e2e install-test manifests bench bench-audit bench-check bench-serve demo controlplane clean conformance conformance-fast
 
 all: build
 
@@ -128,6 +128,16 @@ bench:
 # of it), longer on a busy machine.
 bench-audit: controlplane
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" $(GO) test ./test/bench/ -run '^$$' -bench BenchmarkAuditScale -benchtime 1x -timeout 180m -v
+
+# bench-check: `webhook check` at scale (test/bench, no control plane):
+# writes CHECK_BENCH_OBJECTS (default 10000,200000) generated manifests as
+# multi-document YAML files, times a bare YAML→JSON decode of them (the
+# floor) and `webhook check -o json` (CHECK_BENCH_FORMATS to add jsonl,
+# table, ...), each a child process, and prints time, ratio and max RSS.
+# CHECK_BENCH_PPROF=dir adds an in-process run at the largest size with CPU
+# and heap profiles. docs/performance.md. Minutes on 2 cores.
+bench-check:
+	$(GO) test ./test/bench/ -run '^$$' -bench '^BenchmarkCheckScale$$' -benchtime 1x -timeout 60m -v
 
 # bench-serve: `webhook serve` against FLOOR (test/bench/floor: a bare
 # controller-runtime webhook that decodes the object and allows), both over

@@ -77,6 +77,9 @@ func TestMain(m *testing.M) {
 	if kc := os.Getenv(childEnv); kc != "" {
 		os.Exit(child(kc))
 	}
+	if code, ok := checkChild(); ok {
+		os.Exit(code)
+	}
 	os.Exit(m.Run())
 }
 

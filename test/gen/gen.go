@@ -49,11 +49,15 @@ var IngressClasses = map[string]string{
 }
 
 // Objects returns n distinct objects for seed.
-func Objects(seed uint64, n int) []Object {
+func Objects(seed uint64, n int) []Object { return objects(seed, 0, n) }
+
+// objects returns n objects for seed numbered from first (names carry the
+// number, so objects of calls with distinct ranges never collide).
+func objects(seed uint64, first, n int) []Object {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	out := make([]Object, 0, n)
 	for i := range n {
-		g := &generator{r: r, i: i}
+		g := &generator{r: r, i: first + i}
 		out = append(out, g.object())
 	}
 	return out

@@ -30,6 +30,7 @@ import (
 
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 	"github.com/ws-defaults/ws-defaults/webhook/cluster"
+	"github.com/ws-defaults/ws-defaults/webhook/edge"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/explain"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
@@ -58,9 +59,6 @@ type Input struct {
 	// NamespaceObject is the object's Namespace as read, nil when the input
 	// does not hold it.
 	NamespaceObject map[string]any
-	// Objects are all input objects after mutation, in input order, for
-	// rules that look across objects (a DestinationRule's host Service).
-	Objects []map[string]any
 }
 
 // Validator judges one object after mutation. The validate package provides
@@ -141,6 +139,10 @@ type Options struct {
 	// Strict makes documents that are not Kubernetes objects errors
 	// instead of skipping them with a notice on Stderr.
 	Strict bool
+	// Workers judge objects in parallel (the output keeps input order);
+	// 0 or 1 judges one at a time. More than one needs a Validator safe
+	// for concurrent use (Rules is).
+	Workers int
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -149,8 +151,16 @@ type Options struct {
 // Run checks the input and prints the report. Its error is always the
 // caller's fault (bad flags, unreadable input or policy) and names the file
 // and document; denials are not errors but counted in the Summary.
+//
+// It reads the input twice, so that memory holds what cross-object
+// decisions need and one object, never the whole input: pass 1 reads and
+// checks every document (every input error is found before anything is
+// printed), keeps the objects as JSON in a temporary file and builds the
+// index (checker.observe); pass 2 judges the objects from that file one by
+// one and writes each result as it comes (json, jsonl, yaml; table, junit
+// and sarif keep compact results until the end).
 func Run(ctx context.Context, o Options) (Summary, error) {
-	write, err := formatter(o.Output)
+	out, err := newResultWriter(o.Stdout, o.Output)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -164,51 +174,85 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	c, err := newChecker(policy, o.Validator, nil)
+	if err != nil {
+		return Summary{}, err
+	}
+	sp, err := newSpool()
+	if err != nil {
+		return Summary{}, err
+	}
+	defer sp.close()
+
+	// Pass 1: read, check, index, keep.
 	skipped := 0
-	objs, err := ReadWith(o.Files, o.Stdin, ReadOptions{Strict: o.Strict, Skipped: func(n Notice) {
+	err = Scan(o.Files, o.Stdin, ReadOptions{Strict: o.Strict, Skipped: func(n Notice) {
 		skipped++
 		if o.Stderr != nil {
 			fmt.Fprintf(o.Stderr, "%s\n", n)
 		}
-	}})
+	}}, func(obj Object) error {
+		c.observe(obj)
+		return sp.put(obj)
+	})
 	if err != nil {
 		return Summary{}, err
 	}
-	if len(objs) == 0 && skipped > 0 {
+	if sp.n == 0 && skipped > 0 {
 		// Nothing checked is no pass.
 		return Summary{}, fmt.Errorf("no Kubernetes objects in the input (%d %s skipped)", skipped, plural(skipped, "document", "documents"))
 	}
-	rep, err := Check(ctx, objs, policy, o.Validator)
-	if err != nil {
+	if err := c.ready(ctx); err != nil {
 		return Summary{}, err
 	}
-	if o.Stderr != nil {
-		for _, r := range rep.Results {
+
+	// Pass 2: judge and write, one object at a time. The violation lines
+	// go to stderr after the report, as the table prints them.
+	lines := &spill{}
+	defer lines.close()
+	var sum Summary
+	err = judgeInOrder(ctx, o.Workers, sp.each, c.judge, func(r *Result) error {
+		sum.Count(r)
+		if o.Stderr != nil {
 			for _, w := range r.Warnings {
 				fmt.Fprintf(o.Stderr, "%s: warning: %s\n", r.where, w)
 			}
+			if o.Output != "" && o.Output != DefaultFormat {
+				writeViolationLines(lines, r)
+			}
 		}
+		if err := out.Write(r); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		if s, ok := out.(streamWriter); ok {
+			// What was written stays a complete document.
+			_ = s.Close(sum)
+		}
+		return Summary{}, err
 	}
-	if err := write(o.Stdout, rep); err != nil {
+	if err := out.Close(sum); err != nil {
 		return Summary{}, fmt.Errorf("writing the report: %w", err)
 	}
-	if o.Stderr != nil && o.Output != "" && o.Output != DefaultFormat {
+	if o.Stderr != nil {
 		// The table lists the violations itself; the other formats go to
 		// files and tools, so a CI log would otherwise not say which rule
 		// failed the job.
-		writeViolationLines(o.Stderr, rep)
+		if err := lines.copyTo(o.Stderr); err != nil {
+			return Summary{}, err
+		}
 	}
-	return rep.Summary, nil
+	return sum, nil
 }
 
-// writeViolationLines prints one line per deny and warn violation.
-func writeViolationLines(w io.Writer, rep *Report) {
-	for _, r := range rep.Results {
-		for _, v := range r.Violations {
-			if v.Action == v1alpha1.ActionDeny || v.Action == v1alpha1.ActionWarn {
-				fmt.Fprintf(w, "%s: %s %s %s: %s (%s): %s\n", printable(r.where), v.Action, printable(r.Kind), printable(r.namespacedName()),
-					printable(v.Rule), printable(v.Field), printable(v.Message))
-			}
+// writeViolationLines prints one line per deny and warn violation of r.
+func writeViolationLines(w io.Writer, r *Result) {
+	for _, v := range r.Violations {
+		if v.Action == v1alpha1.ActionDeny || v.Action == v1alpha1.ActionWarn {
+			fmt.Fprintf(w, "%s: %s %s %s: %s (%s): %s\n", printable(r.where), v.Action, printable(r.Kind), printable(r.namespacedName()),
+				printable(v.Rule), printable(v.Field), printable(v.Message))
 		}
 	}
 }
@@ -254,152 +298,209 @@ func Check(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec
 // CheckPrinting is Check with the custom rules' print() output written to
 // w (`webhook test`).
 func CheckPrinting(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicySpec, v Validator, w io.Writer) (*Report, error) {
+	c, err := newChecker(spec, v, w)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		c.observe(o)
+	}
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	rep := &Report{Results: make([]Result, 0, len(objs))}
+	for _, o := range objs {
+		r, err := c.judge(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		rep.Summary.Count(&r)
+		rep.Results = append(rep.Results, r)
+	}
+	return rep, nil
+}
+
+// checker judges objects one at a time, as the webhook would, against
+// what it was shown of the rest of the input (observe): the input stands in
+// for the cluster. It keeps only what decisions across objects read: the
+// Namespaces (their labels decide opt-in), the IngressClasses, the
+// cross-object evidence and Gateway API index (evidence.Set, the index
+// `webhook serve` keeps: compact facts, never the objects), and for a
+// route's path the LoadBalancer Services with status addresses and the
+// Gateways' status addresses.
+type checker struct {
+	gen  *policy.Generation
+	v    Validator
+	pipe *pipeline.Pipeline
+	snap *cluster.Snapshot
+	// namespaces are the Namespace objects as read, by name.
+	namespaces map[string]Object
+	routes     *evidence.Set
+	// lbs are the LoadBalancer Services with status addresses, as read,
+	// mutated by ready into paths.LoadBalancers.
+	lbs   []Object
+	paths explain.Input
+}
+
+// newChecker compiles spec (the cluster policy; unset fields take the
+// built-in defaults); custom rules' print() output goes to w.
+func newChecker(spec v1alpha1.WebSocketPolicySpec, v Validator, w io.Writer) (*checker, error) {
 	gen, err := policy.CompilePrinting(spec, 0, "--policy", w)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	namespaces := map[string]Object{}
-	snap := &cluster.Snapshot{
-		Namespaces: map[string]metav1.ObjectMeta{},
-		// Not in the input: presumably meant for ws-defaults.
-		Unlisted: &metav1.ObjectMeta{Labels: map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}},
+	c := &checker{
+		gen: gen,
+		v:   v,
+		snap: &cluster.Snapshot{
+			Namespaces: map[string]metav1.ObjectMeta{},
+			// Not in the input: presumably meant for ws-defaults.
+			Unlisted: &metav1.ObjectMeta{Labels: map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}},
+		},
+		namespaces: map[string]Object{},
+		// Cross-object evidence comes from the other objects in the
+		// input, as read (never from what the mutation adds): a Service
+		// port that a WebSocket route in another file sends traffic to is
+		// a WebSocket port.
+		routes: evidence.NewSet(evidence.Options{NginxPrefix: gen.Spec.NginxAnnotationPrefix}),
+		paths: explain.Input{
+			Provider:             gen.Spec.Edge.Provider,
+			NginxPrefix:          strings.TrimSuffix(gen.Spec.NginxAnnotationPrefix, "/") + "/",
+			NamespaceLabels:      map[string]map[string]string{},
+			NamespaceAnnotations: map[string]map[string]string{},
+		},
 	}
-	for _, o := range objs {
-		switch gk := o.groupKind(); gk {
-		case "Namespace.":
-			namespaces[o.Name()] = o
-			snap.Namespaces[o.Name()] = metav1.ObjectMeta{Name: o.Name(), Labels: o.Labels(), Annotations: o.Annotations()}
-		case "IngressClass.networking.k8s.io":
-			ctrl, _ := nestedString(o.Object, "spec", "controller")
-			snap.Classes = append(snap.Classes, ingressclass.Class{
-				Name:       o.Name(),
-				Controller: ctrl,
-				Default:    o.Annotations()[ingressclass.DefaultClassAnnotation] == "true",
-			})
-		}
-	}
-	// Cross-object evidence comes from the other objects in the input, as
-	// read (never from what the mutation adds): a Service port that a
-	// WebSocket route in another file sends traffic to is a WebSocket port.
-	routes := evidence.NewSet(evidence.Options{NginxPrefix: gen.Spec.NginxAnnotationPrefix})
-	for _, o := range objs {
-		routes.Add(o.Object, o.Namespace())
-	}
-	pipe := &pipeline.Pipeline{Policies: policy.NewStore(gen), Cluster: snap, Routes: routes}
+	c.pipe = &pipeline.Pipeline{Policies: policy.NewStore(c.gen), Cluster: c.snap, Routes: c.routes}
+	return c, nil
+}
 
-	rep := &Report{Results: make([]Result, len(objs))}
-	inputs := make([]Input, len(objs))
-	after := make([]map[string]any, len(objs))
-	for i, o := range objs {
-		obj, err := pipeline.Decode("CREATE", o.Namespace(), o.Raw, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Where(), err)
-		}
-		c, err := pipe.Prepare(ctx, obj)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Where(), err)
-		}
-		if o.groupKind() == "Namespace." && !c.Excluded {
-			// The webhook's namespaceSelector matches a Namespace object
-			// against its own labels.
-			c.SetMembership(scope.Of(o.Labels(), o.Labels()))
-		}
-		in := Input{Context: c, Object: o}
-		if ns, ok := namespaces[o.Namespace()]; ok {
-			in.NamespaceObject = ns.Object
-		}
-		ops, res, err := pipe.Mutate(c, obj)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Where(), err)
-		}
-		mutated := o.Raw
-		if len(ops) > 0 {
-			if mutated, err = applyPatch(o.Raw, ops); err != nil {
-				return nil, fmt.Errorf("%s: %w", o.Where(), err)
-			}
-		}
-		if after[i], err = decodeMap(mutated); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Where(), err)
-		}
-		in.Added = res.Added
-		inputs[i] = in
-		warnings := res.Warnings
-		if p := scope.LabelProblem(o.Labels()); p != "" {
-			warnings = append(warnings, p)
-		}
-		notHandled := !kinds.Handles(o.APIVersion(), o.Kind()) && o.groupKind() != "Namespace."
-
-		r := Result{
-			Source:     o.Source,
-			APIVersion: o.APIVersion(),
-			Kind:       o.Kind(),
-			Namespace:  o.Namespace(),
+// observe shows the checker one object of the input, before any is
+// judged.
+func (c *checker) observe(o Object) {
+	switch gk := o.groupKind(); gk {
+	case "Namespace.":
+		c.namespaces[o.Name()] = o
+		c.snap.Namespaces[o.Name()] = metav1.ObjectMeta{Name: o.Name(), Labels: o.Labels(), Annotations: o.Annotations()}
+		c.paths.NamespaceLabels[o.Name()], c.paths.NamespaceAnnotations[o.Name()] = o.Labels(), o.Annotations()
+	case "IngressClass.networking.k8s.io":
+		ctrl, _ := nestedString(o.Object, "spec", "controller")
+		c.snap.Classes = append(c.snap.Classes, ingressclass.Class{
 			Name:       o.Name(),
-			OptedIn:    c.OptedIn && !c.Excluded && !notHandled,
-			Excluded:   c.Excluded,
-			NotHandled: notHandled,
-			Controller: c.Controller,
-			Patch:      ops,
-			Added:      res.Added,
-			Violations: []Violation{},
-			Warnings:   warnings,
-			Evidence:   c.Evidence.Strings(),
-			where:      o.Where(),
-			file:       o.File,
-			line:       o.Line,
-			after:      mutated,
-		}
-		if o.Item >= 0 {
-			item := o.Item
-			r.Item = &item
-		}
-		rep.Results[i] = r
+			Controller: ctrl,
+			Default:    o.Annotations()[ingressclass.DefaultClassAnnotation] == "true",
+		})
 	}
+	c.routes.Add(o.Object, o.Namespace())
+	if edge.IsLoadBalancer(o.Object) && len(edge.StatusAddresses(o.Object)) > 0 {
+		c.lbs = append(c.lbs, o)
+	} else {
+		// A Gateway's status addresses (mutation leaves status alone).
+		c.paths.Around(o.Object)
+	}
+}
 
+// ready ends observing: the load balancers in front of routes are taken
+// as they will be after mutation.
+func (c *checker) ready(ctx context.Context) error {
+	for _, o := range c.lbs {
+		_, after, _, err := c.mutate(ctx, o)
+		if err != nil {
+			return err
+		}
+		c.paths.Around(after)
+	}
+	c.lbs = nil
+	return nil
+}
+
+// judge mutates and validates o as the webhook would: through the
+// admission pipeline, with the namespace, IngressClasses and evidence the
+// input gives, the rules applied to the object after mutation.
+func (c *checker) judge(ctx context.Context, o Object) (Result, error) {
+	r, after, in, err := c.mutate(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
 	// The path of each WebSocket route, across objects (the load balancer
 	// in front is another object).
-	paths := explain.Input{
-		Provider:             gen.Spec.Edge.Provider,
-		NginxPrefix:          strings.TrimSuffix(gen.Spec.NginxAnnotationPrefix, "/") + "/",
-		NamespaceLabels:      map[string]map[string]string{},
-		NamespaceAnnotations: map[string]map[string]string{},
+	r.Path = explain.PathsOf(c.paths, explain.Object{Object: after, Evidence: r.Evidence, Controller: r.Controller})
+	if c.v != nil {
+		vs, err := c.v.Validate(ctx, after, in)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: validating: %w", r.where, err)
+		}
+		if vs != nil {
+			r.Violations = vs
+		}
 	}
-	for name, ns := range namespaces {
-		paths.NamespaceLabels[name], paths.NamespaceAnnotations[name] = ns.Labels(), ns.Annotations()
-	}
-	for i, r := range rep.Results {
-		paths.Objects = append(paths.Objects, explain.Object{Object: after[i], Evidence: r.Evidence, Controller: r.Controller})
-	}
-	for _, route := range explain.Paths(paths) {
-		rep.Results[route.Index].Path = append(rep.Results[route.Index].Path, route)
-	}
+	return r, nil
+}
 
-	// Validation comes second so that cross-object rules see every object
-	// after mutation.
-	for i := range rep.Results {
-		r := &rep.Results[i]
-		if v != nil {
-			inputs[i].Objects = after
-			vs, err := v.Validate(ctx, after[i], inputs[i])
-			if err != nil {
-				return nil, fmt.Errorf("%s: validating: %w", r.where, err)
-			}
-			if vs != nil {
-				r.Violations = vs
-			}
-		}
-		rep.Summary.Objects++
-		if len(r.Patch) > 0 {
-			rep.Summary.Mutated++
-		}
-		if r.has(v1alpha1.ActionDeny) {
-			rep.Summary.Denied++
-		}
-		if r.has(v1alpha1.ActionWarn) {
-			rep.Summary.Warned++
+// mutate is the first half of judge: the Result without path and
+// violations, the object after mutation and what the Validator gets.
+func (c *checker) mutate(ctx context.Context, o Object) (r Result, after map[string]any, in Input, err error) {
+	obj, err := pipeline.Decode("CREATE", o.Namespace(), o.Raw, nil)
+	if err != nil {
+		return r, nil, in, fmt.Errorf("%s: %w", o.Where(), err)
+	}
+	pc, err := c.pipe.Prepare(ctx, obj)
+	if err != nil {
+		return r, nil, in, fmt.Errorf("%s: %w", o.Where(), err)
+	}
+	if o.groupKind() == "Namespace." && !pc.Excluded {
+		// The webhook's namespaceSelector matches a Namespace object
+		// against its own labels.
+		pc.SetMembership(scope.Of(o.Labels(), o.Labels()))
+	}
+	in = Input{Context: pc, Object: o}
+	if ns, ok := c.namespaces[o.Namespace()]; ok {
+		in.NamespaceObject = ns.Object
+	}
+	ops, res, err := c.pipe.Mutate(pc, obj)
+	if err != nil {
+		return r, nil, in, fmt.Errorf("%s: %w", o.Where(), err)
+	}
+	mutated := o.Raw
+	if len(ops) > 0 {
+		if mutated, err = applyPatch(o.Raw, ops); err != nil {
+			return r, nil, in, fmt.Errorf("%s: %w", o.Where(), err)
 		}
 	}
-	return rep, nil
+	// Mutate changed obj.Object in place: it is the object the patch
+	// makes (the differential test holds it to decoding mutated).
+	after = obj.Object
+	in.Added = res.Added
+	warnings := res.Warnings
+	if p := scope.LabelProblem(o.Labels()); p != "" {
+		warnings = append(warnings, p)
+	}
+	notHandled := !kinds.Handles(o.APIVersion(), o.Kind()) && o.groupKind() != "Namespace."
+
+	r = Result{
+		Source:     o.Source,
+		APIVersion: o.APIVersion(),
+		Kind:       o.Kind(),
+		Namespace:  o.Namespace(),
+		Name:       o.Name(),
+		OptedIn:    pc.OptedIn && !pc.Excluded && !notHandled,
+		Excluded:   pc.Excluded,
+		NotHandled: notHandled,
+		Controller: pc.Controller,
+		Patch:      ops,
+		Added:      res.Added,
+		Violations: []Violation{},
+		Warnings:   warnings,
+		Evidence:   pc.Evidence.Strings(),
+		where:      o.Where(),
+		file:       o.File,
+		line:       o.Line,
+		after:      mutated,
+	}
+	if o.Item >= 0 {
+		item := o.Item
+		r.Item = &item
+	}
+	return r, after, in, nil
 }
 
 func (r *Result) has(action v1alpha1.RuleAction) bool {

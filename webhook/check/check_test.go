@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -634,8 +636,10 @@ func TestJSONOutputIsStable(t *testing.T) {
 
 func TestViolations(t *testing.T) {
 	var seen []Input
+	var objects []map[string]any
 	v := fakeValidator{fn: func(obj map[string]any, in Input) []Violation {
 		seen = append(seen, in)
+		objects = append(objects, obj)
 		return denyIngresses.fn(obj, in)
 	}}
 	res := run(t, Options{Files: []string{"testdata/manifests"}, Output: "json", Validator: v})
@@ -660,21 +664,25 @@ func TestViolations(t *testing.T) {
 		t.Error("violation JSON lacks severity or field")
 	}
 
-	// The validator sees the object after mutation, and everything else.
+	// The validator sees the object after mutation, and what the pipeline
+	// found about it.
 	if len(seen) != 7 {
 		t.Fatalf("validator called %d times, want 7", len(seen))
 	}
-	for _, in := range seen {
+	for i, in := range seen {
 		if in.Object.Name() != "websocket-ingress" {
 			continue
 		}
-		if !in.OptedIn || in.Controller != "k8s.io/ingress-nginx" || in.NamespaceObject == nil || len(in.Objects) != 7 ||
+		if !in.OptedIn || in.Controller != "k8s.io/ingress-nginx" || in.NamespaceObject == nil ||
 			!slices.Contains(in.Added, "nginx.ingress.kubernetes.io/proxy-send-timeout") {
 			t.Errorf("input %+v", in)
 		}
-		md := in.Objects[4]["metadata"].(map[string]any)
+		md := objects[i]["metadata"].(map[string]any)
 		if md["annotations"].(map[string]any)["nginx.ingress.kubernetes.io/proxy-send-timeout"] != "3600" {
-			t.Error("Objects are not the objects after mutation")
+			t.Error("the validator does not get the object after mutation")
+		}
+		if _, set := in.Object.Annotations()["nginx.ingress.kubernetes.io/proxy-send-timeout"]; set {
+			t.Error("Input.Object is not the object as read")
 		}
 	}
 
@@ -804,7 +812,7 @@ func TestBadFlagsAndInput(t *testing.T) {
 		o       Options
 		wantErr string
 	}{
-		{name: "unknown format", o: Options{Files: []string{"testdata/manifests"}, Output: "xml"}, wantErr: `unknown output format "xml"; use one of json, junit, sarif, table, yaml`},
+		{name: "unknown format", o: Options{Files: []string{"testdata/manifests"}, Output: "xml"}, wantErr: `unknown output format "xml"; use one of json, jsonl, junit, sarif, table, yaml`},
 		{name: "no files", o: Options{}, wantErr: "no input"},
 		{name: "bad YAML", o: Options{Files: []string{bad}}, wantErr: bad + "#1:"},
 	}
@@ -882,6 +890,15 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 		objs, err := readStream("fuzz", bytes.NewReader(data))
+		// The streaming reader (one strict YAML decoding where that
+		// applies) reads what the reader before it read.
+		var oldNotices []Notice
+		oldLenient, oldLerr := oldReadStream("fuzz", bytes.NewReader(data), ReadOptions{Skipped: func(n Notice) { oldNotices = append(oldNotices, n) }})
+		oldObjs, oldErr := oldReadStream("fuzz", bytes.NewReader(data), ReadOptions{Strict: true})
+		if fmt.Sprint(err) != fmt.Sprint(oldErr) || fmt.Sprint(lerr) != fmt.Sprint(oldLerr) || !slices.Equal(notices, oldNotices) ||
+			!sameObjects(objs, oldObjs) || !sameObjects(lenient, oldLenient) {
+			t.Errorf("streaming reader: %v, %v, %v, %d objects; before: %v, %v, %v, %d objects", err, lerr, notices, len(objs), oldErr, oldLerr, oldNotices, len(oldObjs))
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz#") {
 				t.Errorf("error does not name the document: %v", err)
@@ -924,6 +941,19 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+func sameObjects(a, b []Object) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Source != y.Source || x.File != y.File || x.Line != y.Line || x.Item != y.Item || !bytes.Equal(x.Raw, y.Raw) || !reflect.DeepEqual(x.Object, y.Object) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestListItemsKeepNumbers(t *testing.T) {

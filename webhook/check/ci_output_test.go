@@ -435,7 +435,7 @@ func TestSARIFFileURIs(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	if got, want := Formats(), []string{"json", "junit", "sarif", "table", "yaml"}; !slices.Equal(got, want) {
+	if got, want := Formats(), []string{"json", "jsonl", "junit", "sarif", "table", "yaml"}; !slices.Equal(got, want) {
 		t.Errorf("Formats() = %q, want %q", got, want)
 	}
 }

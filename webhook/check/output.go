@@ -1,7 +1,6 @@
 package check
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -11,8 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
 )
 
@@ -21,11 +18,14 @@ const DefaultFormat = "table"
 
 type writeFunc func(io.Writer, *Report) error
 
-// formats maps each -o value to its writer; a new format is one entry.
+// formats maps each -o value to its writer; a new format is one entry
+// (and, when it can be written one result at a time, a case in
+// newResultWriter).
 var formats = map[string]writeFunc{
 	"table": writeTable,
-	"json":  writeJSON,
-	"yaml":  writeYAML,
+	"json":  writeEach("json"),
+	"jsonl": writeEach("jsonl"),
+	"yaml":  writeEach("yaml"),
 	"junit": writeJUnit,
 	"sarif": writeSARIF,
 }
@@ -50,34 +50,30 @@ func formatter(name string) (writeFunc, error) {
 	return nil, fmt.Errorf("unknown output format %q; use one of %s", name, strings.Join(Formats(), ", "))
 }
 
-func writeJSON(w io.Writer, rep *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	// Messages quote annotations and snippets; <, > and & stay readable.
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rep)
-}
-
-// writeYAML prints every object after mutation, in input order, one
-// document each (List items too). Keys come out sorted and comments are
-// lost: this is the object as the API server would store it, not an edit
-// of the file.
-func writeYAML(w io.Writer, rep *Report) error {
-	for i, r := range rep.Results {
-		y, err := yaml.JSONToYAML(r.after)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.where, err)
+// writeEach prints a whole report with the writer that prints format one
+// result at a time, so that both ways print the same bytes. -o json is
+// the Report as indented JSON (the interfaces.md contract); -o jsonl one
+// result per line and a summary line; -o yaml every object after mutation,
+// in input order, one document each (List items too): keys come out
+// sorted and comments are lost, as the API server would store the object,
+// not an edit of the file.
+func writeEach(format string) writeFunc {
+	return func(w io.Writer, rep *Report) error {
+		var rw resultWriter = &yamlWriter{w: w}
+		if format != "yaml" {
+			s, err := NewStream(w, format)
+			if err != nil {
+				return err
+			}
+			rw = streamWriter{s}
 		}
-		if i > 0 {
-			if _, err := io.WriteString(w, "---\n"); err != nil {
+		for i := range rep.Results {
+			if err := rw.Write(&rep.Results[i]); err != nil {
 				return err
 			}
 		}
-		if _, err := w.Write(y); err != nil {
-			return err
-		}
+		return rw.Close(rep.Summary)
 	}
-	return nil
 }
 
 func writeTable(w io.Writer, rep *Report) error {

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // Object is one Kubernetes object read from the input.
@@ -108,34 +109,44 @@ func (n Notice) String() string {
 // ReadWith is Read with options.
 func ReadWith(paths []string, stdin io.Reader, o ReadOptions) ([]Object, error) {
 	var out []Object
+	err := Scan(paths, stdin, o, func(obj Object) error {
+		out = append(out, obj)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Scan reads the objects of paths as ReadWith does and hands each to
+// emit as soon as its document is decoded, so that memory holds one
+// document at a time; an error from emit stops the scan and is returned.
+func Scan(paths []string, stdin io.Reader, o ReadOptions, emit func(Object) error) error {
 	usedStdin := false
 	for _, p := range paths {
 		if p == "-" {
 			// A second "-" would silently read nothing.
 			if usedStdin {
-				return nil, errors.New(`"-" (stdin) given more than once`)
+				return errors.New(`"-" (stdin) given more than once`)
 			}
 			usedStdin = true
-			objs, err := readStreamWith(stdinName, stdin, o)
-			if err != nil {
-				return nil, err
+			if err := scanStream(stdinName, stdin, o, emit); err != nil {
+				return err
 			}
-			out = append(out, objs...)
 			continue
 		}
 		files, err := expand(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, f := range files {
-			objs, err := readFile(f, o)
-			if err != nil {
-				return nil, err
+			if err := scanFile(f, o, emit); err != nil {
+				return err
 			}
-			out = append(out, objs...)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // expand returns p itself when it is a file, or the manifest files below it
@@ -179,12 +190,28 @@ func expand(p string) ([]string, error) {
 }
 
 func readFile(path string, o ReadOptions) ([]Object, error) {
+	return collect(func(emit func(Object) error) error { return scanFile(path, o, emit) })
+}
+
+func scanFile(path string, o ReadOptions, emit func(Object) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	return readStreamWith(path, f, o)
+	return scanStream(path, f, o, emit)
+}
+
+// collect gathers what scan emits.
+func collect(scan func(emit func(Object) error) error) ([]Object, error) {
+	var out []Object
+	if err := scan(func(obj Object) error {
+		out = append(out, obj)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // readStream reads one file strictly (readStreamWith).
@@ -192,44 +219,73 @@ func readStream(name string, r io.Reader) ([]Object, error) {
 	return readStreamWith(name, r, ReadOptions{Strict: true})
 }
 
-// readStream reads the documents of one file. Documents are numbered the
-// way people count them, by the "---" lines between them (the same lines
-// apimachinery's YAML reader, which kubectl uses, splits on): the text after
-// the Nth separator is document N, counting from 0, and so is the text
-// before the first separator when it holds more than comments. Empty
-// documents are skipped but keep their number. Each document is decoded by
-// apimachinery's YAML-or-JSON decoder; a stream of JSON objects (no "---")
-// numbers each object as a document.
-func readStreamWith(name string, r io.Reader, o ReadOptions) (objs []Object, err error) {
+// readStreamWith reads the objects of one file (scanStream).
+func readStreamWith(name string, r io.Reader, o ReadOptions) ([]Object, error) {
+	return collect(func(emit func(Object) error) error { return scanStream(name, r, o, emit) })
+}
+
+// scanStream reads the documents of one file and emits their objects.
+// Documents are numbered the way people count them, by the "---" lines
+// between them (the same lines apimachinery's YAML reader, which kubectl
+// uses, splits on): the text after the Nth separator is document N,
+// counting from 0, and so is the text before the first separator when it
+// holds more than comments. Empty documents are skipped but keep their
+// number. Each document is decoded by apimachinery's YAML-or-JSON decoder;
+// a stream of JSON objects (no "---") numbers each object as a document.
+// Only one document's text is held at a time.
+func scanStream(name string, r io.Reader, o ReadOptions, emit func(Object) error) (err error) {
 	dr := &DocumentReader{Options: o}
 	doc := 0
 	// The decoders are a library seeing arbitrary bytes: a panic in them
-	// must become an input error, not a crash of the CI job.
+	// must become an input error, not a crash of the CI job. A panic in
+	// emit is not the input's.
+	emitting := false
 	defer func() {
 		if p := recover(); p != nil {
-			objs, err = nil, fmt.Errorf("%s#%d: cannot decode: %v", name, doc, p)
+			if emitting {
+				panic(p)
+			}
+			err = fmt.Errorf("%s#%d: cannot decode: %v", name, doc, p)
 		}
 	}()
+	guarded := func(obj Object) error {
+		emitting = true
+		defer func() { emitting = false }()
+		return emit(obj)
+	}
 	br := bufio.NewReader(r)
 	var chunk bytes.Buffer
 	first := true
 	// lineNo counts the lines read; start is the line the chunk begins on.
 	lineNo, start := 0, 1
+	// readLine is br.ReadBytes('\n') into a buffer used again for each
+	// line (the line is copied into chunk or dropped before the next).
+	var lineBuf []byte
+	readLine := func() ([]byte, error) {
+		lineBuf = lineBuf[:0]
+		for {
+			part, err := br.ReadSlice('\n')
+			lineBuf = append(lineBuf, part...)
+			if err != bufio.ErrBufferFull { //nolint:errorlint // bufio returns it itself
+				return lineBuf, err
+			}
+		}
+	}
 	for {
-		line, rerr := br.ReadBytes('\n')
+		line, rerr := readLine()
 		if len(line) > 0 {
 			lineNo++
 		}
 		if rerr != nil && rerr != io.EOF { //nolint:errorlint // bufio returns io.EOF itself
-			return nil, fmt.Errorf("%s#%d: %w", name, doc, rerr)
+			return fmt.Errorf("%s#%d: %w", name, doc, rerr)
 		}
 		if isSeparator(line) {
 			// A "---" opening the file (after comments) starts document 0;
 			// any other ends the document before it.
 			if !first || hasContent(chunk.Bytes()) {
-				n, err := dr.Decode(name, doc, chunk.Bytes(), start, &objs)
+				n, err := dr.DecodeEach(name, doc, chunk.Bytes(), start, guarded)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				doc += max(n, 1)
 			}
@@ -237,7 +293,7 @@ func readStreamWith(name string, r io.Reader, o ReadOptions) (objs []Object, err
 			chunk.Reset()
 			start = lineNo + 1
 			if err := separatorError(line); err != nil {
-				return nil, fmt.Errorf("%s#%d: %w", name, doc, err)
+				return fmt.Errorf("%s#%d: %w", name, doc, err)
 			}
 		} else {
 			chunk.Write(line)
@@ -246,10 +302,8 @@ func readStreamWith(name string, r io.Reader, o ReadOptions) (objs []Object, err
 			break
 		}
 	}
-	if _, err := dr.Decode(name, doc, chunk.Bytes(), start, &objs); err != nil {
-		return nil, err
-	}
-	return objs, nil
+	_, err = dr.DecodeEach(name, doc, chunk.Bytes(), start, guarded)
+	return err
 }
 
 // isSeparator reports whether line is a document separator: "---" alone on
@@ -288,14 +342,28 @@ type DocumentReader struct {
 }
 
 // Decode decodes document doc of file name, whose text begins on line
-// start, and appends its objects to objs. It returns how many values the
+// start, and appends its objects to objs (DecodeEach).
+func (d *DocumentReader) Decode(name string, doc int, text []byte, start int, objs *[]Object) (int, error) {
+	return d.DecodeEach(name, doc, text, start, func(o Object) error {
+		*objs = append(*objs, o)
+		return nil
+	})
+}
+
+// DecodeEach decodes document doc of file name, whose text begins on line
+// start, and hands its objects to emit. It returns how many values the
 // document held: more than one only for a stream of JSON objects, each of
 // which is numbered as a document. A mapping key given twice is an error
 // naming the line, as the API server's strict decoding (what kubectl's
 // default --validate=strict asks for) reports it: the later value would
 // silently replace the earlier one, as when a "---" is missing between two
 // objects.
-func (d *DocumentReader) Decode(name string, doc int, text []byte, start int, objs *[]Object) (int, error) {
+func (d *DocumentReader) DecodeEach(name string, doc int, text []byte, start int, emit func(Object) error) (int, error) {
+	if raw, ok := strictYAML(text); ok {
+		// One YAML document without duplicate keys, decoded once.
+		at, end := locate(text, 0, raw)
+		return 1, d.document(name, doc, raw, text, at, end, start, false, emit)
+	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
 	n := 0
 	cursor := 0 // where the text of the next value may begin
@@ -309,28 +377,67 @@ func (d *DocumentReader) Decode(name string, doc int, text []byte, start int, ob
 		}
 		at, end := locate(text, cursor, raw)
 		cursor = end
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-			continue
-		}
-		pos := position{file: name, line: start + bytes.Count(text[:at], []byte("\n")), text: text[at:end]}
-		source := name + "#" + strconv.Itoa(doc+n)
-		if err := duplicateKeys(pos.text, raw); err != nil {
-			return n, fmt.Errorf("%s: %w", source, err.at(pos.line))
-		}
-		docObjs, err := fromDocument(source, raw, pos)
-		var notObject *notObjectError
-		if errors.As(err, &notObject) && !d.Options.Strict {
-			if d.Options.Skipped != nil {
-				d.Options.Skipped(Notice{Source: source, Line: pos.line, Message: notObject.reason + " (--strict makes this an error)"})
-			}
-			continue
-		}
-		if err != nil {
+		if err := d.document(name, doc+n, raw, text, at, end, start, true, emit); err != nil {
 			return n, err
 		}
-		*objs = append(*objs, docObjs...)
 	}
+}
+
+// noFastYAML turns strictYAML off, for tests that hold it to the decoder.
+var noFastYAML = false
+
+// strictYAML decodes text as one YAML document with the API server's
+// strict YAML decoding, when apimachinery's YAML-or-JSON decoder (which
+// DecodeEach otherwise runs, and then the strict decoding again to find
+// duplicate keys) would read it as that one YAML document and decode it
+// the same way: text that does not look like JSON to the decoder, has no
+// line the decoder's YAML reader would split on or reject ("---..."), no
+// carriage return (the reader drops it) and ends with a line break (the
+// reader adds one). ok is false when it does not apply or the strict
+// decoding fails; the full path then says why.
+func strictYAML(text []byte) (raw []byte, ok bool) {
+	if noFastYAML || len(text) == 0 || text[len(text)-1] != '\n' || utilyaml.IsJSONBuffer(text[:min(len(text), 4096)]) ||
+		bytes.HasPrefix(text, []byte("---")) || bytes.Contains(text, []byte("\n---")) || bytes.IndexByte(text, '\r') >= 0 {
+		return nil, false
+	}
+	raw, err := sigsyaml.YAMLToJSONStrict(text)
+	if err != nil {
+		return nil, false
+	}
+	return raw, true
+}
+
+// document checks and emits the value raw, decoded from text[at:end] of
+// document doc; checkKeys looks for duplicate keys in its text.
+func (d *DocumentReader) document(name string, doc int, raw, text []byte, at, end, start int, checkKeys bool, emit func(Object) error) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	pos := position{file: name, line: start + bytes.Count(text[:at], []byte("\n")), text: text[at:end]}
+	source := name + "#" + strconv.Itoa(doc)
+	if checkKeys {
+		if err := duplicateKeys(pos.text, raw); err != nil {
+			return fmt.Errorf("%s: %w", source, err.at(pos.line))
+		}
+	}
+	docObjs, err := fromDocument(source, raw, pos)
+	var notObject *notObjectError
+	if errors.As(err, &notObject) && !d.Options.Strict {
+		if d.Options.Skipped != nil {
+			d.Options.Skipped(Notice{Source: source, Line: pos.line, Message: notObject.reason + " (--strict makes this an error)"})
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, o := range docObjs {
+		if err := emit(o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // position is where a document is: its file, the line it starts on, and its

@@ -76,57 +76,95 @@ type Input struct {
 	// NamespaceLabels and NamespaceAnnotations by namespace name (mesh
 	// injection).
 	NamespaceLabels, NamespaceAnnotations map[string]map[string]string
+	// LoadBalancers and GatewayAddresses are what a route's path may cross
+	// besides its own object (Around collects them): the Services of type
+	// LoadBalancer that have status addresses, in input order, and the
+	// status addresses of the Gateways by namespace/name. Paths fills them
+	// from Objects; PathsOf reads them, so that a caller judging objects
+	// one at a time keeps only these.
+	LoadBalancers    []map[string]any
+	GatewayAddresses map[string][]string
+}
+
+// Around adds obj (after mutation) to what the paths of other objects may
+// cross: a LoadBalancer Service with status addresses, a Gateway's status
+// addresses. obj is kept only when it is such a Service.
+func (in *Input) Around(obj map[string]any) {
+	if edge.IsLoadBalancer(obj) && len(edge.StatusAddresses(obj)) > 0 {
+		in.LoadBalancers = append(in.LoadBalancers, obj)
+	}
+	if kind, _ := obj["kind"].(string); kind == "Gateway" {
+		status, _ := obj["status"].(map[string]any)
+		list, _ := status["addresses"].([]any)
+		for _, a := range list {
+			m, _ := a.(map[string]any)
+			if v, _ := m["value"].(string); v != "" {
+				if in.GatewayAddresses == nil {
+					in.GatewayAddresses = map[string][]string{}
+				}
+				key := namespacedName(obj)
+				in.GatewayAddresses[key] = append(in.GatewayAddresses[key], strings.ToLower(v))
+			}
+		}
+	}
 }
 
 // Paths lays out the path of every WebSocket route and LoadBalancer
 // Service port in in.Objects, in input order.
 func Paths(in Input) []Route {
-	var lbs []map[string]any
+	in.LoadBalancers, in.GatewayAddresses = nil, nil
 	for _, o := range in.Objects {
-		if edge.IsLoadBalancer(o.Object) {
-			lbs = append(lbs, o.Object)
-		}
+		in.Around(o.Object)
 	}
 	var out []Route
 	for idx, o := range in.Objects {
 		first := len(out)
-		kind, _ := o.Object["kind"].(string)
-		fields := evidenceFields(o.Evidence)
-		if len(fields) == 0 {
-			continue
-		}
-		name := kind + " " + namespacedName(o.Object)
-		ns := namespaceOf(o.Object)
-		mesh := meshHop(in, ns)
-		switch {
-		case kind == "Service" && edge.IsLoadBalancer(o.Object):
-			for _, f := range fields {
-				hops := []Hop{serviceEdgeHop(o.Object, in.Provider, portIndex(f), "the Service itself")}
-				out = append(out, finish(name, f, append(hops, mesh...), nil))
-			}
-		case kind == "Ingress" || kind == "HTTPRoute" || kind == "VirtualService" || kind == "HTTPProxy":
-			for _, f := range fields {
-				if !isRoute(kind, f) {
-					continue
-				}
-				var hops []Hop
-				var notes []string
-				ctrl := controllerHop(in, o, f)
-				if ctrl.Provider == "aws-alb" {
-					hops = append(hops, ctrl) // the ALB is the load balancer in front
-				} else {
-					hops = append(hops, routeEdgeHop(in, o, lbs), ctrl)
-				}
-				if ingressclass.Is(o.Controller, ingressclass.Nginx) && kind == "Ingress" {
-					notes = append(notes, "ingress-nginx closes every WebSocket at most worker-shutdown-timeout (240 s by default, "+
-						"ConfigMap key worker-shutdown-timeout) after each reload, and any Ingress change in the controller's scope "+
-						"that is not only endpoints or certificates reloads it")
-				}
-				out = append(out, finish(name, f, append(hops, mesh...), notes))
-			}
-		}
+		out = append(out, PathsOf(in, o)...)
 		for i := first; i < len(out); i++ {
 			out[i].Index = idx
+		}
+	}
+	return out
+}
+
+// PathsOf lays out the path of each WebSocket route and LoadBalancer
+// Service port of o, with what in.LoadBalancers and in.GatewayAddresses
+// say of the objects around it (in.Objects is not read).
+func PathsOf(in Input, o Object) []Route {
+	kind, _ := o.Object["kind"].(string)
+	fields := evidenceFields(o.Evidence)
+	if len(fields) == 0 {
+		return nil
+	}
+	var out []Route
+	name := kind + " " + namespacedName(o.Object)
+	ns := namespaceOf(o.Object)
+	mesh := meshHop(in, ns)
+	switch {
+	case kind == "Service" && edge.IsLoadBalancer(o.Object):
+		for _, f := range fields {
+			hops := []Hop{serviceEdgeHop(o.Object, in.Provider, portIndex(f), "the Service itself")}
+			out = append(out, finish(name, f, append(hops, mesh...), nil))
+		}
+	case kind == "Ingress" || kind == "HTTPRoute" || kind == "VirtualService" || kind == "HTTPProxy":
+		for _, f := range fields {
+			if !isRoute(kind, f) {
+				continue
+			}
+			var hops []Hop
+			var notes []string
+			ctrl := controllerHop(in, o, f)
+			if ctrl.Provider == "aws-alb" {
+				hops = append(hops, ctrl) // the ALB is the load balancer in front
+			} else {
+				hops = append(hops, routeEdgeHop(in, o), ctrl)
+			}
+			if ingressclass.Is(o.Controller, ingressclass.Nginx) && kind == "Ingress" {
+				notes = append(notes, "ingress-nginx closes every WebSocket at most worker-shutdown-timeout (240 s by default, "+
+					"ConfigMap key worker-shutdown-timeout) after each reload, and any Ingress change in the controller's scope "+
+					"that is not only endpoints or certificates reloads it")
+			}
+			out = append(out, finish(name, f, append(hops, mesh...), notes))
 		}
 	}
 	return out
@@ -220,12 +258,12 @@ func serviceEdgeHop(svc map[string]any, provider string, port int, via string) H
 // routeEdgeHop finds the load balancer in front of a route: a LoadBalancer
 // Service whose status address the route's (or its Gateway's) status
 // shares, else the policy's spec.edge.provider.
-func routeEdgeHop(in Input, o Object, lbs []map[string]any) Hop {
+func routeEdgeHop(in Input, o Object) Hop {
 	addrs := edge.StatusAddresses(o.Object)
 	if kind, _ := o.Object["kind"].(string); kind == "HTTPRoute" {
 		addrs = append(addrs, gatewayAddresses(in, o.Object)...)
 	}
-	for _, svc := range lbs {
+	for _, svc := range in.LoadBalancers {
 		for _, a := range edge.StatusAddresses(svc) {
 			if slices.Contains(addrs, a) {
 				return serviceEdgeHop(svc, in.Provider, -1, "status address "+a+" of Service "+namespacedName(svc))
@@ -249,7 +287,7 @@ func routeEdgeHop(in Input, o Object, lbs []map[string]any) Hop {
 }
 
 // gatewayAddresses are the status.addresses of the route's parent Gateways
-// in the input.
+// (in.GatewayAddresses).
 func gatewayAddresses(in Input, route map[string]any) []string {
 	spec, _ := route["spec"].(map[string]any)
 	refs, _ := spec["parentRefs"].([]any)
@@ -261,19 +299,7 @@ func gatewayAddresses(in Input, route map[string]any) []string {
 		if ns == "" {
 			ns = namespaceOf(route)
 		}
-		for _, o := range in.Objects {
-			if k, _ := o.Object["kind"].(string); k != "Gateway" || namespacedName(o.Object) != ns+"/"+name {
-				continue
-			}
-			status, _ := o.Object["status"].(map[string]any)
-			list, _ := status["addresses"].([]any)
-			for _, a := range list {
-				m, _ := a.(map[string]any)
-				if v, _ := m["value"].(string); v != "" {
-					out = append(out, strings.ToLower(v))
-				}
-			}
-		}
+		out = append(out, in.GatewayAddresses[ns+"/"+name]...)
 	}
 	return out
 }
