@@ -181,8 +181,8 @@ traefik_sticky_on if traefik_switch_on(lib.annotations[traefik_cookie])
 
 traefik_sticky_on if {
 	not traefik_cookie in lib.annotation_keys
-	some key, _ in lib.annotations
-	startswith(key, concat("", [traefik_cookie, "."]))
+	some name, _ in lib.by_prefix["traefik.ingress.kubernetes.io/"]
+	startswith(name, "service.sticky.cookie.")
 }
 
 traefik_switch_on(v) if lower(trim_space(v)) == "true"

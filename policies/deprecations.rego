@@ -89,7 +89,7 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 # Kong reads these as milliseconds, so a value under 1000 (one second) was
 # almost certainly meant as seconds.
 violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
-	some key in (lib.annotation_keys & kong_timeouts)
+	some key in kong_timeouts
 	value := trim_space(lib.annotations[key])
 	lib.is_int(value)
 	ms := to_number(value)

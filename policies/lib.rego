@@ -50,10 +50,28 @@ controller_is(c) if startswith(input.controller, concat("", [c, "/"]))
 # Annotation prefix of ingress-nginx, with the trailing slash.
 nginx := concat("", [trim_suffix(input.parameters.nginxAnnotationPrefix, "/"), "/"])
 
+# The annotations under each prefix the rules read by name (nginx and
+# known_prefixes), by the rest of the key: by_prefix[p][name] is
+# annotations[concat("", [p, name])]; a prefix without annotations is
+# absent. The webhook computes it in one pass over the annotations
+# (input.annotationsByPrefix, policies/README.md), so no rule walks every
+# annotation of every object; it is computed here only for an input
+# without it (opa eval, tests written before it).
+by_prefix := p if {
+	p := input.annotationsByPrefix
+} else := {prefix: names |
+	some prefix in {p | some p in array.concat([nginx], known_prefixes)}
+	names := annotations_under(prefix)
+	count(names) > 0
+}
+
+# The prefixes besides nginx in by_prefix (the webhook's
+# validate.AnnotationPrefixes).
+known_prefixes := ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", "haproxy-ingress.github.io/", "traefik.ingress.kubernetes.io/"]
+
 # The ingress-nginx annotations by name (the key without the nginx prefix):
-# nginx_annotations[name] is annotations[concat("", [nginx, name])], found in
-# one pass over the object instead of one concat and lookup per rule.
-nginx_annotations := annotations_under(nginx)
+# nginx_annotations[name] is annotations[concat("", [nginx, name])].
+nginx_annotations := object.get(by_prefix, nginx, {})
 
 # The annotations whose keys start with prefix, by the rest of the key.
 annotations_under(prefix) := {name: value |
@@ -72,15 +90,13 @@ haproxy_ingress_prefixes := ["haproxy-ingress.github.io/", "ingress.kubernetes.i
 # these first: an object without HAProxy annotations skips them for the price
 # of one lookup (each is computed once per object).
 haproxytech_annotated if {
-	some key, _ in annotations
 	some prefix in haproxytech_prefixes
-	startswith(key, prefix)
+	by_prefix[prefix]
 }
 
 haproxy_ingress_annotated if {
-	some key, _ in annotations
 	some prefix in haproxy_ingress_prefixes
-	startswith(key, prefix)
+	by_prefix[prefix]
 }
 
 # Either controller.

@@ -20,10 +20,9 @@ show(v) := json.marshal(v)
 
 # Annotations under one of prefixes, as [key, name without the prefix].
 prefixed(prefixes) := {[key, name] |
-	some key, _ in lib.annotations
 	some prefix in prefixes
-	startswith(key, prefix)
-	name := substring(key, count(prefix), -1)
+	some name, _ in lib.by_prefix[prefix]
+	key := concat("", [prefix, name])
 }
 
 # ---------------------------------------------------------------------------

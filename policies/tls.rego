@@ -70,9 +70,9 @@ violation contains lib.violation("ssl-redirect-disabled", lib.annotation_field(k
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	lib.has_tls
-	some key, value in lib.annotations
+	some key in ssl_redirect_keys
+	value := lib.annotations[key]
 	value in bool_false
-	key in ssl_redirect_keys
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s on an Ingress with spec.tls: its hosts then also answer plain http:// and ws://,",

@@ -352,17 +352,17 @@ traefik_loss := {
 traefik_annotations contains [key, type] if {
 	input.object.kind == "Service"
 	lib.is_service
-	some key, _ in lib.annotations
-	startswith(key, traefik)
-	type := traefik_types.Service[lower(substring(key, count(traefik), -1))]
+	some name, _ in lib.by_prefix[traefik]
+	type := traefik_types.Service[lower(name)]
+	key := concat("", [traefik, name])
 }
 
 traefik_annotations contains [key, type] if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
-	some key, _ in lib.annotations
-	startswith(key, traefik)
-	type := traefik_types.Ingress[lower(substring(key, count(traefik), -1))]
+	some name, _ in lib.by_prefix[traefik]
+	type := traefik_types.Ingress[lower(name)]
+	key := concat("", [traefik, name])
 }
 
 # The fix for an integer annotation: the whole number the user most likely

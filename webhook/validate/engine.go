@@ -241,6 +241,7 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 	if op == "" {
 		op = "CREATE"
 	}
+	nginxPrefix := strings.TrimSuffix(policy.NginxAnnotationPrefix, "/")
 	return map[string]any{
 		"operation": op,
 		"object":    in.Object,
@@ -257,10 +258,56 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 		"gateway":    in.gateway().Document(),
 		"edge":       edge.Document(in.Object, policy.Edge.Provider, int64(*policy.MinIdleTimeoutSeconds)),
 		"parameters": map[string]any{
-			"nginxAnnotationPrefix": strings.TrimSuffix(policy.NginxAnnotationPrefix, "/"),
+			"nginxAnnotationPrefix": nginxPrefix,
 			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),
 		},
+		"annotationsByPrefix": annotationsByPrefix(in.Object, strings.TrimSuffix(nginxPrefix, "/")+"/"),
 	}
+}
+
+// AnnotationPrefixes are the annotation prefixes, besides ingress-nginx's
+// (a policy parameter), whose annotations the rules read by name
+// (lib.known_prefixes in policies/lib.rego: TestAnnotationPrefixes holds
+// the two lists equal).
+var AnnotationPrefixes = []string{
+	"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", // haproxytech
+	"haproxy-ingress.github.io/",     // haproxy-ingress (and ingress.kubernetes.io/)
+	"traefik.ingress.kubernetes.io/", // Traefik's Ingress provider
+}
+
+// annotationsByPrefix is input.annotationsByPrefix: for nginx (the
+// ingress-nginx prefix, with its slash) and each of AnnotationPrefixes
+// under which obj has annotations, those annotations by the rest of the
+// key. One pass over the annotations here saves every rule about a
+// controller's annotations a pass of its own in Rego.
+func annotationsByPrefix(obj map[string]any, nginx string) map[string]any {
+	out := map[string]any{}
+	md, _ := obj["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	for key, value := range ann {
+		if rest, ok := strings.CutPrefix(key, nginx); ok {
+			under(out, nginx)[rest] = value
+		}
+		for _, prefix := range AnnotationPrefixes {
+			if prefix == nginx {
+				continue
+			}
+			if rest, ok := strings.CutPrefix(key, prefix); ok {
+				under(out, prefix)[rest] = value
+			}
+		}
+	}
+	return out
+}
+
+// under is out[prefix], made on first use.
+func under(out map[string]any, prefix string) map[string]any {
+	m, ok := out[prefix].(map[string]any)
+	if !ok {
+		m = map[string]any{}
+		out[prefix] = m
+	}
+	return m
 }
 
 // gateway is the Gateway API facts of the evidence (nil when none).
