@@ -31,6 +31,7 @@ show(v) := json.marshal(v)
 # scope: document
 # entrypoint: true
 violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
+	input.annotated.haproxy # lib.haproxy_annotated, for the rule index
 	lib.haproxy_annotated
 	some prefix in timeouts.haproxy_prefixes
 	some name, value in lib.by_prefix[prefix]
@@ -46,6 +47,7 @@ violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(
 # configuration ("timer overflow", haproxy -c in make conformance), so the
 # controller's reload fails and no change takes effect.
 violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
+	input.annotated.haproxy # lib.haproxy_annotated, for the rule index
 	lib.haproxy_annotated
 	some prefix in timeouts.haproxy_prefixes
 	some name, value in lib.by_prefix[prefix]

@@ -28,10 +28,11 @@ spec := object.get(obj, "spec", {})
 # OPA's rule index only uses comparisons of input with constants, not virtual
 # documents like lib.kind or lib.annotations. So rules for one kind begin with
 # `input.object.kind == "<Kind>"` (then lib.is_ingress or lib.is_service for
-# the API group), and rules for an annotation with a fixed key read it as
+# the API group), rules for an annotation with a fixed key read it as
 # input.object.metadata.annotations["<key>"] (the value of
-# lib.annotations["<key>"]): objects of other kinds, or without the
-# annotation, then do not evaluate them at all.
+# lib.annotations["<key>"]), and rules about one controller's annotations
+# begin with input.annotated.<controller> (see annotated below): objects of
+# other kinds, or without the annotation, then do not evaluate them at all.
 is_ingress if {
 	kind == "Ingress"
 	group == "networking.k8s.io"
@@ -85,24 +86,37 @@ haproxytech_prefixes := ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/
 
 haproxy_ingress_prefixes := ["haproxy-ingress.github.io/", "ingress.kubernetes.io/"]
 
-# Whether some annotation key starts with one of the prefixes of a HAProxy
-# controller. Every rule about those annotations needs one, so rules test
-# these first: an object without HAProxy annotations skips them for the price
-# of one lookup (each is computed once per object).
-haproxytech_annotated if {
-	some prefix in haproxytech_prefixes
+# The annotation prefixes of each controller whose annotations rules read
+# by name ("haproxy": either HAProxy controller).
+controller_prefixes := {
+	"nginx": [nginx],
+	"haproxytech": haproxytech_prefixes,
+	"haproxyIngress": haproxy_ingress_prefixes,
+	"haproxy": array.concat(haproxytech_prefixes, haproxy_ingress_prefixes),
+	"traefik": ["traefik.ingress.kubernetes.io/"],
+}
+
+# The controllers of controller_prefixes whose annotations the object
+# carries, each true. The webhook computes it (input.annotated,
+# policies/README.md) and rules about one controller's annotations begin
+# with input.annotated.<controller>, which OPA's rule index reads: an object
+# without such annotations never evaluates them. Computed here only for an
+# input without it.
+annotated := a if {
+	a := input.annotated
+} else := {c: true |
+	some c, prefixes in controller_prefixes
+	some prefix in prefixes
 	by_prefix[prefix]
 }
 
-haproxy_ingress_annotated if {
-	some prefix in haproxy_ingress_prefixes
-	by_prefix[prefix]
-}
+# Whether the object carries annotations of a HAProxy controller (haproxy:
+# either).
+haproxytech_annotated if annotated.haproxytech
 
-# Either controller.
-haproxy_annotated if haproxytech_annotated
+haproxy_ingress_annotated if annotated.haproxyIngress
 
-haproxy_annotated if haproxy_ingress_annotated
+haproxy_annotated if annotated.haproxy
 
 # The field path of an annotation, as messages and reports name it.
 annotation_field(key) := sprintf("metadata.annotations[%s]", [key])

@@ -36,6 +36,7 @@ duration_ns(v) := time.parse_duration_ns(v) if {
 # scope: document
 # entrypoint: true
 violation contains lib.violation("nginx-timeout-format", lib.annotation_field(key), msg) if {
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	some name, value in lib.nginx_annotations
 	name in nginx_timeouts
 	not nginx_seconds(value)
@@ -48,6 +49,7 @@ violation contains lib.violation("nginx-timeout-format", lib.annotation_field(ke
 # "cannot usually exceed 75 seconds" and is not the WebSocket idle timeout.
 
 violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_field(key), msg) if {
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	value := lib.nginx_annotations["proxy-connect-timeout"]
 	nginx_seconds(value) > 75
 	key := concat("", [lib.nginx, "proxy-connect-timeout"])
@@ -72,6 +74,7 @@ violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_f
 # nginx: read/send timeouts that are well formed (malformed ones are
 # nginx-timeout-format's).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	some name, value in lib.nginx_annotations
 	name in nginx_idle_timeouts
 	nginx_seconds(value) < min_idle
@@ -90,6 +93,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 # HAProxy: timeout-tunnel under every prefix of both controllers (see
 # haproxy_prefixes below).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	input.annotated.haproxy # lib.haproxy_annotated, for the rule index
 	lib.haproxy_annotated
 	some prefix in haproxy_prefixes
 	key := concat("", [prefix, "timeout-tunnel"])

@@ -1,9 +1,10 @@
 package wsdefaults.rules.timeouts_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.timeouts
 
 # A full input document with the README's defaults around obj.
-input_for(obj) := {
+input_for(obj) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -13,7 +14,7 @@ input_for(obj) := {
 	"defaulted": [],
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
 	"evidence": {"fields": ws_fields, "negative": "", "off": false},
-}
+})
 
 # WebSocket evidence on every route and port the objects below have, as the
 # pipeline computes it for an annotated object (webhook/evidence).
@@ -120,7 +121,7 @@ test_nginx_timeout_format_compliant if {
 
 test_nginx_timeout_format_custom_prefix if {
 	obj := ingress({"nginx.example.com/proxy-read-timeout": "3600s", nginx("proxy-read-timeout"): "3600s"})
-	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com/"}])
+	doc := input_test.complete(json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com/"}]))
 	vs := timeouts.violation with input as doc
 	fires(vs, "nginx-timeout-format", ann("nginx.example.com/proxy-read-timeout"), "Set it to \"3600\"")
 	silent({v | some v in vs; v.field == ann(nginx("proxy-read-timeout"))}, "nginx-timeout-format")

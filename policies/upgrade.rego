@@ -28,6 +28,7 @@ import data.wsdefaults.lib
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	value := lib.nginx_annotations["connection-proxy-header"]
 	ev := lib.ws_object
 	key := concat("", [lib.nginx, "connection-proxy-header"])
@@ -45,6 +46,7 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	trim_space(lib.nginx_annotations["proxy-http-version"]) == "1.0"
 	ev := lib.ws_object
 	key := concat("", [lib.nginx, "proxy-http-version"])
@@ -63,6 +65,7 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	value := lib.nginx_annotations["backend-protocol"]
 	key := concat("", [lib.nginx, "backend-protocol"])
 	protocol := upper(trim_space(value))
@@ -164,6 +167,7 @@ violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol",
 violation contains lib.violation("nginx-rewrite-ws-path", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	target := lib.nginx_annotations["rewrite-target"]
 	is_string(target)
 	not contains(target, "$")
@@ -185,8 +189,7 @@ violation contains lib.violation("nginx-rewrite-ws-path", lib.annotation_field(k
 			"if the server accepts WebSocket on %q, set this rule to off for it.%s",
 		]),
 		[
-			key, target, path.path, target, segment, path.path,
-			key, segment, target,
+			key, target, path.path, target, segment, path.path, key, segment, target,
 			lib.evidence_note(sprintf("%s: %s", [field, ev])),
 		],
 	)

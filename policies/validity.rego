@@ -156,6 +156,7 @@ violation contains lib.violation("alb-group-attributes-conflict", lib.annotation
 # as off, so "1" or "yes" silently disable TLS or stickiness.
 
 violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	input.annotated.traefik # traefik_annotations is not empty, for the rule index
 	some [key, "int"] in traefik_annotations
 	value := lib.annotations[key]
 	not go_int(value)
@@ -166,6 +167,7 @@ violation contains lib.violation("traefik-annotation-type", lib.annotation_field
 }
 
 violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	input.annotated.traefik # traefik_annotations is not empty, for the rule index
 	some [key, "bool"] in traefik_annotations
 	value := lib.annotations[key]
 	not value in parse_bool
@@ -179,6 +181,7 @@ violation contains lib.violation("traefik-annotation-type", lib.annotation_field
 }
 
 violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	input.annotated.traefik # traefik_annotations is not empty, for the rule index
 	some [key, "switch"] in traefik_annotations
 	value := lib.annotations[key]
 	value != ""
@@ -199,6 +202,7 @@ violation contains lib.violation("traefik-annotation-type", lib.annotation_field
 # both"), whichever of the three prefixes each one uses.
 
 violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field(static), msg) if {
+	input.annotated.haproxytech # lib.haproxytech_annotated, for the rule index
 	lib.haproxytech_annotated
 	some p in lib.haproxytech_prefixes
 	dynamic := concat("", [p, "cookie-persistence"])

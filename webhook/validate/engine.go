@@ -242,6 +242,8 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 		op = "CREATE"
 	}
 	nginxPrefix := strings.TrimSuffix(policy.NginxAnnotationPrefix, "/")
+	nginx := strings.TrimSuffix(nginxPrefix, "/") + "/"
+	byPrefix := annotationsByPrefix(in.Object, nginx)
 	return map[string]any{
 		"operation": op,
 		"object":    in.Object,
@@ -261,7 +263,8 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 			"nginxAnnotationPrefix": nginxPrefix,
 			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),
 		},
-		"annotationsByPrefix": annotationsByPrefix(in.Object, strings.TrimSuffix(nginxPrefix, "/")+"/"),
+		"annotationsByPrefix": byPrefix,
+		"annotated":           annotated(byPrefix, nginx),
 	}
 }
 
@@ -299,6 +302,43 @@ func annotationsByPrefix(obj map[string]any, nginx string) map[string]any {
 	}
 	return out
 }
+
+// annotated is input.annotated: the controllers whose annotations
+// byPrefix holds ("nginx", "haproxytech", "haproxyIngress", "haproxy" for
+// either, "traefik"), each true; the others absent. Rules about one
+// controller's annotations begin with input.annotated.<controller>, which
+// OPA's rule index reads: objects without them never evaluate those rules.
+func annotated(byPrefix map[string]any, nginx string) map[string]any {
+	out := map[string]any{}
+	has := func(prefixes ...string) bool {
+		for _, p := range prefixes {
+			if _, ok := byPrefix[p]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	if has(nginx) {
+		out["nginx"] = true
+	}
+	if has(haproxytechPrefixes...) {
+		out["haproxytech"], out["haproxy"] = true, true
+	}
+	if has(haproxyIngressPrefixes...) {
+		out["haproxyIngress"], out["haproxy"] = true, true
+	}
+	if has(traefikPrefix) {
+		out["traefik"] = true
+	}
+	return out
+}
+
+var (
+	haproxytechPrefixes    = []string{"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/"}
+	haproxyIngressPrefixes = []string{"haproxy-ingress.github.io/", "ingress.kubernetes.io/"}
+)
+
+const traefikPrefix = "traefik.ingress.kubernetes.io/"
 
 // under is out[prefix], made on first use.
 func under(out map[string]any, prefix string) map[string]any {

@@ -224,10 +224,11 @@ func TestAnnotationPrefixes(t *testing.T) {
 }
 
 // TestPrecomputedInputDifferential holds the parts of the input the
-// webhook computes in Go (annotationsByPrefix) to what lib.rego computes
-// from the object when the input lacks them, over thousands of generated
-// objects (as written and as mutated, every controller the rules know, a
-// custom ingress-nginx prefix): the same violations either way.
+// webhook computes in Go (annotationsByPrefix, annotated) to what lib.rego
+// computes from the object when the input lacks them, over thousands of
+// generated objects (as written and as mutated, with annotations of every
+// controller planted, every controller the rules know, a custom
+// ingress-nginx prefix): the same parts and the same violations.
 func TestPrecomputedInputDifferential(t *testing.T) {
 	n := 2000
 	if testing.Short() {
@@ -243,14 +244,14 @@ func TestPrecomputedInputDifferential(t *testing.T) {
 	// planted (annotated copies the object).
 	for i := range len(inputs) / 2 {
 		in := inputs[i]
-		in.Object = annotated(in.Object, plantedAnnotations[i%len(plantedAnnotations)])
+		in.Object = withAnnotations(in.Object, plantedAnnotations[i%len(plantedAnnotations)])
 		inputs = append(inputs, in)
 	}
 	modules, err := policies.Modules()
 	if err != nil {
 		t.Fatal(err)
 	}
-	byPrefix := prepare(t, "x := data.wsdefaults.lib.by_prefix", modules)
+	inRego := prepare(t, "b := data.wsdefaults.lib.by_prefix; a := data.wsdefaults.lib.annotated", modules)
 	builtin := v1alpha1.BuiltinPolicy()
 	custom := v1alpha1.BuiltinPolicy()
 	custom.NginxAnnotationPrefix = "ingress.kubernetes.io/"
@@ -259,12 +260,19 @@ func TestPrecomputedInputDifferential(t *testing.T) {
 		for i, in := range inputs {
 			doc := in.document(policy)
 			got := findings(t, ast.LazyObject(doc))
-			gotParts := evalString(t, byPrefix, ast.LazyObject(doc))
+			gotParts := fmt.Sprint(doc["annotationsByPrefix"], doc["annotated"])
+			// The same input with these parts as lib.rego computes them.
 			delete(doc, "annotationsByPrefix")
-			want := findings(t, ast.LazyObject(doc))
-			if wantParts := evalString(t, byPrefix, ast.LazyObject(doc)); gotParts != wantParts {
-				t.Fatalf("#%d: lib.by_prefix precomputed %s\nin Rego %s", i, gotParts, wantParts)
+			delete(doc, "annotated")
+			rs, err := inRego.Eval(context.Background(), rego.EvalParsedInput(ast.LazyObject(doc)))
+			if err != nil || len(rs) != 1 {
+				t.Fatalf("lib.by_prefix, lib.annotated: %v %v", rs, err)
 			}
+			doc["annotationsByPrefix"], doc["annotated"] = rs[0].Bindings["b"], rs[0].Bindings["a"]
+			if wantParts := fmt.Sprint(doc["annotationsByPrefix"], doc["annotated"]); gotParts != wantParts {
+				t.Fatalf("#%d: precomputed %s\nin Rego %s", i, gotParts, wantParts)
+			}
+			want := findings(t, ast.LazyObject(doc))
 			if !slices.Equal(got, want) {
 				t.Fatalf("#%d (%s, prefix %s): precomputed %v\nin Rego %v", i, in.Object["kind"], policy.NginxAnnotationPrefix, got, want)
 			}
@@ -308,8 +316,8 @@ var plantedAnnotations = []map[string]any{
 		"ingress.kubernetes.io/cookie-persistence-no-dynamic": "b"},
 }
 
-// annotated is a copy of obj with these annotations added.
-func annotated(obj map[string]any, annotations map[string]any) map[string]any {
+// withAnnotations is a copy of obj with these annotations added.
+func withAnnotations(obj map[string]any, annotations map[string]any) map[string]any {
 	raw, _ := json.Marshal(obj)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
@@ -327,14 +335,4 @@ func annotated(obj map[string]any, annotations map[string]any) map[string]any {
 		ann[k] = v
 	}
 	return out
-}
-
-// evalString is q's binding x on input, printed.
-func evalString(t *testing.T, q rego.PreparedEvalQuery, input ast.Value) string {
-	t.Helper()
-	rs, err := q.Eval(context.Background(), rego.EvalParsedInput(input))
-	if err != nil || len(rs) != 1 {
-		t.Fatalf("%v %v", rs, err)
-	}
-	return fmt.Sprint(rs[0].Bindings["x"])
 }
