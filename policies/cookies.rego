@@ -76,6 +76,7 @@ violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation
 violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
 	input.object.kind == "Service"
 	lib.is_service
+	input.annotated.traefik # traefik_sticky_on needs a Traefik annotation, for the rule index
 	traefik_sticky_on
 	samesite_key := traefik_cookie_key("samesite")
 	lower(trim_space(lib.annotations[samesite_key])) == "none"
@@ -100,6 +101,7 @@ violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation
 violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(secure_key), msg) if {
 	input.object.kind == "Service"
 	lib.is_service
+	input.annotated.traefik # traefik_sticky_on needs a Traefik annotation, for the rule index
 	traefik_sticky_on
 	not traefik_secure
 	secure_key := traefik_cookie_key("secure")

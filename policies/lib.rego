@@ -68,7 +68,10 @@ by_prefix := p if {
 
 # The prefixes besides nginx in by_prefix (the webhook's
 # validate.AnnotationPrefixes).
-known_prefixes := ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", "haproxy-ingress.github.io/", "traefik.ingress.kubernetes.io/"]
+known_prefixes := [
+	"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", "haproxy-ingress.github.io/",
+	"traefik.ingress.kubernetes.io/", "konghq.com/",
+]
 
 # The ingress-nginx annotations by name (the key without the nginx prefix):
 # nginx_annotations[name] is annotations[concat("", [nginx, name])].
@@ -94,6 +97,7 @@ controller_prefixes := {
 	"haproxyIngress": haproxy_ingress_prefixes,
 	"haproxy": array.concat(haproxytech_prefixes, haproxy_ingress_prefixes),
 	"traefik": ["traefik.ingress.kubernetes.io/"],
+	"kong": ["konghq.com/"],
 }
 
 # The controllers of controller_prefixes whose annotations the object

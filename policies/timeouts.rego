@@ -141,6 +141,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
 	input.object.kind == "Service"
 	lib.is_service
+	input.annotated.kong # a konghq.com/ annotation, for the rule index
 	some key in kong_timeouts
 	value := lib.annotations[key]
 	is_string(value)
@@ -187,6 +188,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeout
 violation contains lib.violation("gke-ws-backend-timeout", field, msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	startswith(input.controller, "k8s.io/ingress-gce") # lib.controller_is, for the rule index
 	lib.controller_is("k8s.io/ingress-gce")
 	some field, service in object.get(input, ["evidence", "withoutBackendConfig"], {})
 	ev := lib.ws_evidence(field)

@@ -70,9 +70,11 @@ violation contains lib.violation("ssl-redirect-disabled", lib.annotation_field(k
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	lib.has_tls
-	some key in ssl_redirect_keys
-	value := lib.annotations[key]
+	some prefix, names in lib.by_prefix
+	value := names["ssl-redirect"]
 	value in bool_false
+	reads_ssl_redirect(prefix)
+	key := concat("", [prefix, "ssl-redirect"])
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s on an Ingress with spec.tls: its hosts then also answer plain http:// and ws://,",
@@ -193,8 +195,8 @@ nginx_or_unknown if input.controller == ""
 
 # --- ssl-redirect-disabled ---
 
-ssl_redirect_keys contains concat("", [lib.nginx, "ssl-redirect"])
+# The prefixes under which a controller reads ssl-redirect: ingress-nginx's
+# and both HAProxy controllers'.
+reads_ssl_redirect(prefix) if prefix == lib.nginx
 
-ssl_redirect_keys contains concat("", [prefix, "ssl-redirect"]) if {
-	some prefix in array.concat(lib.haproxytech_prefixes, lib.haproxy_ingress_prefixes)
-}
+reads_ssl_redirect(prefix) if prefix in lib.controller_prefixes.haproxy

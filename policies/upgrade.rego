@@ -94,6 +94,7 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
+	lib.ws_evidence(sprintf("spec.ports[%d]", [i])) # first: most ports carry no WebSocket
 	app_protocol(port) in h2_app_protocols
 	ev := lib.ws_evidence(sprintf("spec.ports[%d]", [i]))
 	field := sprintf("spec.ports[%d].appProtocol", [i])
@@ -113,6 +114,7 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
+	lib.ws_evidence(sprintf("spec.ports[%d]", [i])) # first: most ports carry no WebSocket
 	app_protocol(port) == ""
 	protocol := h2_name_protocol(port.name)
 	ev := lib.ws_evidence(sprintf("spec.ports[%d]", [i]))
@@ -236,7 +238,9 @@ h2_name_protocol(name) := p if {
 # n is p, or starts with p and a dash.
 prefix_or_equal(n, p) if n == p
 
-prefix_or_equal(n, p) if startswith(n, concat("", [p, "-"]))
+prefix_or_equal(n, p) if startswith(n, dashed[p])
+
+dashed := {"http2": "http2-", "grpc": "grpc-", "grpc-web": "grpc-web-"}
 
 # appProtocol as set on a port ("" when unset).
 app_protocol(port) := lower(object.get(port, "appProtocol", "")) if {

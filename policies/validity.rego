@@ -231,6 +231,7 @@ violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field
 violation contains lib.violation("nginx-path-type-regex", sprintf("spec.rules[%d].http.paths[%d].path", [r, p]), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	startswith(input.controller, "k8s.io/ingress-nginx") # lib.controller_is, for the rule index
 	lib.controller_is("k8s.io/ingress-nginx")
 	some r, rule in object.get(lib.spec, "rules", [])
 	some p, path in object.get(rule, ["http", "paths"], [])

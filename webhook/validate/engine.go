@@ -276,6 +276,7 @@ var AnnotationPrefixes = []string{
 	"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", // haproxytech
 	"haproxy-ingress.github.io/",     // haproxy-ingress (and ingress.kubernetes.io/)
 	"traefik.ingress.kubernetes.io/", // Traefik's Ingress provider
+	"konghq.com/",                    // Kong
 }
 
 // annotationsByPrefix is input.annotationsByPrefix: for nginx (the
@@ -305,7 +306,7 @@ func annotationsByPrefix(obj map[string]any, nginx string) map[string]any {
 
 // annotated is input.annotated: the controllers whose annotations
 // byPrefix holds ("nginx", "haproxytech", "haproxyIngress", "haproxy" for
-// either, "traefik"), each true; the others absent. Rules about one
+// either, "traefik", "kong"), each true; the others absent. Rules about one
 // controller's annotations begin with input.annotated.<controller>, which
 // OPA's rule index reads: objects without them never evaluate those rules.
 func annotated(byPrefix map[string]any, nginx string) map[string]any {
@@ -330,6 +331,9 @@ func annotated(byPrefix map[string]any, nginx string) map[string]any {
 	if has(traefikPrefix) {
 		out["traefik"] = true
 	}
+	if has(kongPrefix) {
+		out["kong"] = true
+	}
 	return out
 }
 
@@ -338,7 +342,10 @@ var (
 	haproxyIngressPrefixes = []string{"haproxy-ingress.github.io/", "ingress.kubernetes.io/"}
 )
 
-const traefikPrefix = "traefik.ingress.kubernetes.io/"
+const (
+	traefikPrefix = "traefik.ingress.kubernetes.io/"
+	kongPrefix    = "konghq.com/"
+)
 
 // under is out[prefix], made on first use.
 func under(out map[string]any, prefix string) map[string]any {

@@ -310,7 +310,7 @@ var plantedAnnotations = []map[string]any{
 	{"haproxy-ingress.github.io/config-backend": "x", "haproxy-ingress.github.io/cors-enable": "true", "haproxy-ingress.github.io/timeout-tunnel": "10s",
 		"haproxy-ingress.github.io/affinity": "cookie", "ingress.kubernetes.io/ssl-redirect": "false"},
 	{"traefik.ingress.kubernetes.io/service.sticky.cookie.secure": "yes", "traefik.ingress.kubernetes.io/service.sticky.cookie.samesite": "none",
-		"traefik.ingress.kubernetes.io/Router.TLS": "1", "traefik.ingress.kubernetes.io/service.nativelb": "maybe", "konghq.com/read-timeout": "60"},
+		"traefik.ingress.kubernetes.io/Router.TLS": "1", "traefik.ingress.kubernetes.io/service.nativelb": "maybe", "konghq.com/read-timeout": "60", "konghq.com/send-timeout": "1"},
 	{"nginx.ingress.kubernetes.io/server-snippet": "x", "nginx.ingress.kubernetes.io/proxy-read-timeout": "60s", "nginx.ingress.kubernetes.io/proxy-send-timeout": "30",
 		"nginx.ingress.kubernetes.io/enable-cors": "true", "ingress.kubernetes.io/proxy-read-timeout": "1h", "haproxy.org/cookie-persistence": "a",
 		"ingress.kubernetes.io/cookie-persistence-no-dynamic": "b"},
