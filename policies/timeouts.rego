@@ -409,10 +409,15 @@ nginx_idle_timeouts := {"proxy-read-timeout", "proxy-send-timeout"}
 nginx_defaults := {"proxy-read-timeout": 60, "proxy-send-timeout": 60, "proxy-connect-timeout": 5}
 
 # Seconds of a well-formed nginx timeout: what strconv.Atoi reads, above
-# zero (nginx gets "<n>s").
+# zero (nginx gets "<n>s"): an optional "+" and 1 to 9 digits. (Without a
+# regular expression: this runs for every nginx timeout of every object.)
 nginx_seconds(v) := n if {
 	is_string(v)
-	n := to_number(regex.find_all_string_submatch_n(`^\+?([0-9]{1,9})$`, v, 1)[0][1])
+	digits := trim_prefix(v, "+")
+	count(digits) > 0
+	count(digits) <= 9
+	trim_left(digits, "0123456789") == ""
+	n := to_number(digits)
 	n > 0
 }
 

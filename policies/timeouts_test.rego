@@ -749,3 +749,15 @@ test_mutation_defaults_no_gateway_api_violation if {
 		count(timeouts.violation) == 0 with input as gw_input(obj, ws_target, {})
 	}
 }
+
+# nginx_seconds reads what ^\+?[0-9]{1,9}$ matches, above zero.
+test_nginx_seconds if {
+	cases := {
+		"1": 1, "+1": 1, "3600": 3600, "000000042": 42, "123456789": 123456789,
+		"0": null, "+0": null, "1234567890": null, "+": null, "++1": null, "-1": null, " 1": null,
+		"1 ": null, "1s": null, "1.5": null, "1e3": null, "０": null, "1\n": null, "": null,
+	}
+	every v, want in cases {
+		object.get({"n": n | n := timeouts.nginx_seconds(v)}, "n", null) == want
+	}
+}

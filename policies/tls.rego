@@ -154,18 +154,27 @@ terminated_in_front if {
 ws_host_evidence[host] := evidence if {
 	some host in rule_hosts
 	evidence := [e |
-		some field in sort(object.keys(lib.evidence_fields))
+		some field in evidence_field_order
 		serves(field, host)
 		e := sprintf("%s: %s", [field, lib.evidence_fields[field]])
 	][0]
 }
 
+# The evidence fields in order (computed once, not per host).
+evidence_field_order := sort(object.keys(lib.evidence_fields))
+
 serves("spec.defaultBackend", _)
 
 serves(field, host) if {
+	some prefix in host_rule_fields[host]
+	startswith(field, prefix)
+}
+
+# The field prefix of each rule ("spec.rules[N].") by its host, lower case
+# (computed once, not per host and evidence field).
+host_rule_fields[host] contains sprintf("spec.rules[%d].", [i]) if {
 	some i, rule in object.get(lib.spec, "rules", [])
-	lower(object.get(rule, "host", "")) == host
-	startswith(field, sprintf("spec.rules[%d].", [i]))
+	host := lower(object.get(rule, "host", ""))
 }
 
 uncovered := sort([host | some host, _ in ws_host_evidence; not covered(host)])

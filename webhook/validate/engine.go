@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
@@ -173,15 +174,15 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 	// same without one.
 	cancel := topdown.NewCancel()
 	defer context.AfterFunc(ctx, cancel.Cancel)()
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel))
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics), rego.EvalGenerateJSON(violationOf))
 	if err != nil {
 		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
 	}
 	ceiling := scope.Ceiling(scope.FromFlags(in.OptedIn, in.OptedOut), policy.Enforcement)
 	out := make([]Violation, 0, len(rs))
 	for _, r := range rs {
-		m, _ := r.Bindings["v"].(map[string]any)
-		v := Violation{Rule: str(m["rule"]), Field: str(m["field"]), Message: str(m["message"])}
+		v, _ := r.Bindings["v"].(Violation)
 		setting, known := policy.Rules[v.Rule]
 		if !known {
 			return nil, nil, fmt.Errorf("rule %q is not in the catalog", v.Rule)
@@ -209,6 +210,29 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 		return strings.Compare(a.Field, b.Field)
 	})
 	return slices.CompactFunc(out, func(a, b Violation) bool { return a == b }), ruleErrs, nil
+}
+
+// noMetrics stands for the metrics OPA would otherwise allocate for every
+// evaluation; nothing reads them.
+var noMetrics = metrics.NoOp()
+
+// violationOf turns a result of the query, a lib.violation object, into a
+// Violation (rule, field and message; the policy adds the rest) directly,
+// instead of OPA's conversion to a map[string]any.
+func violationOf(t *ast.Term, _ *rego.EvalContext) (any, error) {
+	obj, ok := t.Value.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("a rule reported %v, not a violation object", t)
+	}
+	text := func(key string) string {
+		if v := obj.Get(ast.InternedTerm(key)); v != nil {
+			if s, ok := v.Value.(ast.String); ok {
+				return string(s)
+			}
+		}
+		return ""
+	}
+	return Violation{Rule: text("rule"), Field: text("field"), Message: text("message")}, nil
 }
 
 // effectiveAction is the action a rule with action and scope takes on an
@@ -412,11 +436,6 @@ func anyMap(m map[string]string) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 // DefaultedKeys reads the ws-defaults.io/defaulted annotation of obj.
