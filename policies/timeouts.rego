@@ -37,8 +37,8 @@ duration_ns(v) := time.parse_duration_ns(v) if {
 # entrypoint: true
 violation contains lib.violation("nginx-timeout-format", lib.annotation_field(key), msg) if {
 	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
-	some name, value in lib.nginx_annotations
-	name in nginx_timeouts
+	some name in nginx_timeouts
+	value := lib.nginx_annotations[name]
 	not nginx_seconds(value)
 	key := concat("", [lib.nginx, name])
 	msg := nginx_format_message(key, name, value, min_idle)
@@ -75,8 +75,8 @@ violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_f
 # nginx-timeout-format's).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
 	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
-	some name, value in lib.nginx_annotations
-	name in nginx_idle_timeouts
+	some name in nginx_idle_timeouts
+	value := lib.nginx_annotations[name]
 	nginx_seconds(value) < min_idle
 	key := concat("", [lib.nginx, name])
 	not lib.defaulted(key)
