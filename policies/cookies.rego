@@ -30,6 +30,7 @@ is_true(v) if v in true_values
 violation contains lib.violation("affinity-hash-conflict", lib.annotation_field(hash_key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	trim_space(lib.nginx_annotations.affinity) == "cookie"
 	trim_space(lib.nginx_annotations["upstream-hash-by"]) != ""
 	affinity_key := concat("", [lib.nginx, "affinity"])
@@ -54,6 +55,7 @@ violation contains lib.violation("affinity-hash-conflict", lib.annotation_field(
 violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	lower(trim_space(lib.nginx_annotations["session-cookie-samesite"])) == "none"
 	samesite_key := concat("", [lib.nginx, "session-cookie-samesite"])
 	not lib.defaulted(samesite_key)
@@ -74,6 +76,7 @@ violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation
 violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation_field(samesite_key), msg) if {
 	input.object.kind == "Service"
 	lib.is_service
+	input.annotated.traefik # traefik_sticky_on needs a Traefik annotation, for the rule index
 	traefik_sticky_on
 	samesite_key := traefik_cookie_key("samesite")
 	lower(trim_space(lib.annotations[samesite_key])) == "none"
@@ -98,6 +101,7 @@ violation contains lib.violation("cookie-samesite-none-insecure", lib.annotation
 violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(secure_key), msg) if {
 	input.object.kind == "Service"
 	lib.is_service
+	input.annotated.traefik # traefik_sticky_on needs a Traefik annotation, for the rule index
 	traefik_sticky_on
 	not traefik_secure
 	secure_key := traefik_cookie_key("secure")
@@ -120,6 +124,7 @@ violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(
 violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(haproxy_keywords_key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.haproxyIngress # lib.haproxy_ingress_annotated, for the rule index
 	lib.haproxy_ingress_annotated
 	lib.has_tls
 	affinity_key := haproxy_ingress_key("affinity")
@@ -148,6 +153,7 @@ violation contains lib.violation("sticky-cookie-insecure", lib.annotation_field(
 # (upstreamhashby/main.go, [A-Za-z0-9-_${}]*) accepts such a value.
 
 violation contains lib.violation("nginx-upstream-hash-literal", lib.annotation_field(key), msg) if {
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	value := lib.nginx_annotations["upstream-hash-by"]
 	is_string(value)
 	trim_space(value) != ""
@@ -181,8 +187,8 @@ traefik_sticky_on if traefik_switch_on(lib.annotations[traefik_cookie])
 
 traefik_sticky_on if {
 	not traefik_cookie in lib.annotation_keys
-	some key, _ in lib.annotations
-	startswith(key, concat("", [traefik_cookie, "."]))
+	some name, _ in lib.by_prefix["traefik.ingress.kubernetes.io/"]
+	startswith(name, "service.sticky.cookie.")
 }
 
 traefik_switch_on(v) if lower(trim_space(v)) == "true"

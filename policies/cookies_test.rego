@@ -1,10 +1,11 @@
 package wsdefaults.rules.cookies_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.cookies
 
 # A full input document for obj, as the engine builds it for an opted-in
 # object with no controller and nothing defaulted.
-input_for(obj) := {
+input_for(obj) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -13,10 +14,10 @@ input_for(obj) := {
 	"optedIn": true,
 	"defaulted": [],
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
-}
+})
 
 # input_for(obj) with some top-level fields replaced.
-input_with(obj, extra) := object.union(input_for(obj), extra)
+input_with(obj, extra) := input_test.complete(object.union(input_for(obj), extra))
 
 # A violation of rule on field whose message contains fix.
 fired(vs, rule, field, fix) if {

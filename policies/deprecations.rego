@@ -60,7 +60,8 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	key := "nginx.org/websocket-services"
-	key in lib.annotation_keys
+	_ = input.object.metadata.annotations[key] # key in lib.annotation_keys, for the rule index
+	startswith(input.controller, "k8s.io/ingress-nginx") # lib.controller_is, for the rule index
 	lib.controller_is("k8s.io/ingress-nginx")
 	msg := sprintf(
 		concat(" ", [
@@ -75,6 +76,7 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 
 # Kong has no send-timeout annotation (kong/kubernetes-ingress-controller#6300).
 violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
+	input.annotated.kong # a konghq.com/ annotation, for the rule index
 	key := "konghq.com/send-timeout"
 	key in lib.annotation_keys
 	msg := sprintf(
@@ -89,7 +91,8 @@ violation contains lib.violation("foreign-controller-annotation", lib.annotation
 # Kong reads these as milliseconds, so a value under 1000 (one second) was
 # almost certainly meant as seconds.
 violation contains lib.violation("foreign-controller-annotation", lib.annotation_field(key), msg) if {
-	some key in (lib.annotation_keys & kong_timeouts)
+	input.annotated.kong # a konghq.com/ annotation, for the rule index
+	some key in kong_timeouts
 	value := trim_space(lib.annotations[key])
 	lib.is_int(value)
 	ms := to_number(value)

@@ -31,12 +31,12 @@ show(v) := json.marshal(v)
 # scope: document
 # entrypoint: true
 violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
+	input.annotated.haproxy # lib.haproxy_annotated, for the rule index
 	lib.haproxy_annotated
-	some key, value in lib.annotations
 	some prefix in timeouts.haproxy_prefixes
-	startswith(key, prefix)
-	name := substring(key, count(prefix), -1)
+	some name, value in lib.by_prefix[prefix]
 	startswith(name, "timeout-")
+	key := concat("", [prefix, name])
 	reader := haproxy_reader(prefix)
 	not haproxy_time_ok(reader, value)
 	msg := haproxy_format_message(reader, key, name, value)
@@ -47,14 +47,14 @@ violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(
 # configuration ("timer overflow", haproxy -c in make conformance), so the
 # controller's reload fails and no change takes effect.
 violation contains lib.violation("haproxy-timeout-format", lib.annotation_field(key), msg) if {
+	input.annotated.haproxy # lib.haproxy_annotated, for the rule index
 	lib.haproxy_annotated
-	some key, value in lib.annotations
 	some prefix in timeouts.haproxy_prefixes
-	startswith(key, prefix)
-	name := substring(key, count(prefix), -1)
+	some name, value in lib.by_prefix[prefix]
 	startswith(name, "timeout-")
 	haproxy_time_ok(haproxy_reader(prefix), value)
 	haproxy_ms(value) > haproxy_max_timer_ms
+	key := concat("", [prefix, name])
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s: HAProxy's timers hold at most 2147483647 ms (about 24.8 days), so HAProxy refuses",

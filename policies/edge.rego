@@ -37,6 +37,7 @@ lb := input.edge if {
 # scope: document
 # entrypoint: true
 violation contains lib.violation("edge-affinity-unsupported", "spec.sessionAffinity", msg) if {
+	input.edge.loadBalancer == true # lb is a load balancer, for the rule index
 	lb.refusesClientIP == true
 	lib.spec.sessionAffinity == "ClientIP"
 	msg := sprintf(
@@ -58,6 +59,7 @@ violation contains lib.violation("edge-affinity-unsupported", "spec.sessionAffin
 # previous idle timeout.
 
 violation contains lib.violation("edge-idle-timeout-format", s.field, msg) if {
+	input.edge.loadBalancer == true # lb is a load balancer, for the rule index
 	some s in lb.settings
 	s.set
 	s.error != ""
@@ -72,6 +74,7 @@ violation contains lib.violation("edge-idle-timeout-format", s.field, msg) if {
 }
 
 violation contains lib.violation("edge-idle-timeout-format", s.field, msg) if {
+	input.edge.loadBalancer == true # lb is a load balancer, for the rule index
 	some s in lb.settings
 	s.set
 	s.error == ""
@@ -90,6 +93,7 @@ violation contains lib.violation("edge-idle-timeout-format", s.field, msg) if {
 # does not read it.
 
 violation contains lib.violation("edge-idle-timeout-ignored", i.field, msg) if {
+	input.edge.loadBalancer == true # lb is a load balancer, for the rule index
 	some i in lb.ignored
 	msg := sprintf(
 		"%s is set, but this Service's load balancer is an %s (recognised by %s), which ignores it: %s.",
@@ -103,6 +107,7 @@ violation contains lib.violation("edge-idle-timeout-ignored", i.field, msg) if {
 # default or by the value set.
 
 violation contains lib.violation("edge-idle-timeout-too-low", field, msg) if {
+	input.edge.loadBalancer == true # lb is a load balancer, for the rule index
 	some s in lb.settings
 	not injected(s)
 	idle := effective_idle(s)

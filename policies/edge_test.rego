@@ -1,5 +1,6 @@
 package wsdefaults.rules.edge_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.edge
 
 # input.edge is computed by the webhook (webhook/edge, whose Go tests cover
@@ -12,7 +13,7 @@ service(annotations, spec) := {
 	"spec": object.union({"type": "LoadBalancer", "ports": [{"name": "ws", "port": 443}]}, spec),
 }
 
-input_for(obj, lb, evidence, defaulted) := {
+input_for(obj, lb, evidence, defaulted) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -24,7 +25,7 @@ input_for(obj, lb, evidence, defaulted) := {
 	"gateway": {"controllers": [], "backends": {}, "policies": []},
 	"edge": lb,
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
-}
+})
 
 ws := {"spec.ports[0]": "port name ws (token ws)"}
 

@@ -1,8 +1,9 @@
 package wsdefaults.rules.evidence_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.evidence
 
-input_for(obj, defaulted, fields) := {
+input_for(obj, defaulted, fields) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -12,7 +13,7 @@ input_for(obj, defaulted, fields) := {
 	"defaulted": defaulted,
 	"evidence": {"fields": fields, "negative": "", "off": false},
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
-}
+})
 
 ingress(annotations) := {
 	"apiVersion": "networking.k8s.io/v1",

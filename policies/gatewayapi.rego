@@ -57,6 +57,7 @@ violation contains lib.violation("gwapi-cors-wildcard-credentials", field, msg) 
 # rule says so earlier (webhook check) and suggests the value meant.
 
 violation contains lib.violation("gwapi-duration-format", path, msg) if {
+	input.object.kind in {"HTTPRoute", "GRPCRoute", "BackendTrafficPolicy", "ClientTrafficPolicy"} # gwapi_durations, for the rule index
 	some path, value in gwapi_durations
 	not lib.is_gwapi_duration(value)
 	msg := sprintf(
@@ -77,6 +78,7 @@ violation contains lib.violation("gwapi-duration-format", path, msg) if {
 # multi-part values like "1h30m" are rejected there.
 
 violation contains lib.violation("ngf-duration-format", path, msg) if {
+	input.object.kind in {"ProxySettingsPolicy", "ClientSettingsPolicy", "UpstreamSettingsPolicy"} # ngf_durations, for the rule index
 	some path, value in ngf_durations
 	not lib.is_ngf_duration(value)
 	msg := sprintf(
@@ -200,6 +202,7 @@ violation contains lib.violation("eg-ws-upgrade-disabled", "spec.requestBuffer",
 # gwapi-duration-format's.
 
 violation contains lib.violation("eg-ws-stream-duration-finite", path, msg) if {
+	input.object.kind in {"BackendTrafficPolicy", "ClientTrafficPolicy"} # eg_max_durations, for the rule index
 	some path, effect in eg_max_durations
 	value := object.get(input.object, split(path, "."), null)
 	lib.gwapi_duration_ms(value) > 0

@@ -1,5 +1,6 @@
 package wsdefaults.rules.gatewayapi_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.lib
 import data.wsdefaults.rules.gatewayapi
 
@@ -17,7 +18,7 @@ gke := "networking.gke.io/gateway"
 
 # A full input document for obj, as the engine builds it (policies/README.md),
 # with WebSocket evidence on the given fields and the given Gateway API facts.
-doc(obj, fields, gateway) := {
+doc(obj, fields, gateway) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -28,7 +29,7 @@ doc(obj, fields, gateway) := {
 	"evidence": {"fields": fields, "negative": "", "off": false},
 	"gateway": object.union({"controllers": [], "backends": {}, "policies": []}, gateway),
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
-}
+})
 
 # No evidence, no Gateway API facts.
 bare(obj) := doc(obj, {}, {})

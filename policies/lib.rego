@@ -28,10 +28,11 @@ spec := object.get(obj, "spec", {})
 # OPA's rule index only uses comparisons of input with constants, not virtual
 # documents like lib.kind or lib.annotations. So rules for one kind begin with
 # `input.object.kind == "<Kind>"` (then lib.is_ingress or lib.is_service for
-# the API group), and rules for an annotation with a fixed key read it as
+# the API group), rules for an annotation with a fixed key read it as
 # input.object.metadata.annotations["<key>"] (the value of
-# lib.annotations["<key>"]): objects of other kinds, or without the
-# annotation, then do not evaluate them at all.
+# lib.annotations["<key>"]), and rules about one controller's annotations
+# begin with input.annotated.<controller> (see annotated below): objects of
+# other kinds, or without the annotation, then do not evaluate them at all.
 is_ingress if {
 	kind == "Ingress"
 	group == "networking.k8s.io"
@@ -50,10 +51,31 @@ controller_is(c) if startswith(input.controller, concat("", [c, "/"]))
 # Annotation prefix of ingress-nginx, with the trailing slash.
 nginx := concat("", [trim_suffix(input.parameters.nginxAnnotationPrefix, "/"), "/"])
 
+# The annotations under each prefix the rules read by name (nginx and
+# known_prefixes), by the rest of the key: by_prefix[p][name] is
+# annotations[concat("", [p, name])]; a prefix without annotations is
+# absent. The webhook computes it in one pass over the annotations
+# (input.annotationsByPrefix, policies/README.md), so no rule walks every
+# annotation of every object; it is computed here only for an input
+# without it (opa eval, tests written before it).
+by_prefix := p if {
+	p := input.annotationsByPrefix
+} else := {prefix: names |
+	some prefix in {p | some p in array.concat([nginx], known_prefixes)}
+	names := annotations_under(prefix)
+	count(names) > 0
+}
+
+# The prefixes besides nginx in by_prefix (the webhook's
+# validate.AnnotationPrefixes).
+known_prefixes := [
+	"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", "haproxy-ingress.github.io/",
+	"traefik.ingress.kubernetes.io/", "konghq.com/",
+]
+
 # The ingress-nginx annotations by name (the key without the nginx prefix):
-# nginx_annotations[name] is annotations[concat("", [nginx, name])], found in
-# one pass over the object instead of one concat and lookup per rule.
-nginx_annotations := annotations_under(nginx)
+# nginx_annotations[name] is annotations[concat("", [nginx, name])].
+nginx_annotations := object.get(by_prefix, nginx, {})
 
 # The annotations whose keys start with prefix, by the rest of the key.
 annotations_under(prefix) := {name: value |
@@ -67,26 +89,38 @@ haproxytech_prefixes := ["haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/
 
 haproxy_ingress_prefixes := ["haproxy-ingress.github.io/", "ingress.kubernetes.io/"]
 
-# Whether some annotation key starts with one of the prefixes of a HAProxy
-# controller. Every rule about those annotations needs one, so rules test
-# these first: an object without HAProxy annotations skips them for the price
-# of one lookup (each is computed once per object).
-haproxytech_annotated if {
-	some key, _ in annotations
-	some prefix in haproxytech_prefixes
-	startswith(key, prefix)
+# The annotation prefixes of each controller whose annotations rules read
+# by name ("haproxy": either HAProxy controller).
+controller_prefixes := {
+	"nginx": [nginx],
+	"haproxytech": haproxytech_prefixes,
+	"haproxyIngress": haproxy_ingress_prefixes,
+	"haproxy": array.concat(haproxytech_prefixes, haproxy_ingress_prefixes),
+	"traefik": ["traefik.ingress.kubernetes.io/"],
+	"kong": ["konghq.com/"],
 }
 
-haproxy_ingress_annotated if {
-	some key, _ in annotations
-	some prefix in haproxy_ingress_prefixes
-	startswith(key, prefix)
+# The controllers of controller_prefixes whose annotations the object
+# carries, each true. The webhook computes it (input.annotated,
+# policies/README.md) and rules about one controller's annotations begin
+# with input.annotated.<controller>, which OPA's rule index reads: an object
+# without such annotations never evaluates them. Computed here only for an
+# input without it.
+annotated := a if {
+	a := input.annotated
+} else := {c: true |
+	some c, prefixes in controller_prefixes
+	some prefix in prefixes
+	by_prefix[prefix]
 }
 
-# Either controller.
-haproxy_annotated if haproxytech_annotated
+# Whether the object carries annotations of a HAProxy controller (haproxy:
+# either).
+haproxytech_annotated if annotated.haproxytech
 
-haproxy_annotated if haproxy_ingress_annotated
+haproxy_ingress_annotated if annotated.haproxyIngress
+
+haproxy_annotated if annotated.haproxy
 
 # The field path of an annotation, as messages and reports name it.
 annotation_field(key) := sprintf("metadata.annotations[%s]", [key])

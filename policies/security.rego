@@ -20,10 +20,9 @@ show(v) := json.marshal(v)
 
 # Annotations under one of prefixes, as [key, name without the prefix].
 prefixed(prefixes) := {[key, name] |
-	some key, _ in lib.annotations
 	some prefix in prefixes
-	startswith(key, prefix)
-	name := substring(key, count(prefix), -1)
+	some name, _ in lib.by_prefix[prefix]
+	key := concat("", [prefix, name])
 }
 
 # ---------------------------------------------------------------------------
@@ -41,6 +40,7 @@ prefixed(prefixes) := {[key, name] |
 # scope: document
 # entrypoint: true
 violation contains lib.violation("nginx-snippet-annotation", lib.annotation_field(key), msg) if {
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	some name, _ in lib.nginx_annotations
 	endswith(name, "-snippet")
 	key := concat("", [lib.nginx, name])
@@ -62,12 +62,14 @@ violation contains lib.violation("nginx-snippet-annotation", lib.annotation_fiel
 # these annotations into haproxy.cfg without any validation.
 
 violation contains lib.violation("haproxy-config-snippet", lib.annotation_field(key), snippet_message(key)) if {
+	input.annotated.haproxytech # lib.haproxytech_annotated, for the rule index
 	lib.haproxytech_annotated
 	some [key, name] in prefixed(lib.haproxytech_prefixes)
 	name in haproxytech_snippets
 }
 
 violation contains lib.violation("haproxy-config-snippet", lib.annotation_field(key), snippet_message(key)) if {
+	input.annotated.haproxyIngress # lib.haproxy_ingress_annotated, for the rule index
 	lib.haproxy_ingress_annotated
 	some [key, name] in prefixed(lib.haproxy_ingress_prefixes)
 	haproxy_ingress_snippet(name)
@@ -105,6 +107,7 @@ violation contains lib.violation("traefik-insecure-skip-verify", field, msg) if 
 # (Fetch standard, CORS check), so the result is broken, not exposed. Unlike
 # haproxy-ingress below, which echoes the request's Origin: exposed.
 violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	lib.nginx_annotations["enable-cors"] in bool_true
 	enable := concat("", [lib.nginx, "enable-cors"])
 	origin := concat("", [lib.nginx, "cors-allow-origin"])
@@ -126,6 +129,7 @@ violation contains lib.violation("cors-wildcard-credentials", lib.annotation_fie
 
 # haproxy-ingress (both prefixes): see haproxy_ingress_cors below.
 violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	input.annotated.haproxyIngress # lib.haproxy_ingress_annotated, for the rule index
 	lib.haproxy_ingress_annotated
 	some [enable, origin, credentials] in haproxy_ingress_cors
 	msg := sprintf(
@@ -145,6 +149,7 @@ violation contains lib.violation("cors-wildcard-credentials", lib.annotation_fie
 # haproxy-ingress: when that branch already reports the key, this one stays
 # quiet so the object gets one violation for one mistake.
 violation contains lib.violation("cors-wildcard-credentials", lib.annotation_field(enable), msg) if {
+	input.annotated.haproxytech # lib.haproxytech_annotated, for the rule index
 	lib.haproxytech_annotated
 	enable := first_set(keys_of(lib.haproxytech_prefixes, "cors-enable"))
 	lib.annotations[enable] in bool_true
@@ -254,6 +259,7 @@ key_of(prefixes, name, fallback) := first_set(keys_of(prefixes, name)) if {
 # Origin header is copied into Access-Control-Allow-Origin; credentials
 # default to true, and any set value other than a ParseBool true is false.
 haproxy_ingress_cors contains [enable, origin, credentials] if {
+	input.annotated.haproxyIngress # lib.haproxy_ingress_annotated, for the rule index
 	lib.haproxy_ingress_annotated
 	enable := first_set(keys_of(lib.haproxy_ingress_prefixes, "cors-enable"))
 	lib.annotations[enable] in bool_true

@@ -1,9 +1,10 @@
 package wsdefaults.rules.security_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.security
 
 # A full input document with the README's defaults around obj.
-input_for(obj) := {
+input_for(obj) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -12,7 +13,7 @@ input_for(obj) := {
 	"optedIn": true,
 	"defaulted": [],
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
-}
+})
 
 ingress(annotations) := {
 	"apiVersion": "networking.k8s.io/v1",
@@ -63,7 +64,7 @@ test_nginx_snippet_annotation_compliant if {
 
 test_nginx_snippet_annotation_custom_prefix if {
 	obj := ingress({"nginx.example.com/server-snippet": "x", "nginx.ingress.kubernetes.io/server-snippet": "y"})
-	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}])
+	doc := input_test.complete(json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}]))
 	vs := security.violation with input as doc
 	fires(vs, "nginx-snippet-annotation", "metadata.annotations[nginx.example.com/server-snippet]", "Remove the annotation")
 	not fires(vs, "nginx-snippet-annotation", "metadata.annotations[nginx.ingress.kubernetes.io/server-snippet]", "")

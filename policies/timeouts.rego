@@ -36,8 +36,9 @@ duration_ns(v) := time.parse_duration_ns(v) if {
 # scope: document
 # entrypoint: true
 violation contains lib.violation("nginx-timeout-format", lib.annotation_field(key), msg) if {
-	some name, value in lib.nginx_annotations
-	name in nginx_timeouts
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
+	some name in nginx_timeouts
+	value := lib.nginx_annotations[name]
 	not nginx_seconds(value)
 	key := concat("", [lib.nginx, name])
 	msg := nginx_format_message(key, name, value, min_idle)
@@ -48,6 +49,7 @@ violation contains lib.violation("nginx-timeout-format", lib.annotation_field(ke
 # "cannot usually exceed 75 seconds" and is not the WebSocket idle timeout.
 
 violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_field(key), msg) if {
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	value := lib.nginx_annotations["proxy-connect-timeout"]
 	nginx_seconds(value) > 75
 	key := concat("", [lib.nginx, "proxy-connect-timeout"])
@@ -72,8 +74,9 @@ violation contains lib.violation("nginx-connect-timeout-range", lib.annotation_f
 # nginx: read/send timeouts that are well formed (malformed ones are
 # nginx-timeout-format's).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
-	some name, value in lib.nginx_annotations
-	name in nginx_idle_timeouts
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
+	some name in nginx_idle_timeouts
+	value := lib.nginx_annotations[name]
 	nginx_seconds(value) < min_idle
 	key := concat("", [lib.nginx, name])
 	not lib.defaulted(key)
@@ -90,6 +93,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 # HAProxy: timeout-tunnel under every prefix of both controllers (see
 # haproxy_prefixes below).
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
+	input.annotated.haproxy # lib.haproxy_annotated, for the rule index
 	lib.haproxy_annotated
 	some prefix in haproxy_prefixes
 	key := concat("", [prefix, "timeout-tunnel"])
@@ -137,6 +141,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotation_field(key), msg) if {
 	input.object.kind == "Service"
 	lib.is_service
+	input.annotated.kong # a konghq.com/ annotation, for the rule index
 	some key in kong_timeouts
 	value := lib.annotations[key]
 	is_string(value)
@@ -183,6 +188,7 @@ violation contains lib.violation("websocket-idle-timeout-too-low", "spec.timeout
 violation contains lib.violation("gke-ws-backend-timeout", field, msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	startswith(input.controller, "k8s.io/ingress-gce") # lib.controller_is, for the rule index
 	lib.controller_is("k8s.io/ingress-gce")
 	some field, service in object.get(input, ["evidence", "withoutBackendConfig"], {})
 	ev := lib.ws_evidence(field)
@@ -403,10 +409,15 @@ nginx_idle_timeouts := {"proxy-read-timeout", "proxy-send-timeout"}
 nginx_defaults := {"proxy-read-timeout": 60, "proxy-send-timeout": 60, "proxy-connect-timeout": 5}
 
 # Seconds of a well-formed nginx timeout: what strconv.Atoi reads, above
-# zero (nginx gets "<n>s").
+# zero (nginx gets "<n>s"): an optional "+" and 1 to 9 digits. (Without a
+# regular expression: this runs for every nginx timeout of every object.)
 nginx_seconds(v) := n if {
 	is_string(v)
-	n := to_number(regex.find_all_string_submatch_n(`^\+?([0-9]{1,9})$`, v, 1)[0][1])
+	digits := trim_prefix(v, "+")
+	count(digits) > 0
+	count(digits) <= 9
+	trim_left(digits, "0123456789") == ""
+	n := to_number(digits)
 	n > 0
 }
 

@@ -1,9 +1,10 @@
 package wsdefaults.rules.timeouts_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.timeouts
 
 # A full input document with the README's defaults around obj.
-input_for(obj) := {
+input_for(obj) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -13,7 +14,7 @@ input_for(obj) := {
 	"defaulted": [],
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
 	"evidence": {"fields": ws_fields, "negative": "", "off": false},
-}
+})
 
 # WebSocket evidence on every route and port the objects below have, as the
 # pipeline computes it for an annotated object (webhook/evidence).
@@ -120,7 +121,7 @@ test_nginx_timeout_format_compliant if {
 
 test_nginx_timeout_format_custom_prefix if {
 	obj := ingress({"nginx.example.com/proxy-read-timeout": "3600s", nginx("proxy-read-timeout"): "3600s"})
-	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com/"}])
+	doc := input_test.complete(json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com/"}]))
 	vs := timeouts.violation with input as doc
 	fires(vs, "nginx-timeout-format", ann("nginx.example.com/proxy-read-timeout"), "Set it to \"3600\"")
 	silent({v | some v in vs; v.field == ann(nginx("proxy-read-timeout"))}, "nginx-timeout-format")
@@ -746,5 +747,17 @@ test_mutation_defaults_no_gateway_api_violation if {
 	count(timeouts.violation) == 0 with input as mutated
 	every obj in [eg_btp(stream_idle("1h")), ngf_psp({"timeout": {"read": "1h", "send": "1h"}}), gcp_backend_policy({"default": {"timeoutSec": 3600}})] {
 		count(timeouts.violation) == 0 with input as gw_input(obj, ws_target, {})
+	}
+}
+
+# nginx_seconds reads what ^\+?[0-9]{1,9}$ matches, above zero.
+test_nginx_seconds if {
+	cases := {
+		"1": 1, "+1": 1, "3600": 3600, "000000042": 42, "123456789": 123456789,
+		"0": null, "+0": null, "1234567890": null, "+": null, "++1": null, "-1": null, " 1": null,
+		"1 ": null, "1s": null, "1.5": null, "1e3": null, "０": null, "1\n": null, "": null,
+	}
+	every v, want in cases {
+		object.get({"n": n | n := timeouts.nginx_seconds(v)}, "n", null) == want
 	}
 }

@@ -70,9 +70,11 @@ violation contains lib.violation("ssl-redirect-disabled", lib.annotation_field(k
 	input.object.kind == "Ingress"
 	lib.is_ingress
 	lib.has_tls
-	some key, value in lib.annotations
+	some prefix, names in lib.by_prefix
+	value := names["ssl-redirect"]
 	value in bool_false
-	key in ssl_redirect_keys
+	reads_ssl_redirect(prefix)
+	key := concat("", [prefix, "ssl-redirect"])
 	msg := sprintf(
 		concat(" ", [
 			"%s is %s on an Ingress with spec.tls: its hosts then also answer plain http:// and ws://,",
@@ -152,18 +154,27 @@ terminated_in_front if {
 ws_host_evidence[host] := evidence if {
 	some host in rule_hosts
 	evidence := [e |
-		some field in sort(object.keys(lib.evidence_fields))
+		some field in evidence_field_order
 		serves(field, host)
 		e := sprintf("%s: %s", [field, lib.evidence_fields[field]])
 	][0]
 }
 
+# The evidence fields in order (computed once, not per host).
+evidence_field_order := sort(object.keys(lib.evidence_fields))
+
 serves("spec.defaultBackend", _)
 
 serves(field, host) if {
+	some prefix in host_rule_fields[host]
+	startswith(field, prefix)
+}
+
+# The field prefix of each rule ("spec.rules[N].") by its host, lower case
+# (computed once, not per host and evidence field).
+host_rule_fields[host] contains sprintf("spec.rules[%d].", [i]) if {
 	some i, rule in object.get(lib.spec, "rules", [])
-	lower(object.get(rule, "host", "")) == host
-	startswith(field, sprintf("spec.rules[%d].", [i]))
+	host := lower(object.get(rule, "host", ""))
 }
 
 uncovered := sort([host | some host, _ in ws_host_evidence; not covered(host)])
@@ -193,8 +204,8 @@ nginx_or_unknown if input.controller == ""
 
 # --- ssl-redirect-disabled ---
 
-ssl_redirect_keys contains concat("", [lib.nginx, "ssl-redirect"])
+# The prefixes under which a controller reads ssl-redirect: ingress-nginx's
+# and both HAProxy controllers'.
+reads_ssl_redirect(prefix) if prefix == lib.nginx
 
-ssl_redirect_keys contains concat("", [prefix, "ssl-redirect"]) if {
-	some prefix in array.concat(lib.haproxytech_prefixes, lib.haproxy_ingress_prefixes)
-}
+reads_ssl_redirect(prefix) if prefix in lib.controller_prefixes.haproxy

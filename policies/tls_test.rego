@@ -1,9 +1,10 @@
 package wsdefaults.rules.tls_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.tls
 
 # A full input document with the README's defaults around obj.
-input_for(obj) := {
+input_for(obj) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -13,7 +14,7 @@ input_for(obj) := {
 	"defaulted": [],
 	"evidence": {"fields": ws_fields(obj), "negative": "", "off": false},
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
-}
+})
 
 # Every rule (and the default backend) of obj has a WebSocket path.
 ws_fields(obj) := object.union(
@@ -150,7 +151,7 @@ test_tls_required_not_terminated_in_front if {
 
 test_tls_required_custom_nginx_prefix if {
 	obj := ingress({"nginx.example.com/force-ssl-redirect": "true"}, hosts_spec(["ws.example.com"], null))
-	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}])
+	doc := input_test.complete(json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}]))
 	silent(tls.violation, "tls-required") with input as doc
 	fires(tls.violation, "tls-required", "spec.tls", "nginx.ingress.kubernetes.io/force-ssl-redirect") with input as input_for(obj)
 }
@@ -212,7 +213,7 @@ test_ssl_redirect_disabled_compliant if {
 
 test_ssl_redirect_disabled_custom_nginx_prefix if {
 	obj := ingress({"nginx.example.com/ssl-redirect": "false"}, tls_spec)
-	doc := json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}])
+	doc := input_test.complete(json.patch(input_for(obj), [{"op": "replace", "path": "/parameters/nginxAnnotationPrefix", "value": "nginx.example.com"}]))
 	fires(tls.violation, "ssl-redirect-disabled", "metadata.annotations[nginx.example.com/ssl-redirect]", "Set it to \"true\"") with input as doc
 	silent(tls.violation, "ssl-redirect-disabled") with input as input_for(obj)
 }

@@ -28,6 +28,7 @@ import data.wsdefaults.lib
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	value := lib.nginx_annotations["connection-proxy-header"]
 	ev := lib.ws_object
 	key := concat("", [lib.nginx, "connection-proxy-header"])
@@ -45,6 +46,7 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	trim_space(lib.nginx_annotations["proxy-http-version"]) == "1.0"
 	ev := lib.ws_object
 	key := concat("", [lib.nginx, "proxy-http-version"])
@@ -63,6 +65,7 @@ violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(k
 violation contains lib.violation("nginx-upgrade-blocked", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	value := lib.nginx_annotations["backend-protocol"]
 	key := concat("", [lib.nginx, "backend-protocol"])
 	protocol := upper(trim_space(value))
@@ -91,6 +94,7 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
+	lib.ws_evidence(sprintf("spec.ports[%d]", [i])) # first: most ports carry no WebSocket
 	app_protocol(port) in h2_app_protocols
 	ev := lib.ws_evidence(sprintf("spec.ports[%d]", [i]))
 	field := sprintf("spec.ports[%d].appProtocol", [i])
@@ -110,6 +114,7 @@ violation contains lib.violation("http2-only-port", field, msg) if {
 	input.object.kind == "Service"
 	lib.is_service
 	some i, port in object.get(lib.spec, "ports", [])
+	lib.ws_evidence(sprintf("spec.ports[%d]", [i])) # first: most ports carry no WebSocket
 	app_protocol(port) == ""
 	protocol := h2_name_protocol(port.name)
 	ev := lib.ws_evidence(sprintf("spec.ports[%d]", [i]))
@@ -164,6 +169,7 @@ violation contains lib.violation("linkerd-http2-protocol", "spec.proxyProtocol",
 violation contains lib.violation("nginx-rewrite-ws-path", lib.annotation_field(key), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	input.annotated.nginx # lib.nginx_annotations is not empty, for the rule index
 	target := lib.nginx_annotations["rewrite-target"]
 	is_string(target)
 	not contains(target, "$")
@@ -185,8 +191,7 @@ violation contains lib.violation("nginx-rewrite-ws-path", lib.annotation_field(k
 			"if the server accepts WebSocket on %q, set this rule to off for it.%s",
 		]),
 		[
-			key, target, path.path, target, segment, path.path,
-			key, segment, target,
+			key, target, path.path, target, segment, path.path, key, segment, target,
 			lib.evidence_note(sprintf("%s: %s", [field, ev])),
 		],
 	)
@@ -233,7 +238,9 @@ h2_name_protocol(name) := p if {
 # n is p, or starts with p and a dash.
 prefix_or_equal(n, p) if n == p
 
-prefix_or_equal(n, p) if startswith(n, concat("", [p, "-"]))
+prefix_or_equal(n, p) if startswith(n, dashed[p])
+
+dashed := {"http2": "http2-", "grpc": "grpc-", "grpc-web": "grpc-web-"}
 
 # appProtocol as set on a port ("" when unset).
 app_protocol(port) := lower(object.get(port, "appProtocol", "")) if {

@@ -156,6 +156,7 @@ violation contains lib.violation("alb-group-attributes-conflict", lib.annotation
 # as off, so "1" or "yes" silently disable TLS or stickiness.
 
 violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	input.annotated.traefik # traefik_annotations is not empty, for the rule index
 	some [key, "int"] in traefik_annotations
 	value := lib.annotations[key]
 	not go_int(value)
@@ -166,6 +167,7 @@ violation contains lib.violation("traefik-annotation-type", lib.annotation_field
 }
 
 violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	input.annotated.traefik # traefik_annotations is not empty, for the rule index
 	some [key, "bool"] in traefik_annotations
 	value := lib.annotations[key]
 	not value in parse_bool
@@ -179,6 +181,7 @@ violation contains lib.violation("traefik-annotation-type", lib.annotation_field
 }
 
 violation contains lib.violation("traefik-annotation-type", lib.annotation_field(key), msg) if {
+	input.annotated.traefik # traefik_annotations is not empty, for the rule index
 	some [key, "switch"] in traefik_annotations
 	value := lib.annotations[key]
 	value != ""
@@ -199,6 +202,7 @@ violation contains lib.violation("traefik-annotation-type", lib.annotation_field
 # both"), whichever of the three prefixes each one uses.
 
 violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field(static), msg) if {
+	input.annotated.haproxytech # lib.haproxytech_annotated, for the rule index
 	lib.haproxytech_annotated
 	some p in lib.haproxytech_prefixes
 	dynamic := concat("", [p, "cookie-persistence"])
@@ -227,6 +231,7 @@ violation contains lib.violation("haproxy-cookie-conflict", lib.annotation_field
 violation contains lib.violation("nginx-path-type-regex", sprintf("spec.rules[%d].http.paths[%d].path", [r, p]), msg) if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
+	startswith(input.controller, "k8s.io/ingress-nginx") # lib.controller_is, for the rule index
 	lib.controller_is("k8s.io/ingress-nginx")
 	some r, rule in object.get(lib.spec, "rules", [])
 	some p, path in object.get(rule, ["http", "paths"], [])
@@ -352,17 +357,17 @@ traefik_loss := {
 traefik_annotations contains [key, type] if {
 	input.object.kind == "Service"
 	lib.is_service
-	some key, _ in lib.annotations
-	startswith(key, traefik)
-	type := traefik_types.Service[lower(substring(key, count(traefik), -1))]
+	some name, _ in lib.by_prefix[traefik]
+	type := traefik_types.Service[lower(name)]
+	key := concat("", [traefik, name])
 }
 
 traefik_annotations contains [key, type] if {
 	input.object.kind == "Ingress"
 	lib.is_ingress
-	some key, _ in lib.annotations
-	startswith(key, traefik)
-	type := traefik_types.Ingress[lower(substring(key, count(traefik), -1))]
+	some name, _ in lib.by_prefix[traefik]
+	type := traefik_types.Ingress[lower(name)]
+	key := concat("", [traefik, name])
 }
 
 # The fix for an integer annotation: the whole number the user most likely

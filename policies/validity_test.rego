@@ -1,9 +1,10 @@
 package wsdefaults.rules.validity_test
 
+import data.wsdefaults.input_test
 import data.wsdefaults.rules.validity
 
 # A full input document with the README's defaults around obj.
-input_for(obj) := {
+input_for(obj) := input_test.complete({
 	"operation": "CREATE",
 	"object": obj,
 	"oldObject": null,
@@ -12,7 +13,7 @@ input_for(obj) := {
 	"optedIn": true,
 	"defaulted": [],
 	"parameters": {"nginxAnnotationPrefix": "nginx.ingress.kubernetes.io", "minIdleTimeoutSeconds": 3600},
-}
+})
 
 ingress(annotations) := ingress_spec(annotations, {"rules": [{"host": "ws.example.com"}]})
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
@@ -173,15 +174,15 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 	// same without one.
 	cancel := topdown.NewCancel()
 	defer context.AfterFunc(ctx, cancel.Cancel)()
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel))
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics), rego.EvalGenerateJSON(violationOf))
 	if err != nil {
 		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
 	}
 	ceiling := scope.Ceiling(scope.FromFlags(in.OptedIn, in.OptedOut), policy.Enforcement)
 	out := make([]Violation, 0, len(rs))
 	for _, r := range rs {
-		m, _ := r.Bindings["v"].(map[string]any)
-		v := Violation{Rule: str(m["rule"]), Field: str(m["field"]), Message: str(m["message"])}
+		v, _ := r.Bindings["v"].(Violation)
 		setting, known := policy.Rules[v.Rule]
 		if !known {
 			return nil, nil, fmt.Errorf("rule %q is not in the catalog", v.Rule)
@@ -209,6 +210,29 @@ func (e *Engine) evaluate(ctx context.Context, in Input, policy *v1alpha1.WebSoc
 		return strings.Compare(a.Field, b.Field)
 	})
 	return slices.CompactFunc(out, func(a, b Violation) bool { return a == b }), ruleErrs, nil
+}
+
+// noMetrics stands for the metrics OPA would otherwise allocate for every
+// evaluation; nothing reads them.
+var noMetrics = metrics.NoOp()
+
+// violationOf turns a result of the query, a lib.violation object, into a
+// Violation (rule, field and message; the policy adds the rest) directly,
+// instead of OPA's conversion to a map[string]any.
+func violationOf(t *ast.Term, _ *rego.EvalContext) (any, error) {
+	obj, ok := t.Value.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("a rule reported %v, not a violation object", t)
+	}
+	text := func(key string) string {
+		if v := obj.Get(ast.InternedTerm(key)); v != nil {
+			if s, ok := v.Value.(ast.String); ok {
+				return string(s)
+			}
+		}
+		return ""
+	}
+	return Violation{Rule: text("rule"), Field: text("field"), Message: text("message")}, nil
 }
 
 // effectiveAction is the action a rule with action and scope takes on an
@@ -241,6 +265,9 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 	if op == "" {
 		op = "CREATE"
 	}
+	nginxPrefix := strings.TrimSuffix(policy.NginxAnnotationPrefix, "/")
+	nginx := strings.TrimSuffix(nginxPrefix, "/") + "/"
+	byPrefix := annotationsByPrefix(in.Object, nginx)
 	return map[string]any{
 		"operation": op,
 		"object":    in.Object,
@@ -257,10 +284,101 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 		"gateway":    in.gateway().Document(),
 		"edge":       edge.Document(in.Object, policy.Edge.Provider, int64(*policy.MinIdleTimeoutSeconds)),
 		"parameters": map[string]any{
-			"nginxAnnotationPrefix": strings.TrimSuffix(policy.NginxAnnotationPrefix, "/"),
+			"nginxAnnotationPrefix": nginxPrefix,
 			"minIdleTimeoutSeconds": int64(*policy.MinIdleTimeoutSeconds),
 		},
+		"annotationsByPrefix": byPrefix,
+		"annotated":           annotated(byPrefix, nginx),
 	}
+}
+
+// AnnotationPrefixes are the annotation prefixes, besides ingress-nginx's
+// (a policy parameter), whose annotations the rules read by name
+// (lib.known_prefixes in policies/lib.rego: TestAnnotationPrefixes holds
+// the two lists equal).
+var AnnotationPrefixes = []string{
+	"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", // haproxytech
+	"haproxy-ingress.github.io/",     // haproxy-ingress (and ingress.kubernetes.io/)
+	"traefik.ingress.kubernetes.io/", // Traefik's Ingress provider
+	"konghq.com/",                    // Kong
+}
+
+// annotationsByPrefix is input.annotationsByPrefix: for nginx (the
+// ingress-nginx prefix, with its slash) and each of AnnotationPrefixes
+// under which obj has annotations, those annotations by the rest of the
+// key. One pass over the annotations here saves every rule about a
+// controller's annotations a pass of its own in Rego.
+func annotationsByPrefix(obj map[string]any, nginx string) map[string]any {
+	out := map[string]any{}
+	md, _ := obj["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	for key, value := range ann {
+		if rest, ok := strings.CutPrefix(key, nginx); ok {
+			under(out, nginx)[rest] = value
+		}
+		for _, prefix := range AnnotationPrefixes {
+			if prefix == nginx {
+				continue
+			}
+			if rest, ok := strings.CutPrefix(key, prefix); ok {
+				under(out, prefix)[rest] = value
+			}
+		}
+	}
+	return out
+}
+
+// annotated is input.annotated: the controllers whose annotations
+// byPrefix holds ("nginx", "haproxytech", "haproxyIngress", "haproxy" for
+// either, "traefik", "kong"), each true; the others absent. Rules about one
+// controller's annotations begin with input.annotated.<controller>, which
+// OPA's rule index reads: objects without them never evaluate those rules.
+func annotated(byPrefix map[string]any, nginx string) map[string]any {
+	out := map[string]any{}
+	has := func(prefixes ...string) bool {
+		for _, p := range prefixes {
+			if _, ok := byPrefix[p]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	if has(nginx) {
+		out["nginx"] = true
+	}
+	if has(haproxytechPrefixes...) {
+		out["haproxytech"], out["haproxy"] = true, true
+	}
+	if has(haproxyIngressPrefixes...) {
+		out["haproxyIngress"], out["haproxy"] = true, true
+	}
+	if has(traefikPrefix) {
+		out["traefik"] = true
+	}
+	if has(kongPrefix) {
+		out["kong"] = true
+	}
+	return out
+}
+
+var (
+	haproxytechPrefixes    = []string{"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/"}
+	haproxyIngressPrefixes = []string{"haproxy-ingress.github.io/", "ingress.kubernetes.io/"}
+)
+
+const (
+	traefikPrefix = "traefik.ingress.kubernetes.io/"
+	kongPrefix    = "konghq.com/"
+)
+
+// under is out[prefix], made on first use.
+func under(out map[string]any, prefix string) map[string]any {
+	m, ok := out[prefix].(map[string]any)
+	if !ok {
+		m = map[string]any{}
+		out[prefix] = m
+	}
+	return m
 }
 
 // gateway is the Gateway API facts of the evidence (nil when none).
@@ -318,11 +436,6 @@ func anyMap(m map[string]string) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 // DefaultedKeys reads the ws-defaults.io/defaulted annotation of obj.

@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+
 	"github.com/ws-defaults/ws-defaults/api/v1alpha1"
+	"github.com/ws-defaults/ws-defaults/policies"
 	"github.com/ws-defaults/ws-defaults/test/gen"
 	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 	"github.com/ws-defaults/ws-defaults/webhook/ingressclass"
@@ -197,4 +201,138 @@ func TestEvaluateDifferential(t *testing.T) {
 	if fired == 0 {
 		t.Error("no rule fired on any generated object: the generator no longer exercises the rules")
 	}
+}
+
+// TestAnnotationPrefixes: the prefixes the webhook precomputes
+// (input.annotationsByPrefix) are the ones lib.rego falls back to.
+func TestAnnotationPrefixes(t *testing.T) {
+	modules, err := policies.Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := prepare(t, "x := data.wsdefaults.lib.known_prefixes", modules).Eval(context.Background())
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("lib.known_prefixes: %v %v", rs, err)
+	}
+	var got []string
+	for _, p := range rs[0].Bindings["x"].([]any) {
+		got = append(got, p.(string))
+	}
+	if !slices.Equal(got, AnnotationPrefixes) {
+		t.Errorf("lib.known_prefixes %v, validate.AnnotationPrefixes %v", got, AnnotationPrefixes)
+	}
+}
+
+// TestPrecomputedInputDifferential holds the parts of the input the
+// webhook computes in Go (annotationsByPrefix, annotated) to what lib.rego
+// computes from the object when the input lacks them, over thousands of
+// generated objects (as written and as mutated, with annotations of every
+// controller planted, every controller the rules know, a custom
+// ingress-nginx prefix): the same parts and the same violations.
+func TestPrecomputedInputDifferential(t *testing.T) {
+	n := 2000
+	if testing.Short() {
+		n = 400
+	}
+	inputs := servedInputs(t, 7, n)
+	for _, o := range gen.Objects(8, n/2) {
+		for _, c := range []string{"", ingressclass.Nginx, "haproxy.org/ingress-controller", "haproxy-ingress.github.io/controller", "traefik.io/ingress-controller"} {
+			inputs = append(inputs, Input{Operation: string(o.Operation), Object: o.Object, Namespace: o.Namespace, OptedIn: o.Namespace == gen.OptedIn, Controller: c, Defaulted: DefaultedKeys(o.Object)})
+		}
+	}
+	// The same objects with annotations under every prefix, mistakes
+	// planted (annotated copies the object).
+	for i := range len(inputs) / 2 {
+		in := inputs[i]
+		in.Object = withAnnotations(in.Object, plantedAnnotations[i%len(plantedAnnotations)])
+		inputs = append(inputs, in)
+	}
+	modules, err := policies.Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inRego := prepare(t, "b := data.wsdefaults.lib.by_prefix; a := data.wsdefaults.lib.annotated", modules)
+	builtin := v1alpha1.BuiltinPolicy()
+	custom := v1alpha1.BuiltinPolicy()
+	custom.NginxAnnotationPrefix = "ingress.kubernetes.io/"
+	fired := 0
+	for _, policy := range []*v1alpha1.WebSocketPolicySpec{&builtin, &custom} {
+		for i, in := range inputs {
+			doc := in.document(policy)
+			got := findings(t, ast.LazyObject(doc))
+			gotParts := fmt.Sprint(doc["annotationsByPrefix"], doc["annotated"])
+			// The same input with these parts as lib.rego computes them.
+			delete(doc, "annotationsByPrefix")
+			delete(doc, "annotated")
+			rs, err := inRego.Eval(context.Background(), rego.EvalParsedInput(ast.LazyObject(doc)))
+			if err != nil || len(rs) != 1 {
+				t.Fatalf("lib.by_prefix, lib.annotated: %v %v", rs, err)
+			}
+			doc["annotationsByPrefix"], doc["annotated"] = rs[0].Bindings["b"], rs[0].Bindings["a"]
+			if wantParts := fmt.Sprint(doc["annotationsByPrefix"], doc["annotated"]); gotParts != wantParts {
+				t.Fatalf("#%d: precomputed %s\nin Rego %s", i, gotParts, wantParts)
+			}
+			want := findings(t, ast.LazyObject(doc))
+			if !slices.Equal(got, want) {
+				t.Fatalf("#%d (%s, prefix %s): precomputed %v\nin Rego %v", i, in.Object["kind"], policy.NginxAnnotationPrefix, got, want)
+			}
+			if len(want) > 0 {
+				fired++
+			}
+		}
+	}
+	if fired == 0 {
+		t.Error("no rule fired: the generator no longer exercises the rules")
+	}
+}
+
+// findings are the catalog's raw findings on input, as "rule field:
+// message", sorted.
+func findings(t *testing.T, input ast.Value) []string {
+	t.Helper()
+	rs, err := engine.query.Eval(context.Background(), rego.EvalParsedInput(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprint(r.Bindings["v"]))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// plantedAnnotations put annotations, mistakes among them, under every
+// prefix the rules read by name.
+var plantedAnnotations = []map[string]any{
+	{"haproxy.org/timeout-tunnel": "5x", "haproxy.com/backend-config-snippet": "x", "ingress.kubernetes.io/cors-enable": "true",
+		"ingress.kubernetes.io/timeout-server": "1000000000d", "traefik.ingress.kubernetes.io/router.priority": "ten"},
+	{"haproxy-ingress.github.io/config-backend": "x", "haproxy-ingress.github.io/cors-enable": "true", "haproxy-ingress.github.io/timeout-tunnel": "10s",
+		"haproxy-ingress.github.io/affinity": "cookie", "ingress.kubernetes.io/ssl-redirect": "false"},
+	{"traefik.ingress.kubernetes.io/service.sticky.cookie.secure": "yes", "traefik.ingress.kubernetes.io/service.sticky.cookie.samesite": "none",
+		"traefik.ingress.kubernetes.io/Router.TLS": "1", "traefik.ingress.kubernetes.io/service.nativelb": "maybe", "konghq.com/read-timeout": "60", "konghq.com/send-timeout": "1"},
+	{"nginx.ingress.kubernetes.io/server-snippet": "x", "nginx.ingress.kubernetes.io/proxy-read-timeout": "60s", "nginx.ingress.kubernetes.io/proxy-send-timeout": "30",
+		"nginx.ingress.kubernetes.io/enable-cors": "true", "ingress.kubernetes.io/proxy-read-timeout": "1h", "haproxy.org/cookie-persistence": "a",
+		"ingress.kubernetes.io/cookie-persistence-no-dynamic": "b"},
+}
+
+// withAnnotations is a copy of obj with these annotations added.
+func withAnnotations(obj map[string]any, annotations map[string]any) map[string]any {
+	raw, _ := json.Marshal(obj)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	md, _ := out["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		out["metadata"] = md
+	}
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		md["annotations"] = ann
+	}
+	for k, v := range annotations {
+		ann[k] = v
+	}
+	return out
 }
