@@ -16,6 +16,7 @@
 //	AUDIT_BENCH_NO_FSYNC=1                 # etcd without fsync (bulk creation)
 //	AUDIT_BENCH_CLIENTS=48                 # parallel creates
 //	AUDIT_BENCH_CLI=0                      # skip the CLI runs
+//	AUDIT_BENCH_KUBECONFIG=file            # measure what that cluster holds (no control plane started, nothing created)
 package bench
 
 import (
@@ -228,50 +229,62 @@ func BenchmarkAuditScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	assets, err := framework.ControlPlaneAssets(root, os.Stderr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "charts", "ws-defaults", "crds")},
-		ErrorIfCRDPathMissing: true,
-	}
-	// Room for 50,000 ClusterIP Services (envtest's default range is a /24).
-	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/12")
-	// AUDIT_BENCH_NO_FSYNC=1: etcd skips fsync (a throwaway store), which
-	// makes bulk-creating 100k objects feasible on a shared 2-core machine;
-	// it also makes the first pass's Report writes cheaper than on a real
-	// cluster, so quote pass 1 with that said.
-	if os.Getenv("AUDIT_BENCH_NO_FSYNC") == "1" {
-		env.ControlPlane.Etcd = &envtest.Etcd{}
-		env.ControlPlane.Etcd.Configure().Set("unsafe-no-fsync", "true")
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	kc, err := admin.KubeConfig()
-	if err != nil {
-		b.Fatal(err)
-	}
-	kubeconfig := filepath.Join(b.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = -1, 0
+	// AUDIT_BENCH_KUBECONFIG: measure the objects an earlier run (or any
+	// cluster) already holds, without starting a control plane or creating
+	// anything.
+	kubeconfig := os.Getenv("AUDIT_BENCH_KUBECONFIG")
+	var cfg *rest.Config
+	if kubeconfig != "" {
+		if cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+			b.Fatal(err)
+		}
+		cfg.QPS, cfg.Burst = -1, 0
+	} else {
+		assets, err := framework.ControlPlaneAssets(root, os.Stderr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env := &envtest.Environment{
+			BinaryAssetsDirectory: assets,
+			CRDDirectoryPaths:     []string{filepath.Join(root, "charts", "ws-defaults", "crds")},
+			ErrorIfCRDPathMissing: true,
+		}
+		// Room for 50,000 ClusterIP Services (envtest's default range is a /24).
+		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/12")
+		// AUDIT_BENCH_NO_FSYNC=1: etcd skips fsync (a throwaway store), which
+		// makes bulk-creating 100k objects feasible on a shared 2-core machine;
+		// it also makes the first pass's Report writes cheaper than on a real
+		// cluster, so quote pass 1 with that said.
+		if os.Getenv("AUDIT_BENCH_NO_FSYNC") == "1" {
+			env.ControlPlane.Etcd = &envtest.Etcd{}
+			env.ControlPlane.Etcd.Configure().Set("unsafe-no-fsync", "true")
+		}
+		cfg, err = env.Start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = env.Stop() }()
+		admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		kc, err := admin.KubeConfig()
+		if err != nil {
+			b.Fatal(err)
+		}
+		kubeconfig = filepath.Join(b.TempDir(), "kubeconfig")
+		if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		cfg = rest.CopyConfig(cfg)
+		cfg.QPS, cfg.Burst = -1, 0
 
-	start := time.Now()
-	if err := populate(cfg, total); err != nil {
-		b.Fatal(err)
+		start := time.Now()
+		if err := populate(cfg, total); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("created %d objects in %s", total, time.Since(start).Round(time.Second))
 	}
-	b.Logf("created %d objects in %s", total, time.Since(start).Round(time.Second))
 
 	for range b.N {
 		floor, n, err := listFloor(cfg)
