@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,6 +55,40 @@ func TestCheckCommandJSON(t *testing.T) {
 	}
 	if !strings.HasPrefix(rep.Results[0].Source, manifests+"/00-namespace.yaml#0") {
 		t.Errorf("first source %q", rep.Results[0].Source)
+	}
+}
+
+// TestCheckCommandJSONL: -o jsonl is one result per line, in input order,
+// then the summary; stdin works as a file does (check reads its input
+// twice, stdin once), and nothing is left in the temporary folder.
+func TestCheckCommandJSONL(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	stdin := "apiVersion: v1\nkind: Service\nmetadata: {name: from-stdin, namespace: chat}\nspec: {ports: [{name: ws, port: 80}]}\n"
+	code, out, _, err := runCheck(t, stdin, "-f", manifests, "-f", "-", "-o", "jsonl")
+	if code != 0 || err != nil {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 9 {
+		t.Fatalf("%d lines, want 8 results and a summary:\n%s", len(lines), out)
+	}
+	var first, last struct {
+		Source string `json:"source"`
+		Name   string `json:"name"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || !strings.HasPrefix(first.Source, manifests+"/00-namespace.yaml#0") {
+		t.Errorf("first line %s (%v)", lines[0], err)
+	}
+	if err := json.Unmarshal([]byte(lines[7]), &last); err != nil || last.Source != "stdin#0" || last.Name != "from-stdin" {
+		t.Errorf("last result %s (%v)", lines[7], err)
+	}
+	var sum struct{ Summary check.Summary }
+	if err := json.Unmarshal([]byte(lines[8]), &sum); err != nil || sum.Summary.Objects != 8 {
+		t.Errorf("summary line %s (%v)", lines[8], err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Errorf("left in the temporary folder: %v", left)
 	}
 }
 

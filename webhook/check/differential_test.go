@@ -179,6 +179,11 @@ func writeDifferentialInput(t *testing.T, n int) (dir string, stdin string) {
 	write("b/stream.json", js.String())
 	crlf := strings.ReplaceAll(docs(objs[4*per:4*per+per/2], true), "\n", "\r\n")
 	write("b/crlf.yaml", crlf)
+	// Lines longer than the readers' buffers (kubectl's last-applied
+	// annotation holds a whole object).
+	long := gen.Manifests(12, n, 2, false)
+	long[0]["metadata"].(map[string]any)["annotations"].(map[string]any)["kubectl.kubernetes.io/last-applied-configuration"] = strings.Repeat("{\"a\":1},", 10_000)
+	write("a/12-long.yaml", docs(long, false))
 	write("c/cross.yaml", crossObjects)
 	write("c/routes.yaml", strings.TrimSuffix(crossRoutes, "\n"))
 	write("c/chart.yaml", "name: not-an-object\nversion: 1.0.0\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: chat}\ndata: {a: b}\n")
