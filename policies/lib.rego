@@ -33,14 +33,22 @@ spec := object.get(obj, "spec", {})
 # lib.annotations["<key>"]), and rules about one controller's annotations
 # begin with input.annotated.<controller> (see annotated below): objects of
 # other kinds, or without the annotation, then do not evaluate them at all.
+# (Both read the input directly: they are asked on every object of their
+# kind, and group is the same as `startswith` on apiVersion here.)
 is_ingress if {
-	kind == "Ingress"
-	group == "networking.k8s.io"
+	input.object.kind == "Ingress"
+	api_version := input.object.apiVersion
+	startswith(api_version, "networking.k8s.io/")
 }
 
 is_service if {
-	kind == "Service"
-	group == ""
+	input.object.kind == "Service"
+	not contains(input.object.apiVersion, "/")
+}
+
+is_service if {
+	input.object.kind == "Service"
+	startswith(input.object.apiVersion, "/")
 }
 
 # The resolved ingress controller is c, or c with an "/<instance>" suffix.

@@ -214,3 +214,17 @@ test_ws_object_first_field if {
 test_evidence_note if {
 	lib.evidence_note("spec.ports[0]: port name ws") == " WebSocket evidence: spec.ports[0]: port name ws."
 }
+
+# is_ingress and is_service read apiVersion as group does.
+test_kind_and_group if {
+	every api_version in ["v1", "/v1", "networking.k8s.io/v1", "extensions/v1beta1", "x/networking.k8s.io/v1", 1, null] {
+		svc := {"object": {"kind": "Service", "apiVersion": api_version}}
+		service := {1 | lib.is_service} with input as svc
+		core := {1 | lib.group == ""} with input as svc
+		service == core
+		ing := {"object": {"kind": "Ingress", "apiVersion": api_version}}
+		ingress := {1 | lib.is_ingress} with input as ing
+		networking := {1 | lib.group == "networking.k8s.io"} with input as ing
+		ingress == networking
+	}
+}
