@@ -17,6 +17,7 @@
 //	AUDIT_BENCH_CLIENTS=48                 # parallel creates
 //	AUDIT_BENCH_CLI=0                      # skip the CLI runs
 //	AUDIT_BENCH_KUBECONFIG=file            # measure what that cluster holds (no control plane started, nothing created)
+//	AUDIT_BENCH_FILL=1                     # with it: first create what it lacks of AUDIT_BENCH_OBJECTS
 package bench
 
 import (
@@ -42,6 +43,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
@@ -239,6 +241,15 @@ func BenchmarkAuditScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg.QPS, cfg.Burst = -1, 0
+		// AUDIT_BENCH_FILL=1: first create what that cluster lacks of the
+		// usual objects (to finish an earlier run's creation).
+		if os.Getenv("AUDIT_BENCH_FILL") == "1" {
+			start := time.Now()
+			if err := populate(cfg, total); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("filled to %d objects in %s", total, time.Since(start).Round(time.Second))
+		}
 	} else {
 		assets, err := framework.ControlPlaneAssets(root, os.Stderr)
 		if err != nil {
@@ -405,7 +416,7 @@ func populate(cfg *rest.Config, total int) error {
 		return err
 	}
 	class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}}
-	if _, err := cs.NetworkingV1().IngressClasses().Create(ctx, class, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.NetworkingV1().IngressClasses().Create(ctx, class, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
 	snap := &cluster.Snapshot{Classes: []ingressclass.Class{{Name: "nginx", Controller: "k8s.io/ingress-nginx"}}, Namespaces: map[string]metav1.ObjectMeta{}}
@@ -414,7 +425,7 @@ func populate(cfg *rest.Config, total int) error {
 		if i%2 == 0 {
 			ns.Labels = map[string]string{v1alpha1.OptInLabel: v1alpha1.OptInEnabled}
 		}
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
 		snap.Namespaces[ns.Name] = ns.ObjectMeta
@@ -461,11 +472,28 @@ func populate(cfg *rest.Config, total int) error {
 			}
 		})
 	}
+	// What exists already (AUDIT_BENCH_FILL) is skipped.
+	existing := map[string]bool{}
+	for cont := ""; ; {
+		list, err := cs.CoreV1().Services("").List(ctx, metav1.ListOptions{Limit: 5000, Continue: cont})
+		if err != nil {
+			return err
+		}
+		for _, svc := range list.Items {
+			existing[svc.Namespace+"/"+svc.Name] = true
+		}
+		if cont = list.Continue; cont == "" {
+			break
+		}
+	}
 	perNS := total / 2 / namespaces
 	for i := range perNS {
 		for ns := range namespaces {
 			if firstErr.Load() != nil {
 				break
+			}
+			if existing[fmt.Sprintf("bench-%03d/app-%05d", ns, i)] {
+				continue
 			}
 			jobs <- job{ns, i}
 		}
@@ -524,7 +552,7 @@ func createPair(ctx context.Context, c client.Client, defaulted func(any, string
 		if err != nil {
 			return err
 		}
-		if err := c.Create(ctx, &unstructured.Unstructured{Object: m}); err != nil {
+		if err := c.Create(ctx, &unstructured.Unstructured{Object: m}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating %s/%s: %w", ns, name, err)
 		}
 	}
