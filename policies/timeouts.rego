@@ -96,8 +96,8 @@ violation contains lib.violation("websocket-idle-timeout-too-low", lib.annotatio
 	input.annotated.haproxy # lib.haproxy_annotated, for the rule index
 	lib.haproxy_annotated
 	some prefix in haproxy_prefixes
+	value := lib.by_prefix[prefix]["timeout-tunnel"]
 	key := concat("", [prefix, "timeout-tunnel"])
-	value := lib.annotations[key]
 	not lib.defaulted(key)
 	micros := haproxy_micros(value)
 	micros < min_idle * 1000000

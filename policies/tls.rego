@@ -177,7 +177,9 @@ host_rule_fields[host] contains sprintf("spec.rules[%d].", [i]) if {
 	host := lower(object.get(rule, "host", ""))
 }
 
-uncovered := sort([host | some host, _ in ws_host_evidence; not covered(host)])
+# (Covered hosts are ruled out before their evidence is looked for: most
+# Ingresses cover all of theirs.)
+uncovered := sort([host | some host in rule_hosts; not covered(host); ws_host_evidence[host]])
 
 # How to say that TLS ends in front, in the terms of the Ingress's own
 # controller (each is what terminated_in_front reads); nothing for
