@@ -98,7 +98,9 @@ type Result struct {
 	where string // Source plus the List item, for people
 	file  string // Object.File
 	line  int    // Object.Line
-	after []byte // the object after mutation, as JSON
+	// raw is the object as read, as JSON; with Patch it makes the object
+	// after mutation, built only for the outputs that print it (afterJSON).
+	raw []byte
 }
 
 // Summary counts objects. An object with both deny and warn violations
@@ -370,4 +372,20 @@ func nestedString(obj map[string]any, path ...string) (string, bool) {
 }
 
 // Mutated is the object after mutation, as the cluster would store it.
-func (r Result) Mutated() (map[string]any, error) { return decodeMap(r.after) }
+func (r Result) Mutated() (map[string]any, error) {
+	after, err := r.afterJSON()
+	if err != nil {
+		return nil, err
+	}
+	return decodeMap(after)
+}
+
+// afterJSON is the object after mutation as JSON: the patch applied to the
+// object as read. Only `-o yaml` prints it, so the other outputs never pay
+// for applying the patch.
+func (r Result) afterJSON() ([]byte, error) {
+	if len(r.Patch) == 0 {
+		return r.raw, nil
+	}
+	return applyPatch(r.raw, r.Patch)
+}

@@ -160,12 +160,6 @@ func (c *checker) mutate(ctx context.Context, o Object) (r Result, after map[str
 	if err != nil {
 		return r, nil, in, fmt.Errorf("%s: %w", o.Where(), err)
 	}
-	mutated := o.Raw
-	if len(ops) > 0 {
-		if mutated, err = applyPatch(o.Raw, ops); err != nil {
-			return r, nil, in, fmt.Errorf("%s: %w", o.Where(), err)
-		}
-	}
 	// Mutate changed obj.Object in place: it is the object the patch
 	// makes (the differential test holds it to decoding mutated).
 	after = obj.Object
@@ -194,7 +188,7 @@ func (c *checker) mutate(ctx context.Context, o Object) (r Result, after map[str
 		where:      o.Where(),
 		file:       o.File,
 		line:       o.Line,
-		after:      mutated,
+		raw:        o.Raw,
 	}
 	if o.Item >= 0 {
 		item := o.Item

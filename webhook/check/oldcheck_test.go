@@ -335,7 +335,7 @@ func oldCheck(ctx context.Context, objs []Object, spec v1alpha1.WebSocketPolicyS
 			where:      o.Where(),
 			file:       o.File,
 			line:       o.Line,
-			after:      mutated,
+			raw:        o.Raw,
 		}
 		if o.Item >= 0 {
 			item := o.Item
@@ -410,7 +410,11 @@ func oldWriteJSON(w io.Writer, rep *Report) error {
 
 func oldWriteYAML(w io.Writer, rep *Report) error {
 	for i, r := range rep.Results {
-		y, err := yaml.JSONToYAML(r.after)
+		after, err := r.afterJSON()
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.where, err)
+		}
+		y, err := yaml.JSONToYAML(after)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.where, err)
 		}

@@ -138,7 +138,11 @@ type yamlWriter struct {
 }
 
 func (y *yamlWriter) Write(r *Result) error {
-	out, err := yaml.JSONToYAML(r.after)
+	after, err := r.afterJSON()
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.where, err)
+	}
+	out, err := yaml.JSONToYAML(after)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.where, err)
 	}
@@ -165,7 +169,7 @@ type heldWriter struct {
 
 func (h *heldWriter) Write(r *Result) error {
 	c := *r
-	c.Patch, c.Evidence, c.Path, c.after = nil, nil, nil, nil
+	c.Patch, c.Evidence, c.Path, c.raw = nil, nil, nil, nil
 	h.results = append(h.results, c)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unique"
 )
 
 // Ingress controllers merge every Ingress of one host (and class) into one
@@ -37,11 +38,32 @@ func (r HostRoute) String() string {
 	return fmt.Sprintf("Ingress %s %s (path %s, %s)", r.Ingress, r.Field, r.Path, r.Reason)
 }
 
-// hostEntry is a HostRoute as the Set keeps it.
+// hostEntry is one of an Ingress's WebSocket paths by host, as the Ingress's
+// Entry computes it; hostRecord is how the Set keeps it under its key.
 type hostEntry struct {
-	key   string // class + "\x00" + host
-	owner string // the Ingress's object key
-	HostRoute
+	key string // class + "\x00" + host
+	hostRecord
+}
+
+// hostRecord is a HostRoute as the Set keeps it, compact like its other
+// entries (index.go): the Ingress's namespace/name is the tail of owner,
+// and the path, field path and reason, which repeat across Ingresses, are
+// interned.
+type hostRecord struct {
+	owner  string // the Ingress's object key ("Kind.group namespace/name")
+	path   unique.Handle[string]
+	field  unique.Handle[string]
+	reason unique.Handle[string]
+}
+
+// ingress is the Ingress's namespace/name.
+func (h hostRecord) ingress() string {
+	_, nsName, _ := strings.Cut(h.owner, " ")
+	return nsName
+}
+
+func (h hostRecord) route() HostRoute {
+	return HostRoute{Ingress: h.ingress(), Field: h.field.Value(), Path: h.path.Value(), Reason: h.reason.Value()}
 }
 
 // ingressClassName is the class an Ingress names: spec.ingressClassName,
@@ -87,9 +109,8 @@ func hostEntries(o object) []hostEntry {
 			continue
 		}
 		if seg := PathSegment(b.Path); seg != "" {
-			out = append(out, hostEntry{key: class + "\x00" + h.host, HostRoute: HostRoute{
-				Ingress: o.namespace + "/" + o.name, Field: b.Field, Path: b.Path, Reason: "path segment " + seg,
-			}})
+			out = append(out, hostEntry{key: class + "\x00" + h.host, hostRecord: hostRecord{
+				path: unique.Make(b.Path), field: unique.Make(b.Field), reason: unique.Make("path segment " + seg)}})
 		}
 	}
 	return out
@@ -156,8 +177,8 @@ func (s *Set) HostWebSocketRoutes(class, host, ingress string) []HostRoute {
 	defer s.mu.RUnlock()
 	var out []HostRoute
 	for _, r := range s.hosts[class+"\x00"+strings.ToLower(host)] {
-		if r.Ingress != ingress {
-			out = append(out, r.HostRoute)
+		if r.ingress() != ingress {
+			out = append(out, r.route())
 		}
 	}
 	slices.SortFunc(out, func(a, b HostRoute) int {
@@ -167,20 +188,37 @@ func (s *Set) HostWebSocketRoutes(class, host, ingress string) []HostRoute {
 }
 
 // putHosts records an Ingress's WebSocket paths by host; s.mu is held.
+// The Ingress's hosts keys are kept as one string, joined by hostsSep
+// (almost every Ingress has one: the key itself, no slice).
 func (s *Set) putHosts(owner string, entries []hostEntry) {
+	keys := ""
 	for _, h := range entries {
 		h.owner = owner
-		s.hosts[h.key] = append(s.hosts[h.key], h)
-		if !slices.Contains(s.hostsOf[owner], h.key) {
-			s.hostsOf[owner] = append(s.hostsOf[owner], h.key)
+		s.hosts[h.key] = append(s.hosts[h.key], h.hostRecord)
+		switch {
+		case keys == "":
+			keys = h.key
+		case !slices.Contains(strings.Split(keys, hostsSep), h.key):
+			keys += hostsSep + h.key
 		}
+	}
+	if keys != "" {
+		s.hostsOf[owner] = keys
 	}
 }
 
+// hostsSep joins an Ingress's hosts keys: neither a class nor a host
+// name holds it.
+const hostsSep = "\x01"
+
 // forgetHosts drops what Ingress owner said; s.mu is held.
 func (s *Set) forgetHosts(owner string) {
-	for _, key := range s.hostsOf[owner] {
-		kept := slices.DeleteFunc(s.hosts[key], func(h hostEntry) bool { return h.owner == owner })
+	keys, ok := s.hostsOf[owner]
+	if !ok {
+		return
+	}
+	for key := range strings.SplitSeq(keys, hostsSep) {
+		kept := slices.DeleteFunc(s.hosts[key], func(h hostRecord) bool { return h.owner == owner })
 		if len(kept) == 0 {
 			delete(s.hosts, key)
 		} else {

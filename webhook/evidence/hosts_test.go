@@ -84,3 +84,48 @@ func TestLongerMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestHostsOfSeveralHosts: an Ingress with WebSocket paths under several
+// hosts (and twice under one) is indexed under each, and an update or a
+// delete forgets each of them.
+func TestHostsOfSeveralHosts(t *testing.T) {
+	set := NewSet(Options{})
+	live := decode(t, `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: live, namespace: chat}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: a.example.com
+    http:
+      paths:
+      - {path: /ws, pathType: Prefix, backend: {service: {name: chat, port: {number: 80}}}}
+      - {path: /socket.io, pathType: Prefix, backend: {service: {name: chat, port: {number: 80}}}}
+  - host: b.example.com
+    http:
+      paths:
+      - {path: /ws, pathType: Prefix, backend: {service: {name: chat, port: {number: 80}}}}
+`)
+	set.Add(live, "")
+	count := func(host string) int { return len(set.HostWebSocketRoutes("nginx", host, "chat/other")) }
+	if a, b := count("a.example.com"), count("B.example.com"); a != 2 || b != 1 {
+		t.Fatalf("indexed %d paths under a, %d under b; want 2 and 1", a, b)
+	}
+	if got := set.HostWebSocketRoutes("nginx", "a.example.com", "chat/other")[1].String(); got != "Ingress chat/live spec.rules[0].http.paths[1] (path /socket.io, path segment socket.io)" {
+		t.Errorf("route %q", got)
+	}
+	if n := len(set.HostWebSocketRoutes("nginx", "a.example.com", "chat/live")); n != 0 {
+		t.Errorf("the Ingress itself is listed: %d", n)
+	}
+	// Updated to one host: b is forgotten.
+	spec := live["spec"].(map[string]any)
+	spec["rules"] = spec["rules"].([]any)[:1]
+	set.Add(live, "")
+	if a, b := count("a.example.com"), count("b.example.com"); a != 2 || b != 0 {
+		t.Fatalf("after the update: %d under a, %d under b; want 2 and 0", a, b)
+	}
+	set.Delete(live, "")
+	if a := count("a.example.com"); a != 0 || len(set.hosts) != 0 || len(set.hostsOf) != 0 {
+		t.Fatalf("after the delete: %d under a, hosts %v, hostsOf %v", a, set.hosts, set.hostsOf)
+	}
+}

@@ -38,8 +38,8 @@ type Set struct {
 	tgAttributes map[string]bool        // namespace/service → sets target-group-attributes
 
 	// Ingress paths that are WebSocket by name, by class and host (hosts.go).
-	hosts   map[string][]hostEntry // class "\x00" host → paths
-	hostsOf map[string][]string    // Ingress object key → its hosts keys
+	hosts   map[string][]hostRecord // class "\x00" host → paths
+	hostsOf map[string]string       // Ingress object key → its hosts keys (hostsSep)
 
 	// The Gateway API part (gatewayindex.go).
 	gwEntries     map[string]*gatewayEntry // object key → what it said
@@ -94,7 +94,7 @@ func NewSet(opts Options) *Set {
 		backendConfigs: map[string][]configUser{}, configsOf: map[string][]string{}, serviceConfig: map[string]bool{}, appProtocols: map[string][]portEntry{},
 		gwEntries: map[string]*gatewayEntry{}, classes: map[string]string{}, gateways: map[string]string{}, policies: map[string][]ownedPolicy{},
 		wsRoutes: map[string]string{}, gatewayRoutes: map[string][]ownedReason{}, albGroups: map[string][]albMember{}, albOf: map[string]string{}, tgAttributes: map[string]bool{},
-		hosts: map[string][]hostEntry{}, hostsOf: map[string][]string{}}
+		hosts: map[string][]hostRecord{}, hostsOf: map[string]string{}}
 }
 
 // Entry is what one object contributes to a Set, computed from the object

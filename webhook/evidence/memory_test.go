@@ -42,9 +42,11 @@ func TestSetMemory(t *testing.T) {
 	t.Logf("index for %d WebSocket routes + %d WebSocket Services: %.1f MiB (%.0f bytes per route+Service)",
 		n, n, float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), perRoute)
 	// 583 bytes before the interned strings and derived route names, 424
-	// after.
-	if perRoute > 480 {
-		t.Errorf("index keeps %.0f bytes per route+Service, want at most 480", perRoute)
+	// after; the per-host index of WebSocket paths (hosts.go) added 255,
+	// 98 once its records were made compact: 522. Here every Ingress has
+	// the same (empty) host, so its records share one growing slice.
+	if perRoute > 560 {
+		t.Errorf("index keeps %.0f bytes per route+Service, want at most 560", perRoute)
 	}
 	want := "Ingress team-7/app-7 spec.rules[0].http.paths[1] (path /ws) sends traffic to port http"
 	if r := s.RoutedPort("team-7", "live-7", PortRef{Name: "http", Number: 80}); !strings.HasPrefix(r, "Ingress team-7/app-7 spec.rules[0].http.paths[1] (") {
