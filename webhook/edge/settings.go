@@ -2,9 +2,12 @@ package edge
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ws-defaults/ws-defaults/webhook/evidence"
 )
 
 // Unit is how a provider's idle-timeout annotation writes a time.
@@ -189,16 +192,16 @@ func nlbSettings(lb LB, obj map[string]any, ann map[string]any) []Setting {
 	spec, _ := obj["spec"].(map[string]any)
 	ports, _ := spec["ports"].([]any)
 	_, hasCert := ann[AWSSSLCertKey]
-	tlsPorts := splitList(str(ann, AWSSSLPortsKey))
+	tlsPorts := evidence.SplitList(str(ann, AWSSSLPortsKey))
 	var out []Setting
 	for i, p := range ports {
 		port, _ := p.(map[string]any)
 		if proto, _ := port["protocol"].(string); proto != "" && proto != "TCP" {
 			continue
 		}
-		number := numberOf(port["port"])
+		number := evidence.NumberOf(port["port"])
 		name, _ := port["name"].(string)
-		if hasCert && (len(tlsPorts) == 0 || contains(tlsPorts, name) || contains(tlsPorts, strconv.FormatInt(number, 10))) {
+		if hasCert && (len(tlsPorts) == 0 || slices.Contains(tlsPorts, name) || slices.Contains(tlsPorts, strconv.FormatInt(number, 10))) {
 			out = append(out, Setting{Listener: fmt.Sprintf("TLS-%d", number), Default: AWSNLBDefault, Port: i,
 				Note: "the idle timeout of an NLB TLS listener is fixed at 350 s"})
 			continue
@@ -435,37 +438,4 @@ func annotations(obj map[string]any) map[string]any {
 func str(ann map[string]any, k string) string {
 	s, _ := ann[k].(string)
 	return s
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
-}
-
-func numberOf(v any) int64 {
-	switch n := v.(type) {
-	case float64:
-		return int64(n)
-	case int64:
-		return n
-	case int:
-		return int64(n)
-	case int32:
-		return int64(n)
-	}
-	return 0
 }

@@ -72,7 +72,7 @@ type ALBIndex interface {
 // ParseAttributes reads a comma-separated key=value attribute annotation.
 func ParseAttributes(s string) map[string]string {
 	out := map[string]string{}
-	for _, kv := range splitList(s) {
+	for _, kv := range SplitList(s) {
 		k, v, ok := strings.Cut(kv, "=")
 		if k = strings.TrimSpace(k); ok && k != "" {
 			out[k] = strings.TrimSpace(v)

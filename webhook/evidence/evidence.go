@@ -344,11 +344,7 @@ func view(obj map[string]any) object {
 	o.name, _ = md["name"].(string)
 	o.annotations = StringMap(md["annotations"])
 	o.labels = StringMap(md["labels"])
-	for _, k := range strings.Split(o.annotations[v1alpha1.DefaultedAnnotation], ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			o.defaulted = append(o.defaulted, k)
-		}
-	}
+	o.defaulted = SplitList(o.annotations[v1alpha1.DefaultedAnnotation])
 	o.spec, _ = obj["spec"].(map[string]any)
 	return o
 }
@@ -365,8 +361,8 @@ func ServicePortOwn(annotations, labels map[string]string, port map[string]any) 
 		return explicitReason
 	}
 	name, _ := port["name"].(string)
-	number := numberOf(port["port"])
-	for _, l := range splitList(annotations[PortsAnnotation]) {
+	number := NumberOf(port["port"])
+	for _, l := range SplitList(annotations[PortsAnnotation]) {
 		if (name != "" && l == name) || (number != 0 && l == strconv.FormatInt(number, 10)) {
 			return fmt.Sprintf("listed in annotation %s", PortsAnnotation)
 		}
@@ -401,7 +397,7 @@ func servicePorts(o object, idx Index, _ bool) []candidate {
 		}
 		if idx != nil {
 			name, _ := port["name"].(string)
-			if r := idx.RoutedPort(o.namespace, o.name, PortRef{Name: name, Number: numberOf(port["port"])}); r != "" {
+			if r := idx.RoutedPort(o.namespace, o.name, PortRef{Name: name, Number: NumberOf(port["port"])}); r != "" {
 				out = append(out, candidate{field: field, reason: r, strong: true})
 			}
 		}
@@ -453,7 +449,7 @@ func ingressService(b map[string]any) (string, PortRef) {
 		name, _ := s["name"].(string)
 		port, _ := s["port"].(map[string]any)
 		pn, _ := port["name"].(string)
-		return name, PortRef{Name: pn, Number: numberOf(port["number"])}
+		return name, PortRef{Name: pn, Number: NumberOf(port["number"])}
 	}
 	name, _ := b["serviceName"].(string)
 	switch p := b["servicePort"].(type) {
@@ -463,7 +459,7 @@ func ingressService(b map[string]any) (string, PortRef) {
 		}
 		return name, PortRef{Name: p}
 	default:
-		return name, PortRef{Number: numberOf(p)}
+		return name, PortRef{Number: NumberOf(p)}
 	}
 }
 
@@ -475,7 +471,7 @@ func IngressRouteOwn(annotations map[string]string, b IngressBackend) (reason st
 		return explicitReason, true
 	}
 	if b.Service != "" {
-		for _, s := range splitList(annotations["nginx.org/websocket-services"]) {
+		for _, s := range SplitList(annotations["nginx.org/websocket-services"]) {
 			if s == b.Service {
 				return fmt.Sprintf("annotation nginx.org/websocket-services lists Service %s", s), true
 			}
@@ -827,7 +823,7 @@ func httpProxyBackends(route map[string]any) []Backend {
 	for _, s := range services {
 		m, _ := s.(map[string]any)
 		name, _ := m["name"].(string)
-		out = append(out, Backend{Service: name, Port: PortRef{Number: numberOf(m["port"])}})
+		out = append(out, Backend{Service: name, Port: PortRef{Number: NumberOf(m["port"])}})
 	}
 	return out
 }
@@ -841,7 +837,7 @@ func virtualServiceBackends(route map[string]any) []Backend {
 		host, _ := dest["host"].(string)
 		port, _ := dest["port"].(map[string]any)
 		ns, name := ServiceOfHost(host, "")
-		out = append(out, Backend{Namespace: ns, Service: name, Port: PortRef{Number: numberOf(port["number"])}})
+		out = append(out, Backend{Namespace: ns, Service: name, Port: PortRef{Number: NumberOf(port["number"])}})
 	}
 	return out
 }
@@ -859,7 +855,7 @@ func httpRouteBackends(rule map[string]any) []Backend {
 		}
 		name, _ := b["name"].(string)
 		ns, _ := b["namespace"].(string)
-		out = append(out, Backend{Namespace: ns, Service: name, Port: PortRef{Number: numberOf(b["port"])}})
+		out = append(out, Backend{Namespace: ns, Service: name, Port: PortRef{Number: NumberOf(b["port"])}})
 	}
 	return out
 }
@@ -921,7 +917,10 @@ func digitsPrefix(s string) string {
 	return s[:i]
 }
 
-func numberOf(v any) int64 {
+// NumberOf is a decoded number field as an integer (0 when it is not a
+// number): what encoding/json decodes, or what the mutation sets. The one
+// such helper: the edge settings use it too.
+func NumberOf(v any) int64 {
 	switch n := v.(type) {
 	case float64:
 		return int64(n)
@@ -949,7 +948,10 @@ func StringMap(v any) map[string]string {
 	return out
 }
 
-func splitList(s string) []string {
+// SplitList splits a comma-separated annotation value into its trimmed,
+// non-empty items. The one such helper: mutation and the edge settings use
+// it too.
+func SplitList(s string) []string {
 	var out []string
 	for _, part := range strings.Split(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {

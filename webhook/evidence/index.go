@@ -141,14 +141,14 @@ func (s *Set) Entry(obj map[string]any, namespace string) *Entry {
 				continue
 			}
 			name, _ := port["name"].(string)
-			all = append(all, PortRef{Name: name, Number: numberOf(port["port"])})
+			all = append(all, PortRef{Name: name, Number: NumberOf(port["port"])})
 			if ap, _ := port["appProtocol"].(string); ap != "" {
-				e.appProtocols = append(e.appProtocols, newPortEntry(name, numberOf(port["port"]), ap))
+				e.appProtocols = append(e.appProtocols, newPortEntry(name, NumberOf(port["port"]), ap))
 			}
 			if r := ServicePortOwn(o.annotations, o.labels, port); r != "" {
-				e.ports = append(e.ports, newPortEntry(name, numberOf(port["port"]), r))
+				e.ports = append(e.ports, newPortEntry(name, NumberOf(port["port"]), r))
 			} else if r := GRPCPortOwn(o.annotations, o.labels, port); r != "" {
-				e.grpc = append(e.grpc, newPortEntry(name, numberOf(port["port"]), r))
+				e.grpc = append(e.grpc, newPortEntry(name, NumberOf(port["port"]), r))
 			}
 		}
 		_, e.tgAttributes = o.annotations[ALBTargetGroupAttributesAnnotation]

@@ -266,7 +266,7 @@ func albIdle(e *editor, s settings) {
 // already lists attr.
 func (e *editor) hasAttribute(key, attr string) bool {
 	current, _ := e.annotation(key)
-	for _, kv := range splitList(current) {
+	for _, kv := range evidence.SplitList(current) {
 		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == attr {
 			return true
 		}
@@ -691,7 +691,7 @@ func (e *editor) mergeAttributes(key string, attrs [][2]string) {
 		set = false
 	}
 	present := map[string]bool{}
-	for _, kv := range splitList(current) {
+	for _, kv := range evidence.SplitList(current) {
 		k, _, _ := strings.Cut(kv, "=")
 		present[strings.TrimSpace(k)] = true
 	}
@@ -737,16 +737,6 @@ func hasProtocolPrefix(name string) bool {
 	n := strings.ToLower(name)
 	prefix, _, _ := strings.Cut(n, "-")
 	return slices.Contains(istioProtocols, prefix) || strings.HasPrefix(n, "grpc-web")
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
 }
 
 func nested(obj map[string]any, path ...string) any {

@@ -228,7 +228,7 @@ func checkAdded(t *testing.T, obj map[string]any, res Result, want []string) {
 	if !slices.Equal(res.Added, want) {
 		t.Errorf("added %v, want %v", res.Added, want)
 	}
-	recorded := splitList(annotationsOf(obj)[v1alpha1.DefaultedAnnotation])
+	recorded := evidence.SplitList(annotationsOf(obj)[v1alpha1.DefaultedAnnotation])
 	if !slices.Equal(recorded, want) {
 		t.Errorf("%s = %v, want %v", v1alpha1.DefaultedAnnotation, recorded, want)
 	}

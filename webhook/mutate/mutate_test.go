@@ -345,7 +345,7 @@ func TestIngressByController(t *testing.T) {
 				t.Errorf("unknown field spec.futureField was lost: %v", obj["spec"])
 			}
 			// Every added key is recorded, and only added keys are.
-			recorded := splitList(got[v1alpha1.DefaultedAnnotation])
+			recorded := evidence.SplitList(got[v1alpha1.DefaultedAnnotation])
 			if len(recorded) != len(res.Added) {
 				t.Errorf("%s = %v, want %v", v1alpha1.DefaultedAnnotation, recorded, res.Added)
 			}

@@ -443,11 +443,5 @@ func DefaultedKeys(obj map[string]any) []string {
 	md, _ := obj["metadata"].(map[string]any)
 	ann, _ := md["annotations"].(map[string]any)
 	s, _ := ann[v1alpha1.DefaultedAnnotation].(string)
-	var out []string
-	for _, k := range strings.Split(s, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			out = append(out, k)
-		}
-	}
-	return out
+	return evidence.SplitList(s)
 }
