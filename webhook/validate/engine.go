@@ -266,7 +266,7 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 		op = "CREATE"
 	}
 	nginxPrefix := strings.TrimSuffix(policy.NginxAnnotationPrefix, "/")
-	nginx := strings.TrimSuffix(nginxPrefix, "/") + "/"
+	nginx := nginxPrefix + "/"
 	byPrefix := annotationsByPrefix(in.Object, nginx)
 	return map[string]any{
 		"operation": op,
@@ -297,10 +297,10 @@ func (in Input) document(policy *v1alpha1.WebSocketPolicySpec) map[string]any {
 // (lib.known_prefixes in policies/lib.rego: TestAnnotationPrefixes holds
 // the two lists equal).
 var AnnotationPrefixes = []string{
-	"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/", // haproxytech
-	"haproxy-ingress.github.io/",     // haproxy-ingress (and ingress.kubernetes.io/)
-	"traefik.ingress.kubernetes.io/", // Traefik's Ingress provider
-	"konghq.com/",                    // Kong
+	haproxyOrgPrefix, haproxyComPrefix, ingressPrefix, // haproxytech
+	haproxyIngressPrefix, // haproxy-ingress (and ingress.kubernetes.io/)
+	traefikPrefix,        // Traefik's Ingress provider
+	kongPrefix,           // Kong
 }
 
 // annotationsByPrefix is input.annotationsByPrefix: for nginx (the
@@ -361,14 +361,18 @@ func annotated(byPrefix map[string]any, nginx string) map[string]any {
 	return out
 }
 
-var (
-	haproxytechPrefixes    = []string{"haproxy.org/", "haproxy.com/", "ingress.kubernetes.io/"}
-	haproxyIngressPrefixes = []string{"haproxy-ingress.github.io/", "ingress.kubernetes.io/"}
+const (
+	haproxyOrgPrefix     = "haproxy.org/"
+	haproxyComPrefix     = "haproxy.com/"
+	ingressPrefix        = "ingress.kubernetes.io/" // both HAProxy controllers read it
+	haproxyIngressPrefix = "haproxy-ingress.github.io/"
+	traefikPrefix        = "traefik.ingress.kubernetes.io/"
+	kongPrefix           = "konghq.com/"
 )
 
-const (
-	traefikPrefix = "traefik.ingress.kubernetes.io/"
-	kongPrefix    = "konghq.com/"
+var (
+	haproxytechPrefixes    = []string{haproxyOrgPrefix, haproxyComPrefix, ingressPrefix}
+	haproxyIngressPrefixes = []string{haproxyIngressPrefix, ingressPrefix}
 )
 
 // under is out[prefix], made on first use.
